@@ -1,0 +1,164 @@
+"""The ``lompo`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from lompo.errors import LompoError
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"image sizes must be integers like 64 or 64,84, got {text!r}") from None
+    if not sizes:
+        raise argparse.ArgumentTypeError("give at least one image size")
+    return sizes
+
+
+def _progress(args) -> bool:
+    return not args.no_progress and sys.stderr.isatty()
+
+
+def cmd_collect(args) -> int:
+    from lompo.collect import collect_random
+
+    if args.recipe != "random":
+        raise LompoError(f"recipe {args.recipe!r} is not available yet; this version builds 'random' datasets")
+    start = time.perf_counter()
+    folders = collect_random(args.task, args.out, size=args.size, episodes=args.episodes,
+                             image_sizes=args.image_size, render_profile=args.render, seed=args.seed,
+                             action_repeat=args.action_repeat, progress=_progress(args))
+    print(f"wrote {len(folders)} dataset folder(s) in {time.perf_counter() - start:.1f} s:")
+    for folder in folders:
+        print(f"  {folder}")
+    return 0
+
+
+def describe_dataset(folder: Path, skip_bad: bool = False, task: str | None = None) -> dict:
+    """Validate a dataset folder and compute its V-D4RL Appendix A statistics."""
+    from lompo.data import return_statistics, scan_dataset
+
+    index = scan_dataset(folder, skip_bad=skip_bad, task=task)
+    stats = return_statistics(index.returns, index.num_transitions)
+    meta = index.metadata or {}
+    return {
+        "folder": str(folder),
+        "task": index.task,
+        "recipe": meta.get("recipe"),
+        "image_shape": list(index.image_shape),
+        "action_dim": index.action_dim,
+        "render_profile": meta.get("render_profile", "unknown (no dataset.json)"),
+        "action_repeat": meta.get("action_repeat"),
+        "reference_returns": meta.get("reference_returns"),
+        "statistics": stats,
+        "skipped": [str(p) for p in index.skipped],
+    }
+
+
+def cmd_info(args) -> int:
+    from lompo.data import find_dataset_folders, statistics_table
+
+    root = Path(args.dataset)
+    folders = find_dataset_folders(root) if root.is_dir() else []
+    if not folders:
+        folders = [root]  # scan_dataset explains what is wrong with it
+    described = [describe_dataset(f, args.skip_bad, args.task) for f in folders]
+    if args.json:
+        for d in described:
+            d["statistics"] = d["statistics"].as_dict()
+        print(json.dumps(described, indent=2))
+        return 0
+    for d in described:
+        print(f"dataset      {d['folder']}")
+        print(f"task         {d['task'] or 'unknown'}   recipe {d['recipe'] or 'unknown'}")
+        print(f"images       {'x'.join(map(str, d['image_shape']))} uint8   render profile {d['render_profile']}")
+        print(f"actions      {d['action_dim']} dims   action repeat {d['action_repeat'] or 'unknown'}")
+        if d["reference_returns"]:
+            ref = d["reference_returns"]
+            print(f"references   random {ref.get('random')}   expert {ref.get('expert')}")
+        for skipped in d["skipped"]:
+            print(f"skipped      {skipped}")
+        print()
+    def name(folder: str) -> str:
+        path = Path(folder)
+        return str(path.relative_to(root)) if path != root else path.name
+
+    print(statistics_table([(name(d["folder"]), d["statistics"]) for d in described]))
+    return 0
+
+
+def cmd_quickstart(args) -> int:
+    """The built-in default job: a small random dataset for a cheap task, then its statistics."""
+    from lompo.collect import collect_random
+
+    out = Path(args.out)
+    print(f"[1/2] collecting {args.episodes} random episodes of {args.task} (64 px, fast render) into {out}")
+    start = time.perf_counter()
+    folders = collect_random(args.task, out, episodes=args.episodes, image_sizes=(64,), render_profile="fast",
+                             seed=args.seed, progress=_progress(args))
+    print(f"      done in {time.perf_counter() - start:.1f} s")
+    print("[2/2] dataset statistics (V-D4RL Appendix A)")
+    args.dataset, args.skip_bad, args.task, args.json = str(folders[0]), False, None, False
+    return cmd_info(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from lompo import __version__
+
+    parser = argparse.ArgumentParser(prog="lompo", description="Offline RL from images: LOMPO and V-D4RL.")
+    parser.add_argument("--version", action="version", version=f"lompo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("collect", help="build an image dataset for a DMC task")
+    p.add_argument("--task", required=True, help="e.g. cartpole-swingup, walker-walk")
+    p.add_argument("--recipe", default="random", help="dataset recipe (this version: random)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--size", type=int, help="transitions (rounded up to whole episodes); default 100000")
+    group.add_argument("--episodes", type=int, help="number of episodes instead of --size")
+    p.add_argument("--image-size", type=_sizes, default=(64,), help="one or more sizes, e.g. 64,84")
+    p.add_argument("--render", choices=("standard", "fast"), default="standard", help="render profile")
+    p.add_argument("--action-repeat", type=int, default=None, help="override the task's action repeat")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="root folder; writes {out}/{task}/{recipe}/{size}px/")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_collect)
+
+    p = sub.add_parser("info", help="validate a dataset and print its statistics")
+    p.add_argument("dataset", help="a dataset folder, or a folder of datasets")
+    p.add_argument("--skip-bad", action="store_true", help="leave out bad files and list them")
+    p.add_argument("--task", default=None, help="task of a folder without dataset.json")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("quickstart", help="the built-in default job (small, minutes on 2 CPU cores)")
+    p.add_argument("--task", default="cartpole-swingup")
+    p.add_argument("--episodes", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs/quickstart")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_quickstart)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "command", None) == "collect" and args.size is None and args.episodes is None:
+        args.size = 100_000  # V-D4RL's default dataset size
+    try:
+        return args.func(args)
+    except LompoError as err:
+        print(f"lompo {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"lompo {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

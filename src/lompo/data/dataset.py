@@ -1,0 +1,227 @@
+"""Dataset folders: discovery, validation of every file, ``dataset.json`` metadata.
+
+A dataset folder directly holds episode files: ``.npz`` episodes (ours and
+V-D4RL's 64 px data) or V-D4RL's ``.hdf5`` shards (84 px). Folders we write also
+hold ``dataset.json``. Loading validates every file and reports *all* problems,
+each with its file name; ``skip_bad=True`` loads the rest and reports what was
+skipped. Source files are only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lompo.data.episodes import EpisodeSummary, atomic_write_bytes, inspect_episode
+from lompo.data.vd4rl_hdf5 import HDF5_SUFFIXES, inspect_hdf5
+from lompo.envs.registry import TASKS, normalize_task_name
+from lompo.errors import DatasetError, EpisodeFileError, Problem
+
+METADATA_FILE = "dataset.json"
+EPISODE_SUFFIXES = (".npz", *HDF5_SUFFIXES)
+DMC_ACTION_BOUNDS = (-1.0, 1.0)  # every DMC suite task
+
+
+def episode_files(folder: Path) -> list[Path]:
+    """Episode files directly inside ``folder``, sorted by name (V-D4RL names start with a timestamp)."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in EPISODE_SUFFIXES
+                  and not p.name.startswith("."))
+
+
+def find_dataset_folders(root: Path | str, max_depth: int = 4) -> list[Path]:
+    """Every folder under ``root`` (itself included) that directly holds episode files."""
+    root = Path(root)
+    found = []
+    frontier = [(root, 0)]
+    while frontier:
+        folder, depth = frontier.pop()
+        try:
+            children = sorted(folder.iterdir())
+        except OSError:
+            continue
+        if any(c.is_file() and c.suffix in EPISODE_SUFFIXES for c in children):
+            found.append(folder)
+        if depth < max_depth:
+            frontier += [(c, depth + 1) for c in children if c.is_dir() and not c.name.startswith(".")]
+    return sorted(found)
+
+
+def infer_task(path: Path) -> str | None:
+    """The task named by a V-D4RL style path (``.../walker_walk/medium/64px``), if any."""
+    for part in reversed(Path(path).resolve().parts):
+        name = normalize_task_name(part)
+        if name in TASKS:
+            return name
+    return None
+
+
+def read_metadata(folder: Path) -> dict[str, Any] | None:
+    path = Path(folder) / METADATA_FILE
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DatasetError(folder, [Problem(path, f"unreadable metadata: {err}")]) from None
+    if not isinstance(data, dict):
+        raise DatasetError(folder, [Problem(path, "metadata must be a JSON object")])
+    return data
+
+
+def write_metadata(folder: Path, metadata: dict[str, Any]) -> Path:
+    path = Path(folder) / METADATA_FILE
+    text = json.dumps(metadata, indent=2, sort_keys=True, default=_json_default) + "\n"
+    atomic_write_bytes(path, lambda f: f.write(text.encode()))
+    return path
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for name in ("lompo", "numpy", "torch", "dm_control", "mujoco", "gymnasium"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return versions
+
+
+@dataclass
+class DatasetIndex:
+    """A validated dataset folder: one summary per episode, plus what was skipped."""
+
+    root: Path
+    episodes: list[EpisodeSummary]
+    metadata: dict[str, Any] | None
+    task: str | None
+    skipped: list[Problem] = field(default_factory=list)
+
+    @property
+    def num_episodes(self) -> int:
+        return len(self.episodes)
+
+    @property
+    def num_transitions(self) -> int:
+        return sum(e.num_transitions for e in self.episodes)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.episodes[0].image_shape
+
+    @property
+    def action_dim(self) -> int:
+        return self.episodes[0].action_dim
+
+    @property
+    def returns(self) -> np.ndarray:
+        return np.array([e.episode_return for e in self.episodes], np.float64)
+
+    @property
+    def source_files(self) -> list[Path]:
+        return sorted({e.path for e in self.episodes})
+
+
+def _action_bounds(metadata, task):
+    if metadata and "action_bounds" in metadata:
+        low, high = metadata["action_bounds"]
+        return np.asarray(low, np.float64), np.asarray(high, np.float64)
+    if task is not None:
+        return DMC_ACTION_BOUNDS
+    return None
+
+
+def scan_dataset(root: Path | str, *, skip_bad: bool = False, task: str | None = None) -> DatasetIndex:
+    """Validate every episode file of the dataset folder ``root``.
+
+    Raises :class:`DatasetError` listing every problem (with file names) unless
+    ``skip_bad``, in which case the bad files are left out and listed in ``skipped``.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise DatasetError(root, [Problem(root, "no such file or directory")])
+    if not root.is_dir():
+        raise DatasetError(root, [Problem(root, "is not a folder (a dataset is a folder of episode files)")])
+    files = episode_files(root)
+    if not files:
+        nested = [p for p in find_dataset_folders(root) if p != root]
+        if nested:
+            listed = "\n".join(f"    {p}" for p in nested)
+            raise DatasetError(root, [Problem(root, "holds no episode files itself")],
+                               hint=f"it holds several datasets; pass one of:\n{listed}")
+        others = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
+        what = "empty folder" if not others else f"no episode files (.npz, .hdf5) among {others[:10]}"
+        raise DatasetError(root, [Problem(root, what)])
+
+    metadata = read_metadata(root)
+    task = normalize_task_name(task) if task else (metadata or {}).get("task") or infer_task(root)
+    bounds = _action_bounds(metadata, task)
+
+    episodes: list[EpisodeSummary] = []
+    problems: list[Problem] = []
+    for path in files:
+        try:
+            if path.suffix in HDF5_SUFFIXES:
+                episodes += inspect_hdf5(path, bounds)
+            else:
+                episodes.append(inspect_episode(path, bounds))
+        except EpisodeFileError as err:
+            problems += [Problem(err.path, p) for p in err.problems]
+
+    # Dataset-level consistency: image shape and action dimension agree across episodes.
+    if episodes:
+        for attr, label in (("image_shape", "image shape"), ("action_dim", "action dimension")):
+            values = [getattr(e, attr) for e in episodes]
+            majority = max(set(values), key=values.count)
+            for e in episodes:
+                if getattr(e, attr) != majority:
+                    problems.append(Problem(e.path, f"{label} {getattr(e, attr)} differs from the "
+                                                    f"dataset's {majority}"))
+        bad_paths = {p.path for p in problems}
+        if skip_bad:
+            episodes = [e for e in episodes if e.path not in bad_paths]
+
+    if problems and not skip_bad:
+        raise DatasetError(root, problems, hint="use --skip-bad to load the remaining files")
+    if not episodes:
+        raise DatasetError(root, problems or [Problem(root, "no valid episodes")],
+                           hint="no valid episode is left to load")
+    return DatasetIndex(root=root, episodes=episodes, metadata=metadata, task=task, skipped=problems)
+
+
+__all__ = [
+    "METADATA_FILE",
+    "DatasetIndex",
+    "episode_files",
+    "find_dataset_folders",
+    "infer_task",
+    "package_versions",
+    "read_metadata",
+    "scan_dataset",
+    "sha256_of",
+    "write_metadata",
+]

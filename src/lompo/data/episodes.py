@@ -1,0 +1,290 @@
+"""V-D4RL / Dreamer episode files: one episode per ``.npz``.
+
+Format (DESIGN.md 4.1): every array has the same leading length ``T + 1``.
+``image`` uint8 ``(T+1, H, W, 3)``; ``action`` float32 ``(T+1, A)`` whose first
+row is zero (step 0 is the reset frame); ``reward`` float32 ``(T+1,)`` with 0 at
+step 0; ``discount`` float32; ``is_first``, ``is_last``, ``is_terminal`` bool.
+Any other key (proprioceptive ``orientations``, ``physics_state``...) is kept.
+Transition ``t -> t+1`` is ``(image[t], action[t+1], reward[t+1], image[t+1], discount[t+1])``.
+
+Files are never unpickled (``allow_pickle=False``); arrays of Python objects are
+reported as a problem without being loaded.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import uuid
+import zipfile
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from lompo.errors import EpisodeFileError
+
+REQUIRED_KEYS = ("image", "action", "reward")
+FLAG_KEYS = ("is_first", "is_last", "is_terminal")
+STANDARD_KEYS = (*REQUIRED_KEYS, "discount", *FLAG_KEYS)
+
+
+# --------------------------------------------------------------------------- writing
+def episode_filename(num_steps: int, when: datetime | None = None, uid: str | None = None) -> str:
+    """``{timestamp}-{uuid}-{length}.npz``; ``length`` is the stored step count T+1 (as V-D4RL)."""
+    when = when or datetime.now(timezone.utc)
+    return f"{when.strftime('%Y%m%dT%H%M%S')}-{uid or uuid.uuid4().hex}-{num_steps}.npz"
+
+
+def atomic_write_bytes(path: Path, write_fn) -> None:
+    """Write ``path`` through a temp file in the same folder, fsync, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write_fn(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def write_episode(directory: Path | str, episode: dict[str, np.ndarray], *, compress: bool = True,
+                  name: str | None = None) -> Path:
+    """Validate ``episode`` and write it atomically into ``directory``; returns the file's path."""
+    episode = {k: np.asarray(v) for k, v in episode.items()}
+    length = len(episode["reward"]) if "reward" in episode else 0
+    path = Path(directory) / (name or episode_filename(length))
+    problems = validate_arrays(episode)
+    if problems:
+        raise EpisodeFileError(path, ["refusing to write an invalid episode: " + p for p in problems])
+    saver = np.savez_compressed if compress else np.savez
+    atomic_write_bytes(path, lambda f: saver(f, **episode))
+    return path
+
+
+class EpisodeBuilder:
+    """Accumulates one episode step by step in the file's convention (zero first action)."""
+
+    def __init__(self, action_dim: int):
+        self.action_dim = action_dim
+        self._steps: list[dict[str, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def add_first(self, image: np.ndarray, **extras) -> None:
+        if self._steps:
+            raise RuntimeError("add_first called twice for one episode")
+        self._steps.append(self._step(image, np.zeros(self.action_dim, np.float32), 0.0, 1.0, extras))
+
+    def add_step(self, action, reward: float, image: np.ndarray, discount: float = 1.0, **extras) -> None:
+        if not self._steps:
+            raise RuntimeError("add_step before add_first")
+        self._steps.append(self._step(image, action, reward, discount, extras))
+
+    @staticmethod
+    def _step(image, action, reward, discount, extras) -> dict[str, np.ndarray]:
+        step = {
+            "image": np.asarray(image, np.uint8),
+            "action": np.asarray(action, np.float32).reshape(-1),
+            "reward": np.float32(reward),
+            "discount": np.float32(discount),
+        }
+        step.update({k: np.asarray(v) for k, v in extras.items()})
+        return step
+
+    def finish(self, terminated: bool = False) -> dict[str, np.ndarray]:
+        """Stack the steps into the episode arrays; the last step is a terminal one if ``terminated``."""
+        if len(self._steps) < 2:
+            raise RuntimeError("an episode needs at least one transition")
+        episode = {k: np.stack([s[k] for s in self._steps]) for k in self._steps[0]}
+        n = len(self._steps)
+        episode["is_first"] = np.arange(n) == 0
+        episode["is_last"] = np.arange(n) == n - 1
+        episode["is_terminal"] = episode["is_last"] & bool(terminated)
+        if terminated:
+            episode["discount"][-1] = 0.0
+        return episode
+
+
+# --------------------------------------------------------------------------- validation
+@dataclass
+class ArrayHeader:
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+
+def validate_arrays(arrays: dict[str, np.ndarray | ArrayHeader], action_bounds=None) -> list[str]:
+    """All problems of one episode's arrays (headers suffice for ``image``). Empty list = valid."""
+    problems: list[str] = []
+    missing = [k for k in REQUIRED_KEYS if k not in arrays]
+    if missing:
+        problems.append(f"missing key(s) {missing} (found: {sorted(arrays)})")
+    for key, value in arrays.items():
+        if value.dtype == object:
+            problems.append(f"key {key!r} holds Python objects (a pickle); lompo never loads pickles")
+    if problems:
+        return problems
+
+    lengths = {k: (v.shape[0] if len(v.shape) else None) for k, v in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        described = ", ".join(f"{k}={n}" for k, n in lengths.items())
+        problems.append(f"keys have different lengths: {described}")
+    length = lengths["reward"]
+    if length is not None and length < 2:
+        problems.append(f"episode has {length} step(s); at least 2 (one transition) are needed")
+
+    image = arrays["image"]
+    if image.dtype != np.uint8:
+        problems.append(f"key 'image' has dtype {image.dtype}, expected uint8")
+    if len(image.shape) == 4 and image.shape[1] in (1, 3) and image.shape[-1] not in (1, 3):
+        problems.append(f"key 'image' has shape {tuple(image.shape)}, which looks channels-first; "
+                        "expected (T+1, H, W, 3)")
+    elif len(image.shape) != 4 or image.shape[-1] != 3:
+        problems.append(f"key 'image' has shape {tuple(image.shape)}, expected (T+1, H, W, 3)")
+
+    action = arrays["action"]
+    if len(action.shape) != 2:
+        problems.append(f"key 'action' has shape {tuple(action.shape)}, expected (T+1, action_dim)")
+    reward = arrays["reward"]
+    if len(reward.shape) != 1:
+        problems.append(f"key 'reward' has shape {tuple(reward.shape)}, expected (T+1,)")
+    for key in ("action", "reward", "discount"):
+        value = arrays.get(key)
+        if isinstance(value, np.ndarray):
+            if not np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.complexfloating):
+                problems.append(f"key {key!r} has non-numeric dtype {value.dtype}")
+                continue
+            bad = ~np.isfinite(value)
+            if bad.any():
+                first = int(np.argwhere(bad)[0][0])
+                problems.append(f"key {key!r} has {int(bad.sum())} NaN/inf value(s) (first at step {first})")
+    if action_bounds is not None and isinstance(action, np.ndarray) and np.issubdtype(action.dtype, np.number):
+        low, high = action_bounds
+        finite = np.where(np.isfinite(action), action, 0.0)
+        outside = (finite < np.asarray(low) - 1e-5) | (finite > np.asarray(high) + 1e-5)
+        if outside.any():
+            first = int(np.argwhere(outside)[0][0])
+            problems.append(
+                f"key 'action' has {int(outside.sum())} value(s) outside the bounds [{low}, {high}] "
+                f"(min {finite.min():.4g}, max {finite.max():.4g}, first at step {first})"
+            )
+    return problems
+
+
+# --------------------------------------------------------------------------- reading
+def _read_header(archive: zipfile.ZipFile, member: str) -> ArrayHeader:
+    with archive.open(member) as fp:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fp)  # header only, no payload
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
+        else:
+            raise ValueError(f"unsupported .npy format version {version}")
+    return ArrayHeader(tuple(shape), np.dtype(dtype))
+
+
+def _read_array(archive: zipfile.ZipFile, member: str) -> np.ndarray:
+    with archive.open(member) as fp:
+        return np.lib.format.read_array(io.BufferedReader(fp), allow_pickle=False)
+
+
+_CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError, NotImplementedError)
+
+
+@dataclass
+class EpisodeSummary:
+    """What a scan learns of one episode without decoding its images."""
+
+    path: Path
+    num_steps: int  # T + 1
+    image_shape: tuple[int, int, int]
+    action_dim: int
+    episode_return: float
+    keys: tuple[str, ...]
+    span: tuple[int, int] | None = None  # rows of an HDF5 shard holding this episode
+
+    @property
+    def num_transitions(self) -> int:
+        return self.num_steps - 1
+
+
+def inspect_episode(path: Path | str, action_bounds=None) -> EpisodeSummary:
+    """Validate one episode file; decodes every array but the images (their headers are read).
+
+    Raises :class:`EpisodeFileError` listing every problem found.
+    """
+    path = Path(path)
+    problems: list[str] = []
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise EpisodeFileError(path, [f"cannot read file: {err.strerror or err}"]) from None
+    if size == 0:
+        raise EpisodeFileError(path, ["file is empty (0 bytes)"])
+    try:
+        archive = zipfile.ZipFile(path)
+    except _CORRUPT as err:
+        raise EpisodeFileError(path, [f"not a readable .npz archive (truncated or corrupt): {err}"]) from None
+    arrays: dict[str, np.ndarray | ArrayHeader] = {}
+    with archive:
+        for member in archive.namelist():
+            key = member[:-4] if member.endswith(".npy") else member
+            try:
+                header = _read_header(archive, member)
+                if header.dtype == object or key == "image":
+                    arrays[key] = header
+                else:
+                    arrays[key] = _read_array(archive, member)
+            except _CORRUPT as err:
+                problems.append(f"key {key!r} cannot be read (truncated or corrupt): {err}")
+    if problems:
+        raise EpisodeFileError(path, problems)
+    problems = validate_arrays(arrays, action_bounds)
+    if problems:
+        raise EpisodeFileError(path, problems)
+    reward = np.asarray(arrays["reward"], np.float64)
+    return EpisodeSummary(
+        path=path,
+        num_steps=int(reward.shape[0]),
+        image_shape=tuple(arrays["image"].shape[1:]),
+        action_dim=int(arrays["action"].shape[1]),
+        episode_return=float(reward[1:].sum()),
+        keys=tuple(arrays),
+    )
+
+
+def read_episode(path: Path | str, action_bounds=None) -> dict[str, np.ndarray]:
+    """Read and validate one episode file completely. Raises :class:`EpisodeFileError`."""
+    path = Path(path)
+    inspect_episode(path, action_bounds)  # every problem reported before any decoding of images
+    try:
+        with zipfile.ZipFile(path) as archive:
+            episode = {m[:-4] if m.endswith(".npy") else m: _read_array(archive, m) for m in archive.namelist()}
+    except _CORRUPT as err:
+        raise EpisodeFileError(path, [f"data is truncated or corrupt: {err}"]) from None
+    return with_standard_keys(episode)
+
+
+def with_standard_keys(episode: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Add ``discount`` and the ``is_*`` flags when an older file lacks them (Dreamer v1 files)."""
+    n = len(episode["reward"])
+    episode.setdefault("discount", np.ones(n, np.float32))
+    episode.setdefault("is_first", np.arange(n) == 0)
+    episode.setdefault("is_last", np.arange(n) == n - 1)
+    episode.setdefault("is_terminal", np.asarray(episode["is_last"], bool) & (episode["discount"] == 0))
+    return episode

@@ -1,0 +1,141 @@
+"""Seeded batch samplers over an :class:`EpisodeStore`.
+
+* :class:`SequenceSampler` — ``(B, L)`` windows for world models. A window
+  never crosses an episode boundary; episodes shorter than ``L`` give one
+  window padded with ``mask = False``. Windows are drawn uniformly over all
+  valid starts.
+* :class:`TransitionSampler` — frame-stacked, n-step transitions for model-free
+  agents (DrQ-v2 convention). Frames are read from the store by index; nothing
+  is duplicated per stack or per next observation.
+
+Both use their own ``numpy.random.Generator``: the same seed gives the same batches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lompo.data.store import EpisodeStore
+from lompo.errors import ConfigError
+
+SEQUENCE_KEYS = ("image", "action", "reward", "discount", "is_first", "is_last", "is_terminal")
+
+
+def _gather(array: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``array[index]`` for any index shape; reads rows in sorted order (friendlier to memmaps)."""
+    flat = index.reshape(-1)
+    order = np.argsort(flat, kind="stable")
+    out = np.empty((flat.size, *array.shape[1:]), dtype=array.dtype)
+    out[order] = array[flat[order]]
+    return out.reshape(*index.shape, *array.shape[1:])
+
+
+class SequenceSampler:
+    """Uniform ``(batch_size, length)`` windows inside episodes."""
+
+    def __init__(self, store: EpisodeStore, batch_size: int, length: int, seed: int = 0,
+                 keys: tuple[str, ...] = SEQUENCE_KEYS):
+        if batch_size < 1 or length < 1:
+            raise ConfigError(f"batch size and sequence length must be >= 1, got {batch_size}, {length}")
+        self.store, self.batch_size, self.length = store, batch_size, length
+        self.keys = tuple(k for k in keys if k in store)
+        self.rng = np.random.default_rng(seed)
+        # Valid window starts: every start with a full window inside its episode, and the
+        # first step of each episode shorter than ``length`` (padded).
+        counts = np.maximum(store.episode_lengths - length + 1, 1)
+        self.window_starts = np.repeat(store.episode_starts, counts) + _ranges(counts)
+        self.window_episode = np.repeat(np.arange(store.num_episodes), counts)
+
+    def sample(self) -> dict[str, np.ndarray]:
+        pick = self.rng.integers(0, len(self.window_starts), self.batch_size)
+        starts = self.window_starts[pick]
+        episode = self.window_episode[pick]
+        ends = self.store.episode_starts[episode] + self.store.episode_lengths[episode]  # exclusive
+        index = starts[:, None] + np.arange(self.length)[None, :]
+        mask = index < ends[:, None]
+        index = np.minimum(index, ends[:, None] - 1)  # padding repeats the episode's last step
+        batch = {key: _gather(self.store[key], index) for key in self.keys}
+        batch["mask"] = mask
+        return batch
+
+    def __iter__(self):
+        while True:
+            yield self.sample()
+
+
+def _ranges(counts: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(c) for c in counts])`` without a Python loop."""
+    offsets = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(int(counts.sum())) - offsets
+
+
+class TransitionSampler:
+    """Frame-stacked n-step transitions ``(obs, action, reward, discount, next_obs)``.
+
+    For a transition from step ``t`` (DrQ-v2 and V-D4RL conventions):
+    ``obs`` stacks frames ``t-k+1 .. t`` (frames before the episode's first are
+    the first frame repeated); ``action = action[t+1]``;
+    ``reward = sum_{i<n'} gamma^i (prod_{j<i} discount[t+1+j]) reward[t+1+i]``;
+    ``discount = gamma^{n'} prod_{j<n'} discount[t+1+j]``; ``next_obs`` stacks
+    at ``t+n'``, where ``n' = min(n, steps left in the episode)``.
+    Observations are ``(B, 3k, H, W)`` uint8 (channels first) or ``(B, k, H, W, 3)``.
+    """
+
+    def __init__(self, store: EpisodeStore, batch_size: int, frame_stack: int = 3, n_step: int = 3,
+                 gamma: float = 0.99, seed: int = 0, channels_first: bool = True):
+        if batch_size < 1 or frame_stack < 1 or n_step < 1:
+            raise ConfigError(f"batch size, frame stack and n-step must be >= 1, got "
+                              f"{batch_size}, {frame_stack}, {n_step}")
+        self.store, self.batch_size = store, batch_size
+        self.frame_stack, self.n_step, self.gamma = frame_stack, n_step, gamma
+        self.channels_first = channels_first
+        self.rng = np.random.default_rng(seed)
+        counts = store.episode_lengths - 1  # transitions per episode
+        self.transition_starts = np.repeat(store.episode_starts, counts) + _ranges(counts)
+        self.transition_episode = np.repeat(np.arange(store.num_episodes), counts)
+        self.reward = np.asarray(store["reward"], np.float32)  # small: kept in memory
+        self.discount = np.asarray(store["discount"], np.float32)
+
+    def stack_index(self, t: np.ndarray, episode_start: np.ndarray) -> np.ndarray:
+        """Indices ``(B, k)`` of the frames stacked at steps ``t``, clipped to the episode start."""
+        offsets = np.arange(-self.frame_stack + 1, 1)
+        return np.maximum(t[:, None] + offsets[None, :], episode_start[:, None])
+
+    def n_step_targets(self, t: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return ``(reward, discount, next_t)`` of n-step backups from steps ``t``; ``last`` = final step."""
+        reward = np.zeros(len(t), np.float32)
+        discount = np.ones(len(t), np.float32)
+        next_t = t.copy()
+        for i in range(1, self.n_step + 1):
+            valid = t + i <= last
+            step = np.minimum(t + i, last)
+            reward += np.where(valid, discount * self.reward[step], 0.0).astype(np.float32)
+            discount = np.where(valid, discount * self.gamma * self.discount[step], discount).astype(np.float32)
+            next_t = np.where(valid, step, next_t)
+        return reward, discount, next_t
+
+    def _frames(self, index: np.ndarray) -> np.ndarray:
+        frames = _gather(self.store["image"], index)  # (B, k, H, W, 3)
+        if self.channels_first:
+            b, k, h, w, c = frames.shape
+            frames = np.ascontiguousarray(frames.transpose(0, 1, 4, 2, 3)).reshape(b, k * c, h, w)
+        return frames
+
+    def sample(self) -> dict[str, np.ndarray]:
+        pick = self.rng.integers(0, len(self.transition_starts), self.batch_size)
+        t = self.transition_starts[pick]
+        episode = self.transition_episode[pick]
+        first = self.store.episode_starts[episode]
+        last = first + self.store.episode_lengths[episode] - 1
+        reward, discount, next_t = self.n_step_targets(t, last)
+        return {
+            "obs": self._frames(self.stack_index(t, first)),
+            "action": np.asarray(self.store["action"][t + 1], np.float32),
+            "reward": reward,
+            "discount": discount,
+            "next_obs": self._frames(self.stack_index(next_t, first)),
+        }
+
+    def __iter__(self):
+        while True:
+            yield self.sample()

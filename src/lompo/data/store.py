@@ -1,0 +1,191 @@
+"""EpisodeStore: a dataset packed into contiguous arrays, cached as memory-mapped ``.npy``.
+
+Episodes are concatenated step by step (uint8 images, the rest as stored) with
+``episode_starts`` / ``episode_lengths``. The cache folder is named by a hash of
+the source files' *contents*, so a changed file gives a new store and an
+unchanged dataset is packed once. Arrays are opened with ``mmap_mode='r'``:
+the store never holds a second copy in memory; RSS follows the page cache's
+working set. The cache is written to a temp folder and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lompo.data.dataset import DatasetIndex, sha256_of
+from lompo.data.episodes import STANDARD_KEYS, read_episode
+from lompo.data.vd4rl_hdf5 import read_hdf5_episode
+from lompo.errors import DatasetError, EpisodeFileError, LompoError, Problem
+
+STORE_FORMAT = 1
+STORE_FILE = "store.json"
+
+
+def default_cache_root() -> Path:
+    """``$LOMPO_CACHE`` if set, else ``~/.cache/lompo/stores``."""
+    env = os.environ.get("LOMPO_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "lompo" / "stores"
+
+
+def store_key(index: DatasetIndex) -> str:
+    """Hash of the store format, every source file's content and the episodes taken from it."""
+    digest = hashlib.sha256(f"lompo-store-v{STORE_FORMAT}".encode())
+    hashes = {path: sha256_of(path) for path in index.source_files}
+    for episode in index.episodes:
+        digest.update(f"{hashes[episode.path]}:{episode.span}:{episode.num_steps};".encode())
+    return digest.hexdigest()[:32]
+
+
+class EpisodeStore:
+    """Read-only, memory-mapped view of a packed dataset."""
+
+    def __init__(self, directory: Path | str):
+        self.directory = Path(directory)
+        try:
+            self.info: dict[str, Any] = json.loads((self.directory / STORE_FILE).read_text())
+            self.arrays: dict[str, np.ndarray] = {
+                key: np.load(self.directory / f"{key}.npy", mmap_mode="r", allow_pickle=False)
+                for key in self.info["keys"]
+            }
+            self.episode_starts = np.load(self.directory / "episode_starts.npy", allow_pickle=False)
+            self.episode_lengths = np.load(self.directory / "episode_lengths.npy", allow_pickle=False)
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
+            raise DatasetError(self.directory, [Problem(self.directory, f"episode store is unreadable: {err}")],
+                               hint="delete this cache folder; it is rebuilt from the dataset") from None
+        total = int(self.episode_lengths.sum())
+        bad = [k for k, v in self.arrays.items() if v.shape[0] != total]
+        if bad:
+            raise DatasetError(self.directory, [Problem(self.directory, f"arrays {bad} do not hold {total} steps")],
+                               hint="delete this cache folder; it is rebuilt from the dataset")
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_index(cls, index: DatasetIndex, cache_root: Path | str | None = None,
+                   progress: bool = False) -> EpisodeStore:
+        """Open the cached store of ``index``, packing it first if needed."""
+        cache_root = Path(cache_root) if cache_root else default_cache_root()
+        target = cache_root / store_key(index)
+        if (target / STORE_FILE).exists():
+            return cls(target)
+        common = set.intersection(*(set(e.keys) for e in index.episodes)) | set(STANDARD_KEYS)
+
+        def load(i: int) -> dict[str, np.ndarray]:
+            summary = index.episodes[i]
+            if summary.span is not None:
+                return read_hdf5_episode(summary.path, summary.span)
+            return read_episode(summary.path)
+
+        info = {"source": str(index.root), "task": index.task, "metadata": index.metadata,
+                "files": [str(p) for p in index.source_files]}
+        lengths = [e.num_steps for e in index.episodes]
+        return cls.pack(target, lengths, load, keys=sorted(common), info=info, progress=progress)
+
+    @classmethod
+    def from_episodes(cls, episodes: list[dict[str, np.ndarray]], directory: Path | str) -> EpisodeStore:
+        """Pack in-memory episodes (tests, imports) into ``directory``."""
+        keys = sorted(set.intersection(*(set(e) for e in episodes)))
+        return cls.pack(Path(directory), [len(e["reward"]) for e in episodes], lambda i: episodes[i], keys=keys)
+
+    @classmethod
+    def pack(cls, target: Path, lengths: list[int], load: Callable[[int], dict[str, np.ndarray]],
+             keys: Iterable[str], info: dict[str, Any] | None = None, progress: bool = False) -> EpisodeStore:
+        """Write episodes ``load(0..n-1)`` into a temp folder, then rename it to ``target``."""
+        keys = list(keys)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        try:
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+            total = int(sum(lengths))
+            arrays: dict[str, np.ndarray] = {}
+            iterator = range(len(lengths))
+            if progress:
+                from tqdm import tqdm
+
+                iterator = tqdm(iterator, desc="packing episodes", unit="ep")
+            for i in iterator:
+                episode = load(i)
+                for key in keys:
+                    value = np.asarray(episode[key])
+                    if key not in arrays:
+                        arrays[key] = np.lib.format.open_memmap(
+                            tmp / f"{key}.npy", mode="w+", dtype=value.dtype, shape=(total, *value.shape[1:]))
+                    if value.shape[0] != lengths[i] or value.shape[1:] != arrays[key].shape[1:]:
+                        raise LompoError(f"episode {i}: key {key!r} has shape {value.shape}, expected "
+                                         f"({lengths[i]}, {', '.join(map(str, arrays[key].shape[1:]))})")
+                    arrays[key][starts[i]:starts[i] + lengths[i]] = value
+            for array in arrays.values():
+                array.flush()
+            del arrays
+            np.save(tmp / "episode_starts.npy", starts)
+            np.save(tmp / "episode_lengths.npy", np.asarray(lengths, np.int64))
+            meta = {"format": STORE_FORMAT, "keys": keys, "num_steps": total, "num_episodes": len(lengths),
+                    **(info or {})}
+            (tmp / STORE_FILE).write_text(json.dumps(meta, indent=2, default=str))
+            try:
+                os.rename(tmp, target)
+            except OSError:
+                if not (target / STORE_FILE).exists():  # not a concurrent build of the same store
+                    raise
+                shutil.rmtree(tmp, ignore_errors=True)
+        except EpisodeFileError as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise DatasetError(err.path.parent, [Problem(err.path, p) for p in err.problems]) from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return cls(target)
+
+    # ------------------------------------------------------------------ access
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.arrays[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.arrays
+
+    @property
+    def num_steps(self) -> int:
+        return int(self.episode_lengths.sum())
+
+    @property
+    def num_episodes(self) -> int:
+        return len(self.episode_lengths)
+
+    @property
+    def num_transitions(self) -> int:
+        return self.num_steps - self.num_episodes
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        return tuple(self.arrays["image"].shape[1:])
+
+    @property
+    def action_dim(self) -> int:
+        return int(self.arrays["action"].shape[1])
+
+    def episode(self, i: int) -> dict[str, np.ndarray]:
+        start, length = int(self.episode_starts[i]), int(self.episode_lengths[i])
+        return {k: v[start:start + length] for k, v in self.arrays.items()}
+
+    def episode_returns(self) -> np.ndarray:
+        reward = np.asarray(self.arrays["reward"], np.float64)
+        per_step = np.where(np.asarray(self.arrays["is_first"]), 0.0, reward)
+        return np.add.reduceat(per_step, self.episode_starts)
+
+
+def load_store(root: Path | str, *, skip_bad: bool = False, task: str | None = None,
+               cache_root: Path | str | None = None, progress: bool = False) -> EpisodeStore:
+    """Validate the dataset folder ``root`` and open its (cached) store."""
+    from lompo.data.dataset import scan_dataset
+
+    index = scan_dataset(root, skip_bad=skip_bad, task=task)
+    return EpisodeStore.from_index(index, cache_root=cache_root, progress=progress)

@@ -1,0 +1,93 @@
+"""Task registry: the DMC tasks lompo knows, with the conventions of both papers.
+
+Conventions (V-D4RL section 4.1.1, LOMPO appendix C): action repeat 2, 1000
+simulator control steps per episode (so 500 agent steps), camera 0 except
+quadruped (camera 2).
+
+Reference returns are used for D4RL-style normalisation
+``100 * (R - R_random) / (R_expert - R_random)``. For the V-D4RL tasks they are
+the mean episode returns of V-D4RL's own ``random`` and ``expert`` datasets
+(V-D4RL Appendix A, Table 5). Tasks without published references have ``None``;
+a dataset we write records its own references in ``dataset.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from lompo.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str  # "walker-walk"
+    domain: str  # dm_control domain, "walker"
+    task: str  # dm_control task, "walk"
+    action_repeat: int = 2
+    camera: int = 0
+    episode_length: int = 1000  # simulator control steps per episode
+    random_return: float | None = None
+    expert_return: float | None = None
+    reference_source: str = ""
+
+    @property
+    def agent_steps(self) -> int:
+        """Agent steps (transitions) per episode after action repeat."""
+        return self.episode_length // self.action_repeat
+
+
+_VD4RL = "V-D4RL Appendix A Table 5 (dataset mean returns)"
+
+TASKS: dict[str, TaskSpec] = {
+    spec.name: spec
+    for spec in [
+        # Tasks of the papers.
+        TaskSpec("walker-walk", "walker", "walk", random_return=42.3, expert_return=969.8, reference_source=_VD4RL),
+        TaskSpec("cheetah-run", "cheetah", "run", random_return=6.6, expert_return=891.1, reference_source=_VD4RL),
+        TaskSpec("humanoid-walk", "humanoid", "walk", random_return=1.1, expert_return=858.1, reference_source=_VD4RL),
+        # Cheap tasks for CPU work.
+        TaskSpec("cartpole-swingup", "cartpole", "swingup"),
+        TaskSpec("cartpole-balance", "cartpole", "balance"),
+        TaskSpec("reacher-easy", "reacher", "easy"),
+        TaskSpec("point_mass-easy", "point_mass", "easy"),
+        TaskSpec("finger-spin", "finger", "spin"),
+        TaskSpec("walker-stand", "walker", "stand"),
+        TaskSpec("walker-run", "walker", "run"),
+        TaskSpec("hopper-hop", "hopper", "hop"),
+        TaskSpec("quadruped-walk", "quadruped", "walk", camera=2),
+        TaskSpec("quadruped-run", "quadruped", "run", camera=2),
+    ]
+}
+
+
+def normalize_task_name(name: str) -> str:
+    """Accept ``walker-walk``, ``walker_walk`` (V-D4RL folder names) and ``walker/walk``."""
+    name = name.strip().lower().replace("/", "-")
+    if name in TASKS:
+        return name
+    if "_" in name and "-" not in name:
+        # V-D4RL writes walker_walk; domains may contain "_" (point_mass) so try each split.
+        parts = name.split("_")
+        for i in range(1, len(parts)):
+            candidate = "_".join(parts[:i]) + "-" + "_".join(parts[i:])
+            if candidate in TASKS:
+                return candidate
+    return name
+
+
+def get_task(name: str, **overrides) -> TaskSpec:
+    """Look up a task by name; ``overrides`` replace fields (e.g. ``action_repeat=4``)."""
+    key = normalize_task_name(name)
+    if key not in TASKS:
+        known = ", ".join(sorted(TASKS))
+        raise ConfigError(f"unknown task {name!r}; known tasks: {known}")
+    spec = TASKS[key]
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if overrides:
+        spec = replace(spec, **overrides)
+    if spec.action_repeat < 1 or spec.episode_length % spec.action_repeat:
+        raise ConfigError(
+            f"task {spec.name}: action repeat {spec.action_repeat} must be >= 1 and divide "
+            f"the episode length {spec.episode_length}"
+        )
+    return spec

@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+
+from conftest import make_episode
+from lompo.data import EpisodeStore, SequenceSampler, TransitionSampler
+
+LENGTHS = [12, 3, 20, 7]  # transitions per episode; one episode shorter than the window
+
+
+@pytest.fixture
+def store(tmp_path):
+    episodes = [make_episode(n, seed=i, episode_id=i, terminal=(i == 3)) for i, n in enumerate(LENGTHS)]
+    return EpisodeStore.from_episodes(episodes, tmp_path / "store")
+
+
+def test_windows_never_cross_episodes_and_cover_all_starts(store):
+    length = 6
+    sampler = SequenceSampler(store, batch_size=64, length=length, seed=0,
+                              keys=("episode_id", "step", "is_first", "image"))
+    seen = set()
+    for _ in range(200):
+        batch = sampler.sample()
+        assert batch["image"].shape == (64, length, 8, 8, 3) and batch["image"].dtype == np.uint8
+        ids, steps, mask = batch["episode_id"], batch["step"], batch["mask"]
+        assert (ids == ids[:, :1]).all()  # one episode per window
+        valid_steps = np.where(mask, steps, -1)
+        for row_steps, row_mask, row_id in zip(steps, mask, ids[:, 0]):
+            n_steps = LENGTHS[row_id] + 1
+            assert (row_steps[row_mask] == row_steps[0] + np.arange(row_mask.sum())).all()
+            assert row_mask.sum() == min(length, n_steps)
+            seen.add((int(row_id), int(row_steps[0])))
+        assert (valid_steps[mask] >= 0).all()
+    expected = {(i, s) for i, n in enumerate(LENGTHS) for s in range(max(n + 1 - length + 1, 1))}
+    assert seen == expected
+
+
+def test_short_episode_is_padded_with_mask(store):
+    sampler = SequenceSampler(store, batch_size=256, length=6, seed=1, keys=("episode_id", "step", "is_last"))
+    batch = sampler.sample()
+    short = batch["episode_id"][:, 0] == 1  # 4 steps < 6
+    assert short.any()
+    assert (batch["mask"][short] == [True] * 4 + [False] * 2).all()
+    assert (batch["step"][short][:, 4:] == 3).all()  # padding repeats the last step
+
+
+def test_same_seed_same_batches(store):
+    a = SequenceSampler(store, 8, 5, seed=3)
+    b = SequenceSampler(store, 8, 5, seed=3)
+    c = SequenceSampler(store, 8, 5, seed=4)
+    for _ in range(3):
+        x, y, z = a.sample(), b.sample(), c.sample()
+        for key in x:
+            np.testing.assert_array_equal(x[key], y[key])
+    assert not np.array_equal(x["image"], z["image"])
+    t1, t2 = TransitionSampler(store, 16, seed=5), TransitionSampler(store, 16, seed=5)
+    for _ in range(3):
+        x, y = t1.sample(), t2.sample()
+        for key in x:
+            np.testing.assert_array_equal(x[key], y[key])
+
+
+def test_frame_stack_repeats_the_first_frame_at_episode_start(store):
+    sampler = TransitionSampler(store, batch_size=4, frame_stack=3, seed=0)
+    start = int(store.episode_starts[2])
+    t = np.array([start, start + 1, start + 2, start + 5])
+    index = sampler.stack_index(t, np.full(4, start))
+    np.testing.assert_array_equal(index[0], [start, start, start])
+    np.testing.assert_array_equal(index[1], [start, start, start + 1])
+    np.testing.assert_array_equal(index[2], [start, start + 1, start + 2])
+    np.testing.assert_array_equal(index[3], [start + 3, start + 4, start + 5])
+    frames = sampler._frames(index)  # (B, 9, H, W) channels first
+    first = store["image"][start].transpose(2, 0, 1)
+    for k in range(3):
+        np.testing.assert_array_equal(frames[0, 3 * k:3 * k + 3], first)
+
+
+def test_transition_batches_have_the_documented_layout(store):
+    sampler = TransitionSampler(store, batch_size=32, frame_stack=3, n_step=3, seed=0)
+    batch = sampler.sample()
+    assert batch["obs"].shape == (32, 9, 8, 8) and batch["obs"].dtype == np.uint8
+    assert batch["next_obs"].shape == (32, 9, 8, 8)
+    assert batch["action"].shape == (32, 2) and batch["reward"].shape == (32,)
+    hwc = TransitionSampler(store, batch_size=2, frame_stack=2, channels_first=False, seed=0).sample()
+    assert hwc["obs"].shape == (2, 2, 8, 8, 3)
+
+
+def test_n_step_returns_by_hand(store):
+    gamma = 0.9
+    sampler = TransitionSampler(store, batch_size=1, n_step=3, gamma=gamma)
+    r, d = store["reward"], store["discount"]
+    # Middle of episode 0: full 3-step backup.
+    t, last = np.array([2]), np.array([12])
+    reward, discount, next_t = sampler.n_step_targets(t, last)
+    assert reward[0] == pytest.approx(r[3] + gamma * r[4] + gamma**2 * r[5], rel=1e-6)
+    assert discount[0] == pytest.approx(gamma**3) and next_t[0] == 5
+    # Near the end of episode 0: truncated to the one remaining step.
+    reward, discount, next_t = sampler.n_step_targets(np.array([11]), last)
+    assert reward[0] == pytest.approx(r[12], rel=1e-6)
+    assert discount[0] == pytest.approx(gamma) and next_t[0] == 12
+    # Episode 3 ends in a terminal step (discount 0): no bootstrap.
+    start3 = int(store.episode_starts[3])
+    last3 = start3 + LENGTHS[3]
+    assert d[last3] == 0
+    reward, discount, next_t = sampler.n_step_targets(np.array([last3 - 2]), np.array([last3]))
+    assert reward[0] == pytest.approx(r[last3 - 1] + gamma * r[last3], rel=1e-6)
+    assert discount[0] == 0 and next_t[0] == last3
+
+
+def test_sampled_transitions_match_the_store(store):
+    sampler = TransitionSampler(store, batch_size=64, frame_stack=1, n_step=1, gamma=0.5, seed=2)
+    batch = sampler.sample()
+    image = np.asarray(store["image"]).transpose(0, 3, 1, 2)
+    for obs, action, reward, next_obs in zip(batch["obs"], batch["action"], batch["reward"], batch["next_obs"]):
+        t = int(np.flatnonzero((image == obs).all(axis=(1, 2, 3)))[0])
+        assert not store["is_last"][t]
+        np.testing.assert_array_equal(action, store["action"][t + 1])
+        assert reward == pytest.approx(store["reward"][t + 1])
+        np.testing.assert_array_equal(next_obs, image[t + 1])

@@ -211,3 +211,21 @@ def test_cli_reports_bad_input_without_traceback(tmp_path, capsys):
     assert main(["info", str(folder), "--skip-bad"]) == 0
     out = capsys.readouterr().out
     assert "skipped" in out and "empty.npz" in out
+
+
+def test_dataset_json_detects_missing_and_changed_files(tmp_path):
+    from lompo.data import write_metadata
+    from lompo.data.dataset import sha256_of
+
+    folder = _dataset(tmp_path, n=3)
+    files = sorted(folder.glob("*.npz"))
+    write_metadata(folder, {"task": "walker-walk", "files": {p.name: sha256_of(p) for p in files}})
+    assert scan_dataset(folder).num_episodes == 3
+    files[0].unlink()  # a truncated download: one file never arrived
+    write_episode(folder, make_episode(6, seed=42), name=files[1].name)  # another one replaced
+    with pytest.raises(DatasetError) as raised:
+        scan_dataset(folder)
+    message = str(raised.value)
+    assert f"{files[0].name}: listed in dataset.json but missing" in message
+    assert f"{files[1].name}: content differs from the SHA-256 recorded in dataset.json" in message
+    assert scan_dataset(folder, skip_bad=True).num_episodes == 1

@@ -81,7 +81,8 @@ def cmd_info(args) -> int:
         print(f"actions      {d['action_dim']} dims   action repeat {d['action_repeat'] or 'unknown'}")
         if d["reference_returns"]:
             ref = d["reference_returns"]
-            print(f"references   random {ref.get('random')}   expert {ref.get('expert')}")
+            random, expert = (ref.get(k) if ref.get(k) is not None else "unknown" for k in ("random", "expert"))
+            print(f"references   random {random}   expert {expert}")
         for skipped in d["skipped"]:
             print(f"skipped      {skipped}")
         print()

@@ -119,6 +119,7 @@ class DatasetIndex:
     episodes: list[EpisodeSummary]
     metadata: dict[str, Any] | None
     task: str | None
+    file_hashes: dict[Path, str]  # SHA-256 of every source file kept
     skipped: list[Problem] = field(default_factory=list)
 
     @property
@@ -183,6 +184,14 @@ def scan_dataset(root: Path | str, *, skip_bad: bool = False, task: str | None =
 
     episodes: list[EpisodeSummary] = []
     problems: list[Problem] = []
+    hashes = {path: sha256_of(path) for path in files}
+    listed = (metadata or {}).get("files") or {}
+    for name, digest in sorted(listed.items()):
+        path = root / name
+        if path not in hashes:
+            problems.append(Problem(path, "listed in dataset.json but missing (incomplete download?)"))
+        elif hashes[path] != digest:
+            problems.append(Problem(path, "content differs from the SHA-256 recorded in dataset.json"))
     for path in files:
         try:
             if path.suffix in HDF5_SUFFIXES:
@@ -210,7 +219,9 @@ def scan_dataset(root: Path | str, *, skip_bad: bool = False, task: str | None =
     if not episodes:
         raise DatasetError(root, problems or [Problem(root, "no valid episodes")],
                            hint="no valid episode is left to load")
-    return DatasetIndex(root=root, episodes=episodes, metadata=metadata, task=task, skipped=problems)
+    kept = {e.path for e in episodes}
+    return DatasetIndex(root=root, episodes=episodes, metadata=metadata, task=task,
+                        file_hashes={p: h for p, h in hashes.items() if p in kept}, skipped=problems)
 
 
 __all__ = [

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from lompo.data.dataset import DatasetIndex, sha256_of
+from lompo.data.dataset import DatasetIndex
 from lompo.data.episodes import STANDARD_KEYS, read_episode
 from lompo.data.vd4rl_hdf5 import read_hdf5_episode
 from lompo.errors import DatasetError, EpisodeFileError, LompoError, Problem
@@ -39,9 +39,8 @@ def default_cache_root() -> Path:
 def store_key(index: DatasetIndex) -> str:
     """Hash of the store format, every source file's content and the episodes taken from it."""
     digest = hashlib.sha256(f"lompo-store-v{STORE_FORMAT}".encode())
-    hashes = {path: sha256_of(path) for path in index.source_files}
     for episode in index.episodes:
-        digest.update(f"{hashes[episode.path]}:{episode.span}:{episode.num_steps};".encode())
+        digest.update(f"{index.file_hashes[episode.path]}:{episode.span}:{episode.num_steps};".encode())
     return digest.hexdigest()[:32]
 
 

@@ -47,8 +47,10 @@ def test_collect_resumes_without_duplicates(tmp_path):
     first = file_digests(folder)
     # simulate an interruption that lost the second episode, then rerun with a larger target
     (folder / names[1]).unlink()
+    (folder / f".{names[1]}.abc123.tmp").write_bytes(b"half an episode")  # left by a SIGKILL
     assert main([*args[:3], "--episodes", "3", *args[5:]]) == 0
     now = sorted(p.name for p in folder.glob("*.npz"))
+    assert not list(folder.glob(".*.tmp"))
     assert len(now) == 3 and names[0] in now
     assert file_digests(folder)[names[0]] == first[names[0]]  # untouched
     uids = [n.split("-")[1] for n in now]

@@ -47,6 +47,14 @@ class DatasetWriter:
     def folder(self, size: int) -> Path:
         return dataset_folder(self.out, self.task, self.recipe, size)
 
+    def remove_stale_temp_files(self) -> None:
+        """Delete our own half-written ``.{name}.*.tmp`` files left by a killed run."""
+        for size in self.image_sizes:
+            folder = self.folder(size)
+            if folder.exists():
+                for path in folder.glob(".*.npz.*.tmp"):
+                    path.unlink(missing_ok=True)
+
     def episode_uid(self, index: int) -> str:
         return uuid.uuid5(_NAMESPACE, f"{self.task.name}/{self.recipe}/{self.seed}/{index}").hex
 
@@ -138,6 +146,7 @@ def collect_random(task: str, out: Path | str, *, size: int | None = None, episo
     if num_episodes < 1:
         raise ConfigError(f"the dataset needs at least one episode, got size={size}, episodes={episodes}")
     writer = DatasetWriter(Path(out), spec, "random", tuple(image_sizes), seed)
+    writer.remove_stale_temp_files()
     env = DMCEnv(spec, image_sizes[0], extra_image_sizes=tuple(image_sizes[1:]), render_profile=render_profile)
     iterator = range(num_episodes)
     if progress:

@@ -113,16 +113,20 @@ def read_hdf5_episode(path: Path | str, span: tuple[int, int]) -> dict[str, np.n
 
 
 def write_hdf5_shard(path: Path | str, episodes: list[dict[str, np.ndarray]]) -> Path:
-    """Write episodes as one V-D4RL-style shard (for tests and export)."""
+    """Write episodes as one V-D4RL-style shard (for tests and export), atomically."""
+    import os
+
     import h5py
 
     path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
     cat = {k: np.concatenate([e[k] for e in episodes]) for k in ("image", "action", "reward", "discount")}
     step_type = np.concatenate([np.where(e["is_first"], 0, np.where(e["is_last"], 2, 1)) for e in episodes])
-    with h5py.File(path, "w") as f:
+    with h5py.File(tmp, "w") as f:
         f["observation"] = cat["image"].transpose(0, 3, 1, 2)
         f["action"] = cat["action"]
         f["reward"] = cat["reward"]
         f["discount"] = cat["discount"]
         f["step_type"] = step_type.astype(np.int64)
+    os.replace(tmp, path)
     return path

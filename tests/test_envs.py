@@ -92,3 +92,10 @@ def test_quadruped_uses_camera_2():
     assert not np.array_equal(a, b)
     default.close()
     camera0.close()
+
+
+def test_standard_profile_is_dm_control_default_rendering():
+    env = make_env("walker-walk", 48, render_profile="standard")
+    obs, _ = env.reset(seed=0)
+    np.testing.assert_array_equal(obs, env._physics.render(48, 48, camera_id=0))  # what V-D4RL images look like
+    env.close()

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -23,7 +25,9 @@ def test_registry_conventions():
 
 def test_user_gl_setting_wins(monkeypatch):
     monkeypatch.setenv("MUJOCO_GL", "osmesa")
+    monkeypatch.delenv("PYOPENGL_PLATFORM", raising=False)  # restored after the test
     assert choose_gl_backend() == "osmesa"
+    assert os.environ["PYOPENGL_PLATFORM"] == "osmesa"
 
 
 def test_episode_follows_the_papers_conventions():

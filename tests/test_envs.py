@@ -25,7 +25,8 @@ def test_registry_conventions():
 
 def test_user_gl_setting_wins(monkeypatch):
     monkeypatch.setenv("MUJOCO_GL", "osmesa")
-    monkeypatch.delenv("PYOPENGL_PLATFORM", raising=False)  # restored after the test
+    monkeypatch.setenv("PYOPENGL_PLATFORM", "unset")  # so that monkeypatch restores the original after
+    monkeypatch.delenv("PYOPENGL_PLATFORM")
     assert choose_gl_backend() == "osmesa"
     assert os.environ["PYOPENGL_PLATFORM"] == "osmesa"
 

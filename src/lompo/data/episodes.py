@@ -223,12 +223,9 @@ class EpisodeSummary:
         return self.num_steps - 1
 
 
-def inspect_episode(path: Path | str, action_bounds=None) -> EpisodeSummary:
-    """Validate one episode file; decodes every array but the images (their headers are read).
-
-    Raises :class:`EpisodeFileError` listing every problem found.
-    """
-    path = Path(path)
+def _load_validated(path: Path, action_bounds, decode_images: bool) -> dict[str, np.ndarray | ArrayHeader]:
+    """Open ``path``, decode its arrays (images only if ``decode_images``; object arrays never)
+    and validate them. Raises :class:`EpisodeFileError` listing every problem found."""
     problems: list[str] = []
     try:
         size = path.stat().st_size
@@ -246,7 +243,7 @@ def inspect_episode(path: Path | str, action_bounds=None) -> EpisodeSummary:
             key = member[:-4] if member.endswith(".npy") else member
             try:
                 header = _read_header(archive, member)
-                if header.dtype == object or key == "image":
+                if header.dtype == object or (key == "image" and not decode_images):
                     arrays[key] = header
                 else:
                     arrays[key] = _read_array(archive, member)
@@ -257,6 +254,16 @@ def inspect_episode(path: Path | str, action_bounds=None) -> EpisodeSummary:
     problems = validate_arrays(arrays, action_bounds)
     if problems:
         raise EpisodeFileError(path, problems)
+    return arrays
+
+
+def inspect_episode(path: Path | str, action_bounds=None) -> EpisodeSummary:
+    """Validate one episode file; decodes every array but the images (their headers are read).
+
+    Raises :class:`EpisodeFileError` listing every problem found.
+    """
+    path = Path(path)
+    arrays = _load_validated(path, action_bounds, decode_images=False)
     reward = np.asarray(arrays["reward"], np.float64)
     return EpisodeSummary(
         path=path,
@@ -269,15 +276,8 @@ def inspect_episode(path: Path | str, action_bounds=None) -> EpisodeSummary:
 
 
 def read_episode(path: Path | str, action_bounds=None) -> dict[str, np.ndarray]:
-    """Read and validate one episode file completely. Raises :class:`EpisodeFileError`."""
-    path = Path(path)
-    inspect_episode(path, action_bounds)  # every problem reported before any decoding of images
-    try:
-        with zipfile.ZipFile(path) as archive:
-            episode = {m[:-4] if m.endswith(".npy") else m: _read_array(archive, m) for m in archive.namelist()}
-    except _CORRUPT as err:
-        raise EpisodeFileError(path, [f"data is truncated or corrupt: {err}"]) from None
-    return with_standard_keys(episode)
+    """Read and validate one episode file completely (one pass). Raises :class:`EpisodeFileError`."""
+    return with_standard_keys(_load_validated(Path(path), action_bounds, decode_images=True))
 
 
 def with_standard_keys(episode: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from lompo.collect.sac import SAC, SACConfig, soft_update, tanh_gaussian_log_prob
+from lompo.algos.sac import SAC, SACConfig, soft_update, tanh_gaussian_log_prob
 
 
 def test_tanh_gaussian_log_prob_matches_torch_distributions():

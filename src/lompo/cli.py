@@ -109,6 +109,50 @@ def cmd_quickstart(args) -> int:
     return cmd_info(args)
 
 
+def _print_scores(result: dict, label: str) -> None:
+    d4rl = result.get("score_d4rl")
+    print(f"{label}: return {result['return_mean']:.1f} ± {result['return_std']:.1f} over {result['episodes']} "
+          f"episodes   score (return/10) {result['score_vd4rl']:.1f}"
+          + (f"   D4RL-normalized {d4rl:.1f}" if d4rl is not None else ""))
+
+
+def cmd_train(args) -> int:
+    from lompo.runtime import Run, algorithm_spec, build_configs, parse_overrides
+
+    if args.resume:
+        if args.data or args.out or args.set or args.world_model:
+            raise LompoError("--resume continues a run with its own config.json; give no other options")
+        run = Run(args.resume)
+    else:
+        if not args.data or not args.out:
+            raise LompoError("a new run needs --data DATASET and --out RUN_DIR (or --resume RUN_DIR)")
+        spec = algorithm_spec(args.algo)
+        overrides = parse_overrides(args.set or [])
+        base = {"data": str(Path(args.data)), "seed": args.seed, "world_model": args.world_model or ""}
+        settings, config = build_configs(args.algo, spec.config_cls, spec.presets, spec.variants, args.preset,
+                                         overrides, base=base)
+        run = Run.create(args.out, settings, config)
+    print(f"run {run.path}: {run.settings.algo}, preset {run.settings.preset}, seed {run.settings.seed}, "
+          f"data {run.settings.data}")
+    result = run.train(progress=_progress(args))
+    _print_scores(result, "final")
+    print(f"wrote {run.final_path}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from lompo.runtime import Run
+
+    run = Run(args.run)
+    result = run.evaluate(episodes=args.episodes, video=args.video, progress=_progress(args))
+    _print_scores(result, Path(result["checkpoint"]).name)
+    if result.get("video"):
+        print(f"video {result['video']}")
+    if args.json:
+        print(json.dumps(result, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from lompo import __version__
 
@@ -136,6 +180,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", default=None, help="task of a folder without dataset.json")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("train", help="train an algorithm on a dataset (or --resume a run)")
+    p.add_argument("--algo", default="lompo", help="lompo, lmbrl, offline_slac")
+    p.add_argument("--data", help="dataset folder (e.g. .../cartpole_swingup/random/64px)")
+    p.add_argument("--preset", default="cpu", help="paper, cpu or tiny")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="run directory to create")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override any setting; repeatable")
+    p.add_argument("--world-model", metavar="RUN", help="start from the trained world model of another run")
+    p.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its latest checkpoint")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate the latest checkpoint of a run")
+    p.add_argument("run")
+    p.add_argument("--episodes", type=int, default=None, help="default: the run's eval_episodes")
+    p.add_argument("--video", action="store_true", help="write a GIF of the first episode")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("quickstart", help="the built-in default job (small, minutes on 2 CPU cores)")
     p.add_argument("--task", default="cartpole-swingup")

@@ -54,3 +54,15 @@ class DatasetError(LompoError):
         if hint:
             lines.append(hint)
         super().__init__("\n".join(lines))
+
+
+class CheckpointError(LompoError):
+    """A checkpoint or run directory that cannot be used (names the file and the problem)."""
+
+    def __init__(self, path: Path | str, message: str):
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {message}")
+
+
+class DivergenceError(LompoError):
+    """A loss or gradient became NaN/inf; the run stops and keeps its last good checkpoint."""

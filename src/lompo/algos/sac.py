@@ -1,12 +1,12 @@
-"""State-based SAC: the behaviour agent of the V-D4RL recipes (V-D4RL section 4.1.1).
+"""Soft Actor-Critic on flat vectors, shared by the V-D4RL behaviour agents (on
+proprioceptive state, V-D4RL section 4.1.1) and LOMPO's latent actor-critic (on
+latent features ``[d, z]``, LOMPO section 4.3 and appendix C: 3 x 256 MLPs).
 
 Soft Actor-Critic (Haarnoja et al. 2018, "SAC: Algorithms and Applications"):
 twin Q-functions with target networks (Polyak tau = 0.005), a tanh-squashed
 Gaussian actor, automatic entropy tuning towards ``-|A|``, Adam 3e-4, batch
-256, discount 0.99. Networks: MLPs with 2 hidden layers of 256 units (the usual
-DMC-from-state size); one gradient update per environment step.
-
-This module is the agent only; training loop, checkpoints and recipes build on it.
+256, discount 0.99. Default networks: 2 hidden layers of 256 units (the usual
+DMC-from-state size); LOMPO uses 3.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from lompo.nets.mlp import mlp
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 
@@ -35,15 +37,6 @@ class SACConfig:
     target_entropy: float | None = None  # None: -action_dim
 
 
-def mlp(inp: int, out: int, hidden: int, layers: int) -> nn.Sequential:
-    sizes = [inp] + [hidden] * layers
-    modules: list[nn.Module] = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        modules += [nn.Linear(a, b), nn.ReLU()]
-    modules.append(nn.Linear(sizes[-1], out))
-    return nn.Sequential(*modules)
-
-
 def tanh_gaussian_log_prob(mean: torch.Tensor, log_std: torch.Tensor, pre_tanh: torch.Tensor) -> torch.Tensor:
     """log pi(a|s) of ``a = tanh(u)``, ``u ~ N(mean, std)`` (SAC paper, appendix C, eq. 21).
 
@@ -57,7 +50,7 @@ def tanh_gaussian_log_prob(mean: torch.Tensor, log_std: torch.Tensor, pre_tanh: 
 class TanhGaussianActor(nn.Module):
     def __init__(self, obs_dim: int, action_dim: int, hidden: int, layers: int):
         super().__init__()
-        self.net = mlp(obs_dim, 2 * action_dim, hidden, layers)
+        self.net = mlp(obs_dim, 2 * action_dim, hidden, layers, nn.ReLU)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean, log_std = self.net(obs).chunk(2, dim=-1)
@@ -73,8 +66,8 @@ class TanhGaussianActor(nn.Module):
 class TwinQ(nn.Module):
     def __init__(self, obs_dim: int, action_dim: int, hidden: int, layers: int):
         super().__init__()
-        self.q1 = mlp(obs_dim + action_dim, 1, hidden, layers)
-        self.q2 = mlp(obs_dim + action_dim, 1, hidden, layers)
+        self.q1 = mlp(obs_dim + action_dim, 1, hidden, layers, nn.ReLU)
+        self.q2 = mlp(obs_dim + action_dim, 1, hidden, layers, nn.ReLU)
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.cat([obs, action], dim=-1)

@@ -1,0 +1,494 @@
+"""LOMPO: Latent Offline Model-based Policy Optimization (Rafailov et al., L4DC 2021).
+
+The pieces, in the paper's order:
+
+1. World model (section 4.3, appendix C): conv encoder/decoder, an RSSM whose
+   GRU is shared by the posterior and ``K`` prior heads, a reward head and an
+   optional discount head. Trained with eq. 8 (:func:`world_model_loss`):
+   reconstruction + reward likelihood − KL(posterior ‖ prior member ``k_t``),
+   with ``k_t`` drawn uniformly at random for every time step
+   (:func:`sample_prior_members`).
+2. Uncertainty-penalised latent MDP (eq. 9, :func:`penalized_reward`):
+   ``r̃ = mean_k r(s'_k) − λ·u(s, a)``; the next state comes from a random
+   member. ``u`` is one of :data:`PENALTIES`.
+3. Algorithm 1 (appendix D): ``B_real`` holds posterior latent transitions of
+   the dataset (:meth:`Lompo.encode_real_transitions`); ``B_latent`` holds
+   ``H``-step model rollouts from posterior states (:meth:`Lompo.latent_rollouts`),
+   random actions for the initial fill, policy actions afterwards. SAC in latent
+   space trains on batches that are half real, half latent.
+4. The ablations of the paper's table 1 are configurations (:data:`VARIANTS`):
+   LMBRL (λ = 0) and Offline SLAC (no model rollouts, ``B_real`` only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from lompo.algos.sac import SAC, SACConfig
+from lompo.data.samplers import SequenceSampler
+from lompo.data.store import EpisodeStore
+from lompo.errors import ConfigError
+from lompo.nets import ConvDecoder, ConvEncoder, EnsembleRSSM, LatentState, mlp
+from lompo.nets.conv import preprocess
+from lompo.nets.rssm import gaussian_kl, gaussian_log_prob
+
+
+@dataclass
+class LompoConfig:
+    # World model (LOMPO appendix C; DESIGN.md 7.1).
+    depth: int = 32  # encoder/decoder channel unit
+    deter: int = 256  # GRU units
+    stoch: int = 64  # Gaussian stochastic state
+    hidden: int = 256  # units of the RSSM and head MLPs
+    mlp_layers: int = 3  # hidden layers of posterior, prior heads, reward head ("3-layer, 256 units")
+    ensemble: int = 7  # K prior heads
+    min_std: float = 0.1  # std = softplus(.) + min_std
+    discount_head: bool = False
+    kl_scale: float = 1.0
+    free_nats: float = 0.0
+    model_lr: float = 6e-4
+    model_grad_clip: float = 100.0
+    batch_size: int = 64  # sequences per world-model batch
+    sequence_length: int = 50
+    model_steps: int = 25_000
+    # Uncertainty-penalised latent MDP (eq. 9).
+    penalty: str = "logprob_std"  # logprob_var (paper) | logprob_std (official code) | mean_disagreement | max_std
+    penalty_scale: float = 5.0  # lambda
+    reward_source: str = "ensemble_mean"  # ensemble_mean (eq. 9) | sampled (official code: reward at s')
+    horizon: int = 5  # H
+    model_rollouts: bool = True  # False: Offline SLAC (B_real only)
+    # Algorithm 1: buffers and their refresh.
+    real_capacity: int = 200_000
+    latent_capacity: int = 200_000
+    initial_real_transitions: int = 20_000
+    initial_latent_transitions: int = 20_000
+    refresh_sequences: int = 16  # sequences per refresh batch (x sequence_length states)
+    real_refresh_batches: int = 1  # "epoch real batch"
+    latent_refresh_batches: int = 1  # "epoch latent batch"
+    updates_per_epoch: int = 100  # "actor-critic steps" between refreshes
+    rollout_noise: float = 0.0  # Gaussian noise added to policy actions in rollouts
+    agent_updates: int = 100_000
+    # Latent SAC (appendix C: actor and critic 3 x 256, Adam 3e-4).
+    sac_hidden: int = 256
+    sac_layers: int = 3
+    sac_lr: float = 3e-4
+    sac_batch_size: int = 256  # per source: each batch is 256 real + 256 latent
+    gamma: float = 0.99
+    tau: float = 0.005
+
+    def validate(self) -> None:
+        if self.penalty not in PENALTIES:
+            raise ConfigError(f"penalty must be one of {sorted(PENALTIES)}, got {self.penalty!r}")
+        if self.reward_source not in ("ensemble_mean", "sampled"):
+            raise ConfigError(f"reward_source must be ensemble_mean or sampled, got {self.reward_source!r}")
+        for name in ("ensemble", "horizon", "batch_size", "sequence_length", "refresh_sequences",
+                     "updates_per_epoch", "sac_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.sequence_length < 2:
+            raise ConfigError("sequence_length must be >= 2 (transitions need two frames)")
+
+
+WORLD_MODEL_FIELDS = ("depth", "deter", "stoch", "hidden", "mlp_layers", "ensemble", "min_std", "discount_head")
+
+# Presets (field overrides). ``paper``: the numbers of LOMPO appendix C / DESIGN.md 7.1 with
+# our Algorithm-1 sizes. ``cpu``: learns a cheap task on 2 cores in minutes. ``tiny``: tests.
+PRESETS: dict[str, dict] = {
+    "paper": {},
+    "cpu": dict(depth=16, deter=128, stoch=32, hidden=128, mlp_layers=2, batch_size=16, sequence_length=32,
+                model_steps=2_500, real_capacity=100_000, latent_capacity=100_000,
+                initial_real_transitions=10_000, initial_latent_transitions=10_000, refresh_sequences=8,
+                updates_per_epoch=50, agent_updates=10_000, sac_layers=2, sac_batch_size=128),
+    "tiny": dict(depth=4, deter=16, stoch=4, hidden=16, mlp_layers=1, ensemble=3, batch_size=2, sequence_length=8,
+                 model_steps=6, real_capacity=200, latent_capacity=300, initial_real_transitions=20,
+                 initial_latent_transitions=40, refresh_sequences=2, updates_per_epoch=3, agent_updates=8,
+                 sac_hidden=16, sac_layers=1, sac_batch_size=8),
+}
+
+# The paper's ablations (LOMPO table 1) as fixed field values.
+VARIANTS: dict[str, dict] = {
+    "lompo": {},
+    "lmbrl": {"penalty_scale": 0.0},
+    "offline_slac": {"model_rollouts": False},
+}
+
+
+# ---------------------------------------------------------------------------- world model
+class WorldModel(nn.Module):
+    def __init__(self, config: LompoConfig, image_size: int, action_dim: int):
+        super().__init__()
+        c = config
+        self.encoder = ConvEncoder(image_size, c.depth)
+        self.rssm = EnsembleRSSM(action_dim, self.encoder.embed_dim, c.deter, c.stoch, c.hidden, c.ensemble,
+                                 c.mlp_layers, c.min_std)
+        feat = self.rssm.feature_dim
+        self.decoder = ConvDecoder(feat, image_size, c.depth)
+        self.reward_head = mlp(feat, 1, c.hidden, c.mlp_layers)
+        self.discount_head = mlp(feat, 1, c.hidden, c.mlp_layers) if c.discount_head else None
+
+    def reward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.reward_head(features).squeeze(-1)
+
+
+def sample_prior_members(length: int, ensemble: int, device=None) -> torch.Tensor:
+    """Eq. 8: one prior member per time step, uniform over ``0..K-1`` (torch's global RNG)."""
+    return torch.randint(0, ensemble, (length,), device=device)
+
+
+def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor], config: LompoConfig,
+                     members: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    """Negative of eq. 8, averaged over the valid steps of a ``(B, T)`` batch.
+
+    ``-log D(x_t|s_t) - log p(r_t|s_t) + kl_scale * KL(q(z_t|.) || p_{k_t}(z_t|d_t))``; Normal(·, 1)
+    likelihoods for images and rewards (constants dropped). The GRU and posterior run in the time
+    loop; the prior heads run afterwards in one batched call, member ``k_t`` for step ``t``.
+    """
+    image, action = batch["image"], batch["action"]
+    length = image.shape[1]
+    embed = model.encoder(image)
+    post = model.rssm.observe(embed, action, batch["is_first"])
+    if members is None:
+        members = sample_prior_members(length, config.ensemble, image.device)
+    prior_mean, prior_std = model.rssm.prior(post["deter"].transpose(0, 1), members)  # (T, B, Z)
+    kl = gaussian_kl(post["post_mean"], post["post_std"], prior_mean.transpose(0, 1), prior_std.transpose(0, 1))
+    kl_loss = torch.clamp(kl, min=config.free_nats) if config.free_nats > 0 else kl
+    features = torch.cat([post["deter"], post["stoch"]], -1)
+    image_nll = 0.5 * (model.decoder(features) - preprocess(image)).pow(2).sum((-3, -2, -1))
+    reward_nll = 0.5 * (model.reward(features) - batch["reward"]).pow(2)
+    per_step = image_nll + reward_nll + config.kl_scale * kl_loss
+    metrics = {}
+    if model.discount_head is not None:
+        logits = model.discount_head(features).squeeze(-1)
+        discount_nll = F.binary_cross_entropy_with_logits(logits, batch["discount"], reduction="none")
+        per_step = per_step + discount_nll
+        metrics["discount_nll"] = discount_nll
+    mask = batch["mask"].float()
+    count = mask.sum().clamp(min=1.0)
+    loss = (per_step * mask).sum() / count
+    metrics.update(image_nll=image_nll, reward_nll=reward_nll, kl=kl)
+    return loss, {f"model/{k}": ((v * mask).sum() / count).item() for k, v in metrics.items()}
+
+
+# ---------------------------------------------------------------------------- penalties (eq. 9)
+def ensemble_log_probs(next_stoch: torch.Tensor, means: torch.Tensor, stds: torch.Tensor) -> torch.Tensor:
+    """``log p_k(z' | d')`` of one sampled next state under every member: ``(K, N)``."""
+    return gaussian_log_prob(next_stoch.unsqueeze(0), means, stds)
+
+
+def logprob_var(next_stoch, means, stds) -> torch.Tensor:
+    """LOMPO paper (section 4.3): ``Var_k log p_k(z'|d')`` (population variance over members)."""
+    return ensemble_log_probs(next_stoch, means, stds).var(0, unbiased=False)
+
+
+def logprob_std(next_stoch, means, stds) -> torch.Tensor:
+    """Official LOMPO code: standard deviation over members of ``log p_k(z'|d')``."""
+    return ensemble_log_probs(next_stoch, means, stds).std(0, unbiased=False)
+
+
+def mean_disagreement(next_stoch, means, stds) -> torch.Tensor:
+    """V-D4RL-style disagreement: ``mean_k ‖μ_k − μ̄‖₂`` of the members' means."""
+    return (means - means.mean(0, keepdim=True)).norm(dim=-1).mean(0)
+
+
+def max_std(next_stoch, means, stds) -> torch.Tensor:
+    """MOPO-style: ``max_k ‖σ_k‖₂`` of the members' standard deviations."""
+    return stds.norm(dim=-1).amax(0)
+
+
+PENALTIES = {f.__name__: f for f in (logprob_var, logprob_std, mean_disagreement, max_std)}
+
+
+def penalized_reward(member_rewards: torch.Tensor, sampled_reward: torch.Tensor, uncertainty: torch.Tensor,
+                     penalty_scale: float, reward_source: str = "ensemble_mean") -> torch.Tensor:
+    """Eq. 9: ``r̃ = (1/K) Σ_k r(s'_k) − λ·u``; ``reward_source='sampled'`` uses ``r(s')`` instead."""
+    reward = member_rewards.mean(0) if reward_source == "ensemble_mean" else sampled_reward
+    return reward - penalty_scale * uncertainty
+
+
+# ---------------------------------------------------------------------------- buffers
+class LatentReplay:
+    """Ring buffer of latent transitions ``(obs, action, reward, discount, next_obs)`` in numpy."""
+
+    KEYS = ("obs", "action", "reward", "discount", "next_obs")
+
+    def __init__(self, capacity: int, feature_dim: int, action_dim: int):
+        self.capacity, self.size, self.pointer = capacity, 0, 0
+        shapes = {"obs": (feature_dim,), "action": (action_dim,), "reward": (), "discount": (),
+                  "next_obs": (feature_dim,)}
+        self.data = {k: np.zeros((capacity, *shapes[k]), np.float32) for k in self.KEYS}
+
+    def add(self, transitions: dict[str, np.ndarray]) -> None:
+        n = len(transitions["reward"])
+        index = (self.pointer + np.arange(n)) % self.capacity
+        for key in self.KEYS:
+            self.data[key][index] = transitions[key]
+        self.pointer = int((self.pointer + n) % self.capacity)
+        self.size = int(min(self.size + n, self.capacity))
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        index = rng.integers(0, self.size, batch_size)
+        return {k: v[index] for k, v in self.data.items()}
+
+    def state_dict(self) -> dict:
+        return {"size": self.size, "pointer": self.pointer, **{k: v[: self.size].copy() for k, v in self.data.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.size, self.pointer = int(state["size"]), int(state["pointer"])
+        for key in self.KEYS:
+            self.data[key][: self.size] = state[key]
+
+
+# ---------------------------------------------------------------------------- policy
+class LatentPolicy:
+    """Acts from real frames: ``s_t = post(s_{t-1}, a_{t-1}, E(x_t))``, ``a_t = π(s_t)`` (DESIGN.md 7.1)."""
+
+    def __init__(self, model: WorldModel, actor: nn.Module, action_dim: int, device: torch.device):
+        self.model, self.actor, self.action_dim, self.device = model, actor, action_dim, device
+        self.reset()
+
+    def reset(self) -> None:
+        self.state = self.model.rssm.initial(1, self.device)
+        self.previous_action = torch.zeros(1, self.action_dim, device=self.device)
+        self.first = True
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        image = torch.as_tensor(np.asarray(obs), device=self.device).unsqueeze(0)
+        embed = self.model.encoder(image)
+        is_first = torch.tensor([self.first], device=self.device)
+        self.state, _, _ = self.model.rssm.observe_step(self.state, self.previous_action, embed, is_first,
+                                                        sample=not deterministic)
+        if deterministic:
+            action = torch.tanh(self.actor(self.state.features)[0])
+        else:
+            action, _ = self.actor.sample(self.state.features)
+        self.previous_action, self.first = action, False
+        return action.squeeze(0).cpu().numpy()
+
+
+# ---------------------------------------------------------------------------- the algorithm
+def _to_torch(batch: dict[str, np.ndarray], device) -> dict[str, torch.Tensor]:
+    out = {}
+    for key, value in batch.items():
+        tensor = torch.as_tensor(value, device=device)
+        out[key] = tensor if value.dtype in (np.uint8, np.bool_) else tensor.float()
+    return out
+
+
+class Lompo:
+    """Algorithm 1 as three phases: ``model`` (eq. 8), ``buffers`` (initial fills), ``agent`` (latent SAC)."""
+
+    phases = ("model", "buffers", "agent")
+
+    def __init__(self, config: LompoConfig, store: EpisodeStore, seed: int = 0, device: str = "cpu"):
+        config.validate()
+        self.config, self.store, self.device = config, store, torch.device(device)
+        self.image_size = int(store.image_shape[0])
+        self.action_dim = int(store.action_dim)
+        self.model = WorldModel(config, self.image_size, self.action_dim).to(self.device)
+        self.model_opt = torch.optim.Adam(self.model.parameters(), lr=config.model_lr)
+        feat = self.model.rssm.feature_dim
+        self.sac = SAC(feat, self.action_dim, SACConfig(hidden=config.sac_hidden, layers=config.sac_layers,
+                                                        lr=config.sac_lr, batch_size=config.sac_batch_size,
+                                                        gamma=config.gamma, tau=config.tau), device=device)
+        self.model_sampler = SequenceSampler(store, config.batch_size, config.sequence_length, seed=seed)
+        self.refresh_sampler = SequenceSampler(store, config.refresh_sequences, config.sequence_length,
+                                               seed=seed + 1)
+        self.rng = np.random.default_rng(seed + 2)  # replay sampling
+        self.real = LatentReplay(config.real_capacity, feat, self.action_dim)
+        self.latent = LatentReplay(config.latent_capacity, feat, self.action_dim)
+        self.penalty_fn = PENALTIES[config.penalty]
+
+    def phase_length(self, phase: str) -> int:
+        return {"model": self.config.model_steps, "buffers": 1, "agent": self.config.agent_updates}[phase]
+
+    # ------------------------------------------------------------ phase 1: world model
+    def model_step(self) -> dict[str, float]:
+        batch = _to_torch(self.model_sampler.sample(), self.device)
+        self.model.train()
+        loss, metrics = world_model_loss(self.model, batch, self.config)
+        self.model_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.config.model_grad_clip)
+        self.model_opt.step()
+        return {"model/loss": loss.item(), "model/grad_norm": grad_norm.item(), **metrics}
+
+    # ------------------------------------------------------------ buffers
+    @torch.no_grad()
+    def posterior_states(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Sample ``s_{1:T} ~ q(s_{1:T} | x_{1:T}, a_{1:T})`` for a sequence batch."""
+        embed = self.model.encoder(batch["image"])
+        return self.model.rssm.observe(embed, batch["action"], batch["is_first"])
+
+    @torch.no_grad()
+    def encode_real_transitions(self, batch: dict[str, torch.Tensor]) -> tuple[dict[str, np.ndarray], dict]:
+        """``B_real`` entries ``(s_t, a_{t+1}, r_{t+1}, s_{t+1})`` from one sequence batch, plus the posterior."""
+        post = self.posterior_states(batch)
+        features = torch.cat([post["deter"], post["stoch"]], -1)  # (B, T, F)
+        valid = batch["mask"][:, 1:] & ~batch["is_first"][:, 1:]
+        transitions = {
+            "obs": features[:, :-1][valid],
+            "action": batch["action"][:, 1:][valid],
+            "reward": batch["reward"][:, 1:][valid],
+            "discount": batch["discount"][:, 1:][valid],
+            "next_obs": features[:, 1:][valid],
+        }
+        return {k: v.cpu().numpy() for k, v in transitions.items()}, post
+
+    @torch.no_grad()
+    def latent_rollouts(self, start: LatentState, random_actions: bool) -> dict[str, np.ndarray]:
+        """``H``-step rollouts in the penalised latent MDP from ``start`` (N states) -> N·H transitions."""
+        c, rssm = self.config, self.model.rssm
+        state, n = start, start.deter.shape[0]
+        out = {k: [] for k in LatentReplay.KEYS}
+        for _ in range(c.horizon):
+            obs = state.features
+            if random_actions:
+                action = torch.rand(n, self.action_dim, device=self.device) * 2 - 1
+            else:
+                action, _ = self.sac.actor.sample(obs)
+                if c.rollout_noise > 0:
+                    action = (action + c.rollout_noise * torch.randn_like(action)).clamp(-1, 1)
+            deter, means, stds, samples = rssm.imagine_all_members(state, action)
+            member = torch.randint(0, c.ensemble, (n,), device=self.device)
+            next_stoch = samples[member, torch.arange(n, device=self.device)]
+            member_rewards = self.model.reward(torch.cat([deter.expand(c.ensemble, -1, -1), samples], -1))
+            next_state = LatentState(deter, next_stoch)
+            sampled_reward = self.model.reward(next_state.features)
+            uncertainty = self.penalty_fn(next_stoch, means, stds)
+            reward = penalized_reward(member_rewards, sampled_reward, uncertainty, c.penalty_scale, c.reward_source)
+            if self.model.discount_head is not None:
+                discount = torch.sigmoid(self.model.discount_head(next_state.features).squeeze(-1)).round()
+            else:
+                discount = torch.ones(n, device=self.device)
+            for key, value in zip(LatentReplay.KEYS, (obs, action, reward, discount, next_state.features)):
+                out[key].append(value)
+            state = next_state
+        return {k: torch.cat(v).cpu().numpy() for k, v in out.items()}
+
+    def refresh_buffers(self, real_batches: int, latent_batches: int, random_actions: bool) -> dict[str, float]:
+        """Algorithm 1's refresh: real batches into ``B_real``, rollouts from posterior starts into ``B_latent``."""
+        metrics: dict[str, float] = {}
+        for _ in range(real_batches):
+            transitions, _ = self.encode_real_transitions(_to_torch(self.refresh_sampler.sample(), self.device))
+            self.real.add(transitions)
+        if not self.config.model_rollouts:
+            return metrics
+        for _ in range(latent_batches):
+            batch = _to_torch(self.refresh_sampler.sample(), self.device)
+            post = self.posterior_states(batch)
+            valid = batch["mask"]
+            start = LatentState(post["deter"][valid], post["stoch"][valid])
+            transitions = self.latent_rollouts(start, random_actions)
+            self.latent.add(transitions)
+            metrics["latent/penalized_reward"] = float(transitions["reward"].mean())
+        return metrics
+
+    def fill_buffers(self) -> dict[str, float]:
+        """Initial fills of Algorithm 1: ``B_real`` from the posterior, ``B_latent`` with random actions."""
+        c = self.config
+        self.model.eval()
+        while self.real.size < min(c.initial_real_transitions, c.real_capacity):
+            self.refresh_buffers(1, 0, random_actions=True)
+        metrics = {}
+        while c.model_rollouts and self.latent.size < min(c.initial_latent_transitions, c.latent_capacity):
+            metrics = self.refresh_buffers(0, 1, random_actions=True)
+        return {"buffers/real": self.real.size, "buffers/latent": self.latent.size, **metrics}
+
+    # ------------------------------------------------------------ phase 3: latent actor-critic
+    def agent_batch(self) -> dict[str, np.ndarray]:
+        """Half from ``B_real``, half from ``B_latent`` (Offline SLAC: all real); ``source`` 0 real, 1 latent."""
+        n = self.config.sac_batch_size
+        if not self.config.model_rollouts:
+            batch = self.real.sample(2 * n, self.rng)
+            batch["source"] = np.zeros(2 * n, np.int64)
+            return batch
+        real, latent = self.real.sample(n, self.rng), self.latent.sample(n, self.rng)
+        batch = {k: np.concatenate([real[k], latent[k]]) for k in LatentReplay.KEYS}
+        batch["source"] = np.repeat(np.array([0, 1]), n)
+        return batch
+
+    def agent_step(self, step: int) -> dict[str, float]:
+        metrics = {}
+        if step > 0 and step % self.config.updates_per_epoch == 0:
+            metrics = self.refresh_buffers(self.config.real_refresh_batches, self.config.latent_refresh_batches,
+                                           random_actions=False)
+        batch = self.agent_batch()
+        batch.pop("source")
+        sac_metrics = self.sac.update(_to_torch(batch, self.device))
+        return {**{f"agent/{k}": v for k, v in sac_metrics.items()}, **metrics}
+
+    def train_step(self, phase: str, step: int) -> dict[str, float]:
+        if phase == "model":
+            return self.model_step()
+        if phase == "buffers":
+            return self.fill_buffers()
+        if phase == "agent":
+            return self.agent_step(step)
+        raise ConfigError(f"LOMPO has no phase {phase!r}")
+
+    # ------------------------------------------------------------ evaluation helpers
+    def policy(self) -> LatentPolicy:
+        self.model.eval()
+        return LatentPolicy(self.model, self.sac.actor, self.action_dim, self.device)
+
+    @torch.no_grad()
+    def model_strip(self, context: int = 5, length: int | None = None, seed: int = 0) -> np.ndarray:
+        """LOMPO figure 5 as one uint8 image: ground truth / posterior reconstruction / open-loop prior rollout.
+
+        The rollout observes the first ``context`` frames, then imagines with the dataset's actions and a
+        random prior member per step.
+        """
+        length = length or self.config.sequence_length
+        sampler = SequenceSampler(self.store, 1, length, seed=seed)
+        batch = _to_torch(sampler.sample(), self.device)
+        rssm = self.model.rssm
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            post = self.posterior_states(batch)
+            posterior = torch.cat([post["deter"], post["stoch"]], -1)
+            state = LatentState(post["deter"][:, context - 1], post["stoch"][:, context - 1])
+            imagined = [posterior[:, t] for t in range(context)]
+            for t in range(context, length):
+                deter, _, _, samples = rssm.imagine_all_members(state, batch["action"][:, t])
+                member = torch.randint(0, self.config.ensemble, (1,))
+                state = LatentState(deter, samples[member[0]])
+                imagined.append(state.features)
+        rows = [preprocess(batch["image"][0]), self.model.decoder(posterior[0]),
+                self.model.decoder(torch.stack(imagined, 1)[0])]
+        images = [((r.clamp(-0.5, 0.5) + 0.5) * 255).round().byte().permute(0, 2, 3, 1) for r in rows]
+        return torch.cat([torch.cat(list(row), 1) for row in images], 0).cpu().numpy()
+
+    # ------------------------------------------------------------ state
+    def world_model_state(self) -> dict:
+        return {"model": self.model.state_dict()}
+
+    def load_world_model_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+
+    def state_dict(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "model_opt": self.model_opt.state_dict(),
+            "sac": self.sac.state_dict(),
+            "model_sampler_rng": self.model_sampler.rng.bit_generator.state,
+            "refresh_sampler_rng": self.refresh_sampler.rng.bit_generator.state,
+            "replay_rng": self.rng.bit_generator.state,
+            "real": self.real.state_dict(),
+            "latent": self.latent.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.model_opt.load_state_dict(state["model_opt"])
+        self.sac.load_state_dict(state["sac"])
+        self.model_sampler.rng.bit_generator.state = state["model_sampler_rng"]
+        self.refresh_sampler.rng.bit_generator.state = state["refresh_sampler_rng"]
+        self.rng.bit_generator.state = state["replay_rng"]
+        self.real.load_state_dict(state["real"])
+        self.latent.load_state_dict(state["latent"])

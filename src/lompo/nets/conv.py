@@ -1,0 +1,78 @@
+"""Convolutional image encoder and decoder of the LOMPO world model (LOMPO appendix C).
+
+64 px: 4 conv layers, channels depth x [1, 2, 4, 8], kernel 4, stride 2 -> 2x2x8depth
+(1024 features at depth 32). Decoder: linear to 32*depth, then transposed convs
+with channels [4d, 2d, d, 3] and kernels [5, 5, 6, 6], stride 2 -> 64x64.
+128 px: 5 layers [1, 2, 4, 8, 8] x depth; decoder [4d, 2d, d, d, 3]. The paper
+lists decoder kernels [5, 5, 5, 4, 4], which with stride 2 and no padding give
+122 px, not 128; we use [5, 5, 5, 6, 6], the smallest change that reaches 128.
+32 px (tests only): 3 layers, decoder kernels [5, 6, 6].
+Pixels enter as ``x / 255 - 0.5`` (Dreamer convention).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lompo.errors import ConfigError
+
+# image size -> (encoder channel multipliers, decoder channel multipliers, decoder kernels)
+_LAYOUTS = {
+    32: ((1, 2, 4), (2, 1), (5, 6, 6)),
+    64: ((1, 2, 4, 8), (4, 2, 1), (5, 5, 6, 6)),
+    128: ((1, 2, 4, 8, 8), (4, 2, 1, 1), (5, 5, 5, 6, 6)),
+}
+
+
+def conv_layout(image_size: int):
+    if image_size not in _LAYOUTS:
+        raise ConfigError(f"the world model supports images of {sorted(_LAYOUTS)} px, got {image_size}")
+    return _LAYOUTS[image_size]
+
+
+def preprocess(image: torch.Tensor) -> torch.Tensor:
+    """uint8 ``(..., H, W, 3)`` -> float ``(..., 3, H, W)`` in [-0.5, 0.5]."""
+    return image.movedim(-1, -3).float() / 255.0 - 0.5
+
+
+class ConvEncoder(nn.Module):
+    def __init__(self, image_size: int = 64, depth: int = 32):
+        super().__init__()
+        mults, _, _ = conv_layout(image_size)
+        layers: list[nn.Module] = []
+        channels, size = 3, image_size
+        for m in mults:
+            layers += [nn.Conv2d(channels, m * depth, 4, stride=2), nn.ReLU()]
+            channels, size = m * depth, (size - 4) // 2 + 1
+        self.net = nn.Sequential(*layers)
+        self.embed_dim = channels * size * size
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """uint8 images ``(..., H, W, 3)`` -> embeddings ``(..., embed_dim)``."""
+        batch = image.shape[:-3]
+        x = preprocess(image.reshape(-1, *image.shape[-3:]))
+        return self.net(x).reshape(*batch, self.embed_dim)
+
+
+class ConvDecoder(nn.Module):
+    """Latent features -> mean image in [-0.5, 0.5] scale, ``(..., 3, H, W)``; likelihood Normal(mean, 1)."""
+
+    def __init__(self, feature_dim: int, image_size: int = 64, depth: int = 32):
+        super().__init__()
+        _, mults, kernels = conv_layout(image_size)
+        self.depth, self.image_size = depth, image_size
+        self.linear = nn.Linear(feature_dim, 32 * depth)
+        layers: list[nn.Module] = []
+        channels = 32 * depth
+        for m, k in zip(mults, kernels[:-1]):
+            layers += [nn.ConvTranspose2d(channels, m * depth, k, stride=2), nn.ReLU()]
+            channels = m * depth
+        layers.append(nn.ConvTranspose2d(channels, 3, kernels[-1], stride=2))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        batch = features.shape[:-1]
+        x = self.linear(features.reshape(-1, features.shape[-1])).reshape(-1, 32 * self.depth, 1, 1)
+        x = self.net(x)
+        return x.reshape(*batch, 3, self.image_size, self.image_size)

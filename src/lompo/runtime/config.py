@@ -1,0 +1,119 @@
+"""Run settings, named presets and ``key=value`` overrides (DESIGN.md section 8).
+
+A run is configured by two dataclasses: :class:`RunSettings` (what every
+algorithm shares: data, seed, evaluation, checkpoint cadence) and the
+algorithm's own config. A preset is a dict of field overrides for both; the
+algorithm name may select a *variant* (e.g. ``lmbrl``) whose fields are fixed.
+Precedence: dataclass defaults < preset < variant < ``--set`` overrides; a
+``--set`` that contradicts the variant is an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lompo.errors import ConfigError
+
+PRESET_NAMES = ("paper", "cpu", "tiny")
+
+
+@dataclass
+class RunSettings:
+    algo: str = "lompo"
+    data: str = ""  # dataset folder
+    seed: int = 0
+    preset: str = "cpu"
+    device: str = "cpu"
+    eval_episodes: int = 10  # E (DESIGN.md 8)
+    eval_every: int = 0  # agent updates between evaluations; 0: only at the end
+    checkpoint_every: int = 1000  # steps within a phase between checkpoints (and at every phase end)
+    keep_checkpoints: int = 2
+    log_every: int = 100
+    video: bool = True  # policy video and model-sample strip at the final evaluation
+    world_model: str = ""  # run directory whose trained world model this run starts from
+    threads: int = 0  # torch CPU threads; 0 keeps torch's default
+
+
+RUN_PRESETS: dict[str, dict] = {
+    "paper": dict(eval_every=10_000, checkpoint_every=5_000, log_every=500),
+    "cpu": dict(eval_every=0, checkpoint_every=1_000, log_every=100),
+    "tiny": dict(eval_episodes=1, eval_every=4, checkpoint_every=3, log_every=1, video=True),
+}
+
+
+def parse_value(text: str, annotation: Any, name: str) -> Any:
+    """Parse ``text`` as the type of a dataclass field."""
+    if annotation is bool:
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, got {text!r}")
+    try:
+        if annotation is int:
+            return int(float(text)) if "e" in text.lower() else int(text)
+        if annotation is float:
+            return float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a {annotation.__name__}, got {text!r}") from None
+    return text
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"overrides look like key=value, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _hints(cls) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def build_configs(algo: str, algo_config_cls, presets: dict[str, dict], variants: dict[str, dict],
+                  preset: str, overrides: dict[str, Any], base: dict[str, Any] | None = None):
+    """Resolve ``(RunSettings, algo config)`` from a preset, the algorithm's variant and overrides.
+
+    ``overrides`` values may be strings (from the command line) or already typed.
+    """
+    if preset not in PRESET_NAMES:
+        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESET_NAMES)}")
+    run_fields, algo_fields = _hints(RunSettings), _hints(algo_config_cls)
+    values_run: dict[str, Any] = {**RUN_PRESETS[preset], "algo": algo, "preset": preset, **(base or {})}
+    values_algo: dict[str, Any] = {**presets[preset], **variants.get(algo, {})}
+    for key, value in overrides.items():
+        if key in variants.get(algo, {}) and str(value) != str(variants[algo][key]):
+            raise ConfigError(f"{algo} fixes {key}={variants[algo][key]}; use --algo lompo to change {key}")
+        if key in run_fields:
+            values_run[key] = parse_value(value, run_fields[key], key) if isinstance(value, str) else value
+        elif key in algo_fields:
+            values_algo[key] = parse_value(value, algo_fields[key], key) if isinstance(value, str) else value
+        else:
+            known = sorted(set(run_fields) | set(algo_fields))
+            raise ConfigError(f"unknown setting {key!r}; known settings: {', '.join(known)}")
+    return RunSettings(**values_run), algo_config_cls(**values_algo)
+
+
+def configs_to_json(settings: RunSettings, algo_config) -> str:
+    return json.dumps({"run": dataclasses.asdict(settings), "algo": dataclasses.asdict(algo_config)}, indent=2)
+
+
+def configs_from_file(path: Path, algo_config_for) -> tuple[RunSettings, Any]:
+    """Read ``config.json``; ``algo_config_for(name)`` gives the algorithm's config class."""
+    try:
+        raw = json.loads(Path(path).read_text())
+        settings = RunSettings(**raw["run"])
+        return settings, algo_config_for(settings.algo)(**raw["algo"])
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist: not a run directory") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ConfigError(f"{path}: unreadable run config ({err})") from None

@@ -1,0 +1,129 @@
+"""Evaluation: run a :class:`Policy` in the dataset's own environment; scores, videos, strips.
+
+Scores (DESIGN.md 8): the V-D4RL convention ``return / 10`` (DMC returns are in
+[0, 1000], so 0–100), and, where the dataset or the task registry records
+reference returns, the D4RL convention ``100 (R − R_random) / (R_expert − R_random)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from lompo.data.store import EpisodeStore
+from lompo.envs import DMCEnv, get_task
+from lompo.errors import ConfigError
+
+
+class Policy(Protocol):
+    def reset(self) -> None: ...
+
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray: ...
+
+
+def dataset_metadata(store: EpisodeStore) -> dict:
+    return dict(store.info.get("metadata") or {})
+
+
+def dataset_task(store: EpisodeStore) -> str:
+    task = store.info.get("task") or dataset_metadata(store).get("task")
+    if not task:
+        raise ConfigError(f"cannot tell which task the dataset {store.info.get('source')} belongs to; "
+                          "evaluation needs it (write a dataset.json or name the folder like V-D4RL)")
+    return task
+
+
+def make_eval_env(store: EpisodeStore, seed: int = 0) -> DMCEnv:
+    """The environment the dataset was recorded in: task, image size, action repeat, camera, render profile."""
+    meta = dataset_metadata(store)
+    overrides = {k: meta[k] for k in ("action_repeat", "camera", "episode_length") if meta.get(k) is not None}
+    spec = get_task(dataset_task(store), **overrides)
+    return DMCEnv(spec, int(store.image_shape[0]), render_profile=meta.get("render_profile", "standard"), seed=seed)
+
+
+def reference_returns(store: EpisodeStore) -> tuple[float | None, float | None]:
+    """``(random, expert)`` returns for D4RL-style normalisation: the dataset's, else the registry's."""
+    refs = dataset_metadata(store).get("reference_returns") or {}
+    random, expert = refs.get("random"), refs.get("expert")
+    if random is None or expert is None:
+        spec = get_task(dataset_task(store))
+        random, expert = spec.random_return, spec.expert_return
+    return random, expert
+
+
+def normalized_scores(mean_return: float, random: float | None, expert: float | None) -> dict[str, float | None]:
+    d4rl = None
+    if random is not None and expert is not None and expert != random:
+        d4rl = 100.0 * (mean_return - random) / (expert - random)
+    return {"score_vd4rl": mean_return / 10.0, "score_d4rl": d4rl}
+
+
+def run_episodes(policy: Policy, env: DMCEnv, episodes: int, seed: int,
+                 record_episodes: int = 0, progress: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Returns of ``episodes`` episodes (env seeds ``seed + i``, mean actions) and recorded frames."""
+    returns, frames = [], []
+    iterator = range(episodes)
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(iterator, desc="evaluate", unit="ep", leave=False)
+    with torch.random.fork_rng():  # evaluation never shifts the training RNG streams
+        for i in iterator:
+            obs, _ = env.reset(seed=seed + i)
+            policy.reset()
+            total, done = 0.0, False
+            while not done:
+                if i < record_episodes:
+                    frames.append(np.asarray(obs))
+                obs, reward, terminated, truncated, _ = env.step(policy.act(obs, deterministic=True))
+                total += float(reward)
+                done = terminated or truncated
+            returns.append(total)
+    return np.asarray(returns), frames
+
+
+def evaluate(policy: Policy, store: EpisodeStore, episodes: int, seed: int, video_path: Path | None = None,
+             progress: bool = False) -> dict:
+    """Evaluate ``policy`` for ``episodes`` episodes; writes a GIF of the first one to ``video_path``."""
+    if episodes < 1:
+        raise ConfigError(f"evaluation needs at least one episode, got {episodes}")
+    env = make_eval_env(store, seed=seed)
+    try:
+        returns, frames = run_episodes(policy, env, episodes, seed, 1 if video_path else 0, progress)
+    finally:
+        env.close()
+    random, expert = reference_returns(store)
+    result = {
+        "episodes": episodes,
+        "return_mean": float(returns.mean()),
+        "return_std": float(returns.std()),
+        "returns": [round(float(r), 3) for r in returns],
+        **normalized_scores(float(returns.mean()), random, expert),
+        "reference_random": random,
+        "reference_expert": expert,
+    }
+    if video_path is not None and frames:
+        write_gif(video_path, frames)
+        result["video"] = str(video_path)
+    return result
+
+
+def write_gif(path: Path, frames: list[np.ndarray], fps: int = 25) -> None:
+    import imageio.v3 as iio
+
+    from lompo.data.episodes import atomic_write_bytes
+
+    data = iio.imwrite("<bytes>", np.stack(frames), extension=".gif", duration=1000 / fps, loop=0)
+    atomic_write_bytes(Path(path), lambda f: f.write(data))
+
+
+def write_png(path: Path, image: np.ndarray) -> None:
+    import imageio.v3 as iio
+
+    from lompo.data.episodes import atomic_write_bytes
+
+    data = iio.imwrite("<bytes>", image, extension=".png")
+    atomic_write_bytes(Path(path), lambda f: f.write(data))

@@ -1,0 +1,252 @@
+"""The training loop every algorithm shares: phases, logging, checkpoints, resume, evaluation.
+
+Run directory (DESIGN.md 8)::
+
+    RUN/config.json       resolved settings (written once)
+    RUN/metrics.jsonl     one line per log step: phase, step, wall time, losses
+    RUN/eval.jsonl        one line per evaluation
+    RUN/checkpoints/      see lompo.runtime.checkpoint; ``latest`` names the newest
+    RUN/videos/           policy GIF and model-sample strip (PNG) of the final evaluation
+    RUN/final.json        the final evaluation; its presence marks the run finished
+
+An algorithm has ``phases`` (e.g. model -> buffers -> agent), ``phase_length``,
+``train_step(phase, step)``, ``policy()``, ``state_dict``/``load_state_dict``.
+A checkpoint stores the algorithm state, the phase and step, the RNG states and
+the sizes of the two log files, so a resumed run truncates the lines written
+after the checkpoint and continues exactly as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lompo.data.episodes import atomic_write_bytes
+from lompo.data.store import EpisodeStore, load_store
+from lompo.errors import CheckpointError, ConfigError, DivergenceError
+from lompo.runtime.algorithms import AlgorithmSpec, algorithm_spec
+from lompo.runtime.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from lompo.runtime.config import RunSettings, configs_from_file, configs_to_json
+from lompo.runtime.evaluate import evaluate, write_png
+
+EVAL_SEED = 1_000_000  # evaluation episodes use env seeds EVAL_SEED + i for every run
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+
+
+def restore_rng(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+def check_finite(metrics: dict[str, float], phase: str, step: int, last_checkpoint: Path | None) -> None:
+    """DESIGN.md 11: a NaN/inf loss or gradient stops the run, naming the step, the phase and the loss."""
+    for name, value in metrics.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            kept = f"the last good checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint yet"
+            raise DivergenceError(f"{name} = {value} at step {step} of phase {phase!r}; the run stopped and "
+                                  f"{kept} (lower a learning rate, or resume to retry)")
+
+
+def _append_jsonl(path: Path, record: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def _truncate(path: Path, size: int) -> None:
+    """Drop log lines written after the checkpoint being resumed."""
+    if path.exists() and path.stat().st_size > size:
+        with open(path, "r+b") as f:
+            f.truncate(size)
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+class Run:
+    """A run directory and the algorithm trained in it."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.config_path = self.path / "config.json"
+        self.metrics_path = self.path / "metrics.jsonl"
+        self.eval_path = self.path / "eval.jsonl"
+        self.checkpoints = self.path / "checkpoints"
+        self.videos = self.path / "videos"
+        self.final_path = self.path / "final.json"
+        self.settings, self.config = configs_from_file(self.config_path, lambda n: algorithm_spec(n).config_cls)
+        self.spec: AlgorithmSpec = algorithm_spec(self.settings.algo)
+
+    @classmethod
+    def create(cls, path: Path | str, settings: RunSettings, config) -> Run:
+        path = Path(path)
+        if (path / "config.json").exists():
+            raise ConfigError(f"{path} already holds a run; continue it with `lompo train --resume {path}` "
+                              "or choose another --out")
+        path.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path / "config.json", lambda f: f.write(configs_to_json(settings, config).encode()))
+        return cls(path)
+
+    @property
+    def finished(self) -> bool:
+        return self.final_path.exists()
+
+    def final(self) -> dict:
+        return json.loads(self.final_path.read_text())
+
+    # ------------------------------------------------------------------ building
+    def open_store(self, progress: bool = False) -> EpisodeStore:
+        return load_store(self.settings.data, progress=progress)
+
+    def build(self, store: EpisodeStore):
+        return self.spec.build(self.config, store, seed=self.settings.seed, device=self.settings.device)
+
+    def restore(self, algo, store: EpisodeStore) -> dict:
+        """Load the latest checkpoint into ``algo``; returns the progress record (phase, step, offsets)."""
+        checkpoint = latest_checkpoint(self.checkpoints)
+        if checkpoint is None:
+            if any(self.checkpoints.glob("*/manifest.json")):
+                raise CheckpointError(self.checkpoints, "no checkpoint passes its manifest check; refusing to "
+                                                        "start over on top of them (move the folder away first)")
+            return {"phase_index": 0, "step": 0, "metrics_bytes": 0, "eval_bytes": 0, "wall_time": 0.0}
+        state = load_checkpoint(checkpoint)
+        if state.get("data_fingerprint") != store.directory.name:
+            raise CheckpointError(checkpoint, f"was trained on other data than {self.settings.data} "
+                                              "(the dataset's files changed since)")
+        algo.load_state_dict(state["algo"])
+        restore_rng(state["rng"])
+        return dict(state["progress"], checkpoint=str(checkpoint))
+
+    def save(self, algo, store: EpisodeStore, progress: dict) -> Path:
+        name = f"{progress['phase_index']}-{progress['step']:09d}"
+        state = {"algo": algo.state_dict(), "rng": rng_state(), "progress": progress,
+                 "data_fingerprint": store.directory.name, "algo_name": self.settings.algo}
+        return save_checkpoint(self.checkpoints, name, state, keep=self.settings.keep_checkpoints)
+
+    def start_from_world_model(self, algo, store: EpisodeStore) -> dict:
+        """``--world-model RUN``: load another run's trained world model and skip the model phase."""
+        source = Run(self.settings.world_model)
+        spec = self.spec
+        if spec.world_model_phase is None:
+            raise ConfigError(f"{self.settings.algo} has no world model to reuse")
+        if source.spec.config_cls is not spec.config_cls:
+            raise ConfigError(f"{source.path} trained {source.settings.algo}, whose world model "
+                              f"{self.settings.algo} cannot use")
+        differ = [f"{f}: {getattr(source.config, f)} there, {getattr(self.config, f)} here"
+                  for f in spec.world_model_fields if getattr(source.config, f) != getattr(self.config, f)]
+        if differ:
+            raise ConfigError(f"the world model of {source.path} has another shape ({'; '.join(differ)})")
+        checkpoint = latest_checkpoint(source.checkpoints)
+        if checkpoint is None:
+            raise ConfigError(f"{source.path} has no checkpoint yet")
+        state = load_checkpoint(checkpoint)
+        if state.get("data_fingerprint") != store.directory.name:
+            raise ConfigError(f"{source.path} was trained on other data than {self.settings.data}")
+        model_index = algo.phases.index(spec.world_model_phase)
+        if state["progress"]["phase_index"] <= model_index:
+            raise ConfigError(f"{source.path} has not finished training its world model yet "
+                              f"(latest checkpoint {checkpoint.name})")
+        algo.load_world_model_state(state["algo"])
+        return {"phase_index": model_index + 1, "step": 0, "metrics_bytes": 0, "eval_bytes": 0, "wall_time": 0.0,
+                "world_model_from": str(checkpoint)}
+
+    # ------------------------------------------------------------------ training
+    def train(self, progress: bool = False, log=print) -> dict:
+        """Train (or continue) to the end and run the final evaluation; returns ``final.json``'s content."""
+        if self.finished:
+            log(f"{self.path} is finished; final evaluation in {self.final_path}")
+            return self.final()
+        s = self.settings
+        if s.threads:
+            torch.set_num_threads(s.threads)
+        seed_everything(s.seed)
+        store = self.open_store(progress)
+        algo = self.build(store)
+        state = self.restore(algo, store)
+        if "checkpoint" in state:
+            log(f"resuming from {state.pop('checkpoint')}")
+        elif s.world_model:
+            state = self.start_from_world_model(algo, store)
+            log(f"world model from {state['world_model_from']}; skipping its training")
+        _truncate(self.metrics_path, state["metrics_bytes"])
+        _truncate(self.eval_path, state["eval_bytes"])
+        last_checkpoint = latest_checkpoint(self.checkpoints)
+        started = time.perf_counter() - state["wall_time"]
+        phases = algo.phases
+        for phase_index in range(state["phase_index"], len(phases)):
+            phase = phases[phase_index]
+            total = algo.phase_length(phase)
+            step = state["step"] if phase_index == state["phase_index"] else 0
+            bar = None
+            if progress:
+                from tqdm import tqdm
+
+                bar = tqdm(total=total, initial=step, desc=f"{s.algo} {phase}", unit="step", leave=False)
+            while step < total:
+                metrics = algo.train_step(phase, step)
+                step += 1
+                check_finite(metrics, phase, step, last_checkpoint)
+                if bar is not None:
+                    bar.update(1)
+                wall = time.perf_counter() - started
+                if step % s.log_every == 0 or step == total:
+                    _append_jsonl(self.metrics_path, {"phase": phase, "step": step, "wall_time": round(wall, 3),
+                                                      **metrics})
+                if phase == phases[-1] and s.eval_every and step % s.eval_every == 0 and step < total:
+                    result = evaluate(algo.policy(), store, s.eval_episodes, EVAL_SEED)
+                    _append_jsonl(self.eval_path, {"phase": phase, "step": step, "wall_time": round(wall, 3),
+                                                   **result})
+                if step % s.checkpoint_every == 0 or step == total:
+                    at_end = step == total
+                    record = {"phase_index": phase_index + 1 if at_end else phase_index, "step": 0 if at_end else step,
+                              "metrics_bytes": _size(self.metrics_path), "eval_bytes": _size(self.eval_path),
+                              "wall_time": time.perf_counter() - started}
+                    last_checkpoint = self.save(algo, store, record)
+            if bar is not None:
+                bar.close()
+        return self.final_evaluation(algo, store, time.perf_counter() - started, progress)
+
+    def final_evaluation(self, algo, store: EpisodeStore, wall_time: float, progress: bool = False) -> dict:
+        s = self.settings
+        video = self.videos / "policy.gif" if s.video else None
+        result = evaluate(algo.policy(), store, s.eval_episodes, EVAL_SEED, video_path=video, progress=progress)
+        if s.video and hasattr(algo, "model_strip"):
+            strip_path = self.videos / "model_strip.png"
+            write_png(strip_path, algo.model_strip(seed=s.seed))
+            result["model_strip"] = str(strip_path)
+        result.update(algo=s.algo, seed=s.seed, data=s.data, wall_time=round(wall_time, 2),
+                      steps={p: algo.phase_length(p) for p in algo.phases})
+        _append_jsonl(self.eval_path, {"phase": "final", **result})
+        atomic_write_bytes(self.final_path, lambda f: f.write(json.dumps(result, indent=2).encode()))
+        return result
+
+    def evaluate(self, episodes: int | None = None, video: bool = False, progress: bool = False) -> dict:
+        """``lompo evaluate RUN``: the latest checkpoint's policy, E episodes (not written into the run)."""
+        store = self.open_store()
+        algo = self.build(store)
+        checkpoint = latest_checkpoint(self.checkpoints)
+        if checkpoint is None:
+            raise CheckpointError(self.checkpoints, "no complete checkpoint to evaluate")
+        state = load_checkpoint(checkpoint)
+        algo.load_state_dict(state["algo"])
+        video_path = self.videos / f"evaluate-{checkpoint.name}.gif" if video else None
+        result = evaluate(algo.policy(), store, episodes or self.settings.eval_episodes, EVAL_SEED,
+                          video_path=video_path, progress=progress)
+        return {"checkpoint": str(checkpoint), **result}

@@ -58,8 +58,11 @@ def test_collect_resumes_without_duplicates(tmp_path):
 
 
 def test_quickstart_runs(tmp_path, capsys):
-    assert main(["quickstart", "--episodes", "1", "--out", str(tmp_path / "q"), "--no-progress"]) == 0
-    assert "Timesteps" in capsys.readouterr().out
+    assert main(["quickstart", "--episodes", "1", "--preset", "tiny", "--out", str(tmp_path / "q"),
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "Timesteps" in out and "| LOMPO |" in out
+    assert (tmp_path / "q" / "lompo-tiny-s0" / "final.json").exists()
 
 
 def test_cli_errors_are_clear(tmp_path, capsys):

@@ -33,7 +33,8 @@ def cmd_collect(args) -> int:
     start = time.perf_counter()
     folders = collect_random(args.task, args.out, size=args.size, episodes=args.episodes,
                              image_sizes=args.image_size, render_profile=args.render, seed=args.seed,
-                             action_repeat=args.action_repeat, progress=_progress(args))
+                             action_repeat=args.action_repeat, episode_length=args.episode_length,
+                             progress=_progress(args))
     print(f"wrote {len(folders)} dataset folder(s) in {time.perf_counter() - start:.1f} s:")
     for folder in folders:
         print(f"  {folder}")
@@ -95,18 +96,41 @@ def cmd_info(args) -> int:
 
 
 def cmd_quickstart(args) -> int:
-    """The built-in default job: a small random dataset for a cheap task, then its statistics."""
+    """The built-in default job: a random dataset of a cheap task, LOMPO trained on it, the score table."""
     from lompo.collect import collect_random
+    from lompo.data import statistics_table
+    from lompo.runtime import Run, algorithm_spec, build_configs, parse_overrides
 
     out = Path(args.out)
-    print(f"[1/2] collecting {args.episodes} random episodes of {args.task} (64 px, fast render) into {out}")
+    total = time.perf_counter()
+    print(f"[1/3] collecting {args.episodes} random episodes of {args.task} (64 px, fast render) into {out}")
     start = time.perf_counter()
-    folders = collect_random(args.task, out, episodes=args.episodes, image_sizes=(64,), render_profile="fast",
-                             seed=args.seed, progress=_progress(args))
+    (folder,) = collect_random(args.task, out / "data", episodes=args.episodes, image_sizes=(64,),
+                               render_profile="fast", seed=args.seed, progress=_progress(args))
+    described = describe_dataset(folder)
     print(f"      done in {time.perf_counter() - start:.1f} s")
-    print("[2/2] dataset statistics (V-D4RL Appendix A)")
-    args.dataset, args.skip_bad, args.task, args.json = str(folders[0]), False, None, False
-    return cmd_info(args)
+    print(statistics_table([(f"{args.task} random", described["statistics"])]))
+    run_dir = out / f"lompo-{args.preset}-s{args.seed}"
+    print(f"[2/3] training LOMPO (preset {args.preset}) in {run_dir}")
+    start = time.perf_counter()
+    if (run_dir / "config.json").exists():
+        run = Run(run_dir)
+    else:
+        spec = algorithm_spec("lompo")
+        settings, config = build_configs("lompo", spec.config_cls, spec.presets, spec.variants, args.preset,
+                                         parse_overrides(args.set or []),
+                                         base={"data": str(folder), "seed": args.seed})
+        run = Run.create(run_dir, settings, config)
+    result = run.train(progress=_progress(args))
+    print(f"      done in {time.perf_counter() - start:.1f} s")
+    print(f"[3/3] scores ({result['episodes']} evaluation episodes; score = return / 10, V-D4RL convention)")
+    data_mean = described["statistics"].mean
+    print("| | return | score |\n|---|---|---|")
+    print(f"| dataset (random actions) | {data_mean:.1f} | {data_mean / 10:.1f} |")
+    print(f"| LOMPO | {result['return_mean']:.1f} ± {result['return_std']:.1f} | {result['score_vd4rl']:.1f} |")
+    print(f"run directory {run_dir} (config.json, metrics.jsonl, eval.jsonl, videos/); "
+          f"total {time.perf_counter() - total:.0f} s")
+    return 0
 
 
 def _print_scores(result: dict, label: str) -> None:
@@ -169,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=_sizes, default=(64,), help="one or more sizes, e.g. 64,84")
     p.add_argument("--render", choices=("standard", "fast"), default="standard", help="render profile")
     p.add_argument("--action-repeat", type=int, default=None, help="override the task's action repeat")
+    p.add_argument("--episode-length", type=int, default=None,
+                   help="simulator steps per episode (default 1000, as in V-D4RL)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="root folder; writes {out}/{task}/{recipe}/{size}px/")
     p.add_argument("--no-progress", action="store_true")
@@ -201,9 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("quickstart", help="the built-in default job (small, minutes on 2 CPU cores)")
+    p = sub.add_parser("quickstart", help="the built-in default job: random data, LOMPO, scores (minutes on 2 cores)")
     p.add_argument("--task", default="cartpole-swingup")
-    p.add_argument("--episodes", type=int, default=10)
+    p.add_argument("--episodes", type=int, default=20)
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a LOMPO setting")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/quickstart")
     p.add_argument("--no-progress", action="store_true")

@@ -137,9 +137,13 @@ def rollout(env: DMCEnv, policy, env_seed: int) -> dict[int, dict[str, np.ndarra
 
 def collect_random(task: str, out: Path | str, *, size: int | None = None, episodes: int | None = None,
                    image_sizes: tuple[int, ...] = (64,), render_profile: str = "standard", seed: int = 0,
-                   action_repeat: int | None = None, progress: bool = True) -> list[Path]:
-    """Write a ``random`` dataset (uniform actions). ``size`` counts transitions, rounded up to episodes."""
-    spec = get_task(task, action_repeat=action_repeat)
+                   action_repeat: int | None = None, episode_length: int | None = None,
+                   progress: bool = True) -> list[Path]:
+    """Write a ``random`` dataset (uniform actions). ``size`` counts transitions, rounded up to episodes.
+
+    ``episode_length`` (simulator steps, default 1000) is recorded in ``dataset.json``; evaluation uses it.
+    """
+    spec = get_task(task, action_repeat=action_repeat, episode_length=episode_length)
     if (size is None) == (episodes is None):
         raise ConfigError("give exactly one of size (transitions) and episodes")
     num_episodes = episodes if episodes is not None else math.ceil(size / spec.agent_steps)

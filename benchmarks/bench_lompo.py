@@ -1,0 +1,98 @@
+"""LOMPO throughput on this machine: world-model steps/s and images/s, latent rollout
+transitions/s, actor-critic updates/s, peak RSS — per preset.
+
+    python benchmarks/bench_lompo.py --presets cpu,paper [--channels-last] [--compile]
+
+Data: a random cartpole-swingup dataset of 64 px (built once under $LOMPO_BENCH_DATA or
+/tmp/lompo-bench-data). Figures go to BENCHMARKS.md by hand, with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from pathlib import Path
+
+import torch
+
+from lompo.algos.lompo import PRESETS, Lompo, LompoConfig, _to_torch
+from lompo.collect import collect_random
+from lompo.data import load_store
+from lompo.nets import LatentState
+
+
+def timed(fn, repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--presets", default="cpu,paper")
+    parser.add_argument("--data", default="/tmp/lompo-bench-data")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the encoder and decoder")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    folder = Path(args.data) / "cartpole_swingup" / "random" / "64px"
+    if not (folder / "dataset.json").exists():
+        collect_random("cartpole-swingup", args.data, episodes=10, image_sizes=(64,), render_profile="fast",
+                       progress=False)
+    store = load_store(folder)
+    results = {}
+    for preset in args.presets.split(","):
+        config = LompoConfig(**PRESETS[preset])
+        algo = Lompo(config, store, seed=0, device=args.device)
+        model = algo.model
+        if args.channels_last:
+            model.encoder.to(memory_format=torch.channels_last)
+            model.decoder.to(memory_format=torch.channels_last)
+        if args.compile:
+            model.encoder = torch.compile(model.encoder)
+            model.decoder = torch.compile(model.decoder)
+        sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
+
+        def model_step():
+            algo.model_step()
+            sync()
+
+        t_model = timed(model_step, args.repeats)
+        images = config.batch_size * config.sequence_length
+        batch = _to_torch(algo.refresh_sampler.sample(), algo.device)
+        post = algo.posterior_states(batch)
+        start = LatentState(post["deter"].flatten(0, 1), post["stoch"].flatten(0, 1))
+
+        def rollout():
+            algo.latent_rollouts(start, random_actions=False)
+            sync()
+
+        t_rollout = timed(rollout, args.repeats)
+        algo.fill_buffers()
+
+        def update():
+            algo.agent_step(1)
+            sync()
+
+        t_update = timed(update, args.repeats * 10)
+        results[preset] = {
+            "model_steps_per_s": round(1 / t_model, 3),
+            "images_per_s": round(images / t_model, 1),
+            "rollout_transitions_per_s": round(start.deter.shape[0] * config.horizon / t_rollout, 1),
+            "actor_critic_updates_per_s": round(1 / t_update, 1),
+            "batch": f"{config.batch_size}x{config.sequence_length}",
+        }
+        print(preset, json.dumps(results[preset]), flush=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"channels_last": args.channels_last, "compile": args.compile, "threads": torch.get_num_threads(),
+                      "peak_rss_mib": round(peak, 1), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""The shared runtime with LOMPO: end to end, resume, world-model reuse, checkpoints, divergence."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from lompo.algos.lompo import Lompo
+from lompo.cli import main
+from lompo.collect import collect_random
+from lompo.errors import CheckpointError, ConfigError, DivergenceError
+from lompo.runtime import Run, algorithm_spec, build_configs, latest_checkpoint, load_checkpoint, save_checkpoint
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """Three short rendered cartpole-swingup episodes (100 simulator steps) at 32 px, fast profile."""
+    out = tmp_path_factory.mktemp("data")
+    (folder,) = collect_random("cartpole-swingup", out, episodes=3, image_sizes=(32,), render_profile="fast",
+                               seed=0, episode_length=100, progress=False)
+    return folder
+
+
+def new_run(path, data, algo="lompo", **overrides):
+    spec = algorithm_spec(algo)
+    settings, config = build_configs(algo, spec.config_cls, spec.presets, spec.variants, "tiny",
+                                     {k: str(v) for k, v in overrides.items()}, base={"data": str(data)})
+    return Run.create(path, settings, config)
+
+
+def metric_lines(run):
+    lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
+    for line in lines:
+        line.pop("wall_time")
+    return lines
+
+
+def final_weights(run):
+    return load_checkpoint(latest_checkpoint(run.checkpoints))["algo"]["sac"]["actor"]
+
+
+def test_tiny_lompo_end_to_end(tmp_path, tiny_dataset):
+    run = new_run(tmp_path / "run", tiny_dataset)
+    result = run.train()
+    assert run.finished
+    assert np.isfinite(result["return_mean"]) and result["episodes"] == 1
+    assert result["score_vd4rl"] == pytest.approx(result["return_mean"] / 10)
+    assert (run.videos / "policy.gif").stat().st_size > 0
+    strip = (run.videos / "model_strip.png")
+    import imageio.v3 as iio
+
+    image = iio.imread(strip)
+    assert image.shape == (3 * 32, 8 * 32, 3)  # ground truth / posterior / prior rows, 8 frames
+    phases = [line["phase"] for line in metric_lines(run)]
+    assert phases.index("model") < phases.index("buffers") < phases.index("agent")
+    evals = [json.loads(line) for line in run.eval_path.read_text().splitlines()]
+    assert [e["phase"] for e in evals] == ["agent", "final"]  # eval_every=4 of 8 updates, then final
+    config = json.loads(run.config_path.read_text())
+    assert config["run"]["preset"] == "tiny" and config["algo"]["ensemble"] == 3
+    # A finished run is not retrained.
+    assert Run(run.path).train() == result
+
+
+def test_resume_equals_uninterrupted_run(tmp_path, tiny_dataset, monkeypatch):
+    reference = new_run(tmp_path / "reference", tiny_dataset)
+    expected = reference.train()
+
+    # Interrupt at the 4th agent update (after the checkpoint at 3), as a crash would.
+    original = Lompo.train_step
+    calls = {"n": 0}
+
+    def crash(self, phase, step):
+        if phase == "agent" and step == 4:
+            raise KeyboardInterrupt
+        calls["n"] += 1
+        return original(self, phase, step)
+
+    interrupted = new_run(tmp_path / "interrupted", tiny_dataset)
+    monkeypatch.setattr(Lompo, "train_step", crash)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.train()
+    monkeypatch.setattr(Lompo, "train_step", original)
+    assert not interrupted.finished
+    assert latest_checkpoint(interrupted.checkpoints).name == "2-000000003"
+
+    resumed = Run(interrupted.path).train()
+    for key in ("return_mean", "returns", "score_vd4rl"):
+        assert resumed[key] == expected[key]
+    assert metric_lines(interrupted) == metric_lines(reference)  # lines after the checkpoint were redone once
+    for name, tensor in final_weights(reference).items():
+        assert torch.equal(tensor, final_weights(interrupted)[name]), name
+
+
+def test_ablations_are_configurations(tmp_path, tiny_dataset):
+    spec = algorithm_spec("lmbrl")
+    _, config = build_configs("lmbrl", spec.config_cls, spec.presets, spec.variants, "tiny", {})
+    assert config.penalty_scale == 0.0
+    _, config = build_configs("offline_slac", spec.config_cls, spec.presets, spec.variants, "tiny", {})
+    assert config.model_rollouts is False
+    with pytest.raises(ConfigError, match="lmbrl fixes penalty_scale"):
+        build_configs("lmbrl", spec.config_cls, spec.presets, spec.variants, "tiny", {"penalty_scale": "5"})
+    with pytest.raises(ConfigError, match="unknown setting 'penalty_scal'"):
+        build_configs("lompo", spec.config_cls, spec.presets, spec.variants, "tiny", {"penalty_scal": "5"})
+
+
+def test_world_model_reuse_skips_model_training(tmp_path, tiny_dataset, monkeypatch):
+    source = new_run(tmp_path / "lompo", tiny_dataset)
+    source.train()
+    source_model = load_checkpoint(latest_checkpoint(source.checkpoints))["algo"]["model"]
+
+    def no_model_training(self):
+        raise AssertionError("the model phase must be skipped")
+
+    monkeypatch.setattr(Lompo, "model_step", no_model_training)
+    for algo in ("lmbrl", "offline_slac"):
+        run = new_run(tmp_path / algo, tiny_dataset, algo=algo, world_model=source.path)
+        run.train()
+        model = load_checkpoint(latest_checkpoint(run.checkpoints))["algo"]["model"]
+        for name, tensor in source_model.items():
+            assert torch.equal(tensor, model[name]), name
+        assert "model" not in {line["phase"] for line in metric_lines(run)}
+
+    # Incompatible shapes are refused with the differing field named.
+    bad = new_run(tmp_path / "bad", tiny_dataset, world_model=source.path, deter=32)
+    with pytest.raises(ConfigError, match="deter: 16 there, 32 here"):
+        bad.train()
+
+
+def test_world_model_source_must_have_finished_its_model(tmp_path, tiny_dataset, monkeypatch):
+    source = new_run(tmp_path / "source", tiny_dataset, model_steps=6)
+    original = Lompo.train_step
+
+    def stop(self, phase, step):
+        if phase == "model" and step == 4:
+            raise KeyboardInterrupt
+        return original(self, phase, step)
+
+    monkeypatch.setattr(Lompo, "train_step", stop)
+    with pytest.raises(KeyboardInterrupt):
+        source.train()
+    monkeypatch.setattr(Lompo, "train_step", original)
+    run = new_run(tmp_path / "user", tiny_dataset, world_model=source.path)
+    with pytest.raises(ConfigError, match="has not finished training its world model"):
+        run.train()
+
+
+def test_nan_loss_stops_with_step_phase_and_loss(tmp_path, tiny_dataset, monkeypatch):
+    original = Lompo.model_step
+    calls = {"n": 0}
+
+    def poisoned(self):
+        calls["n"] += 1
+        metrics = original(self)
+        if calls["n"] == 5:
+            metrics["model/loss"] = float("nan")
+        return metrics
+
+    monkeypatch.setattr(Lompo, "model_step", poisoned)
+    run = new_run(tmp_path / "run", tiny_dataset)
+    with pytest.raises(DivergenceError, match=r"model/loss = nan at step 5 of phase 'model'.*000000003"):
+        run.train()
+    good = latest_checkpoint(run.checkpoints)
+    assert good.name == "0-000000003"
+    load_checkpoint(good)  # the last good checkpoint is intact
+
+
+def test_checkpoint_round_trip_and_corruption(tmp_path):
+    state = {"w": torch.arange(6.0).reshape(2, 3), "a": np.arange(4, dtype=np.int16), "n": 3, "t": (1, "x"),
+             "opt": {"state": {0: {"step": torch.tensor(2.0)}}, "param_groups": [{"lr": 1e-3, "params": [0]}]}}
+    path = save_checkpoint(tmp_path, "c1", state)
+    loaded = load_checkpoint(path)
+    assert torch.equal(loaded["w"], state["w"]) and loaded["a"].dtype == np.int16
+    assert loaded["t"] == (1, "x") and 0 in loaded["opt"]["state"]
+    save_checkpoint(tmp_path, "c2", {"n": 4})
+    # A truncated newest checkpoint is never used; the previous one is.
+    weights = tmp_path / "c2" / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:5])
+    assert latest_checkpoint(tmp_path).name == "c1"
+    with pytest.raises(CheckpointError, match="weights.safetensors does not match"):
+        load_checkpoint(tmp_path / "c2")
+
+
+def test_checkpoint_with_pickle_payload_is_refused(tmp_path):
+    path = save_checkpoint(tmp_path, "c1", {"a": np.zeros(2)})
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    np.savez(path / "arrays.npz", a=np.array([Payload()], dtype=object))
+    manifest = json.loads((path / "manifest.json").read_text())
+    import hashlib
+
+    manifest["files"]["arrays.npz"] = hashlib.sha256((path / "arrays.npz").read_bytes()).hexdigest()
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CheckpointError, match="pickled objects are never loaded"):
+        load_checkpoint(path)
+    assert not marker.exists()
+    assert pickle  # the payload above is what pickle would have run
+
+
+def test_cli_train_evaluate_and_resume(tmp_path, tiny_dataset, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(tiny_dataset), "--preset", "tiny", "--out", str(out),
+                 "--set", "agent_updates=4", "--no-progress"]) == 0
+    assert "final: return" in capsys.readouterr().out
+    assert main(["train", "--data", str(tiny_dataset), "--preset", "tiny", "--out", str(out)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["train", "--resume", str(out), "--no-progress"]) == 0  # finished: nothing to redo
+    assert main(["evaluate", str(out), "--episodes", "1", "--json", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert '"episodes": 1' in printed
+    assert main(["train", "--data", str(tiny_dataset), "--preset", "tiny", "--out", str(tmp_path / "x"),
+                 "--set", "horizon=zero"]) == 2
+    assert "horizon must be a int" in capsys.readouterr().err

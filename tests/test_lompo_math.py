@@ -230,3 +230,36 @@ def test_evaluation_filter_uses_the_previous_action(store):
     policy.reset()
     policy.act(frames[0])
     assert seen[-1][1] is True
+
+
+# --------------------------------------------------------------------- networks
+@pytest.mark.parametrize("size,layers,embed", [(32, 3, 4 * 8 * 4), (64, 4, 8 * 8 * 4), (128, 5, 8 * 8 * 4)])
+def test_conv_encoder_decoder_shapes(size, layers, embed):
+    from lompo.nets import ConvDecoder, ConvEncoder
+
+    encoder = ConvEncoder(size, depth=8)
+    convs = [m for m in encoder.net if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == layers and all(c.kernel_size == (4, 4) and c.stride == (2, 2) for c in convs)
+    assert encoder.embed_dim == embed  # 2 x 2 x channels of the last layer
+    images = torch.randint(0, 256, (2, 3, size, size, 3), dtype=torch.uint8)
+    assert encoder(images).shape == (2, 3, embed)
+    decoder = ConvDecoder(20, size, depth=8)
+    assert decoder(torch.randn(2, 3, 20)).shape == (2, 3, 3, size, size)
+
+
+def test_paper_encoder_channels_for_64px():
+    from lompo.nets import ConvEncoder
+
+    convs = [m for m in ConvEncoder(64, depth=32).net if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [32, 64, 128, 256]
+    assert ConvEncoder(64, depth=32).embed_dim == 1024
+
+
+def test_discount_head_enters_the_loss(store):
+    torch.manual_seed(0)
+    algo = Lompo(LompoConfig(**{**PRESETS["tiny"], "discount_head": True}), store)
+    batch = _to_torch(algo.model_sampler.sample(), "cpu")
+    loss, metrics = world_model_loss(algo.model, batch, algo.config)
+    assert "model/discount_nll" in metrics and metrics["model/discount_nll"] > 0
+    loss.backward()
+    assert algo.model.discount_head[0].weight.grad.abs().sum() > 0

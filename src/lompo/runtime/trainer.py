@@ -238,7 +238,7 @@ class Run:
         return result
 
     def evaluate(self, episodes: int | None = None, video: bool = False, progress: bool = False) -> dict:
-        """``lompo evaluate RUN``: the latest checkpoint's policy, E episodes (not written into the run)."""
+        """``lompo evaluate RUN``: the latest checkpoint's policy, E episodes; returned, not appended to eval.jsonl."""
         store = self.open_store()
         algo = self.build(store)
         checkpoint = latest_checkpoint(self.checkpoints)

@@ -27,11 +27,15 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, tiny_dataset):  # noqa:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     rng = np.random.default_rng(0)
     kills = 0
+    metrics = run_dir / "metrics.jsonl"
     for attempt in range(12):
         process = _start(["train", "--resume", str(run_dir), "--no-progress"], env)
         if attempt < 4:
-            # Imports take a few seconds; the tiny run itself a few more: kill somewhere in there.
-            time.sleep(float(rng.uniform(2.0, 7.0)))
+            # Wait until this process writes to the log (it is training), then kill it a random moment later.
+            before = metrics.read_bytes() if metrics.exists() else b""
+            while process.poll() is None and (metrics.read_bytes() if metrics.exists() else b"") == before:
+                time.sleep(0.005)
+            time.sleep(float(rng.uniform(0.0, 0.4)))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 kills += 1

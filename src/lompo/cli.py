@@ -10,6 +10,8 @@ from pathlib import Path
 
 from lompo.errors import LompoError
 
+RECIPE_NAMES = ("random", "medium", "expert", "medium_replay", "medium_expert")  # lompo.collect.RECIPES
+
 
 def _sizes(text: str) -> tuple[int, ...]:
     try:
@@ -26,18 +28,28 @@ def _progress(args) -> bool:
 
 
 def cmd_collect(args) -> int:
-    from lompo.collect import collect_random
+    from lompo.collect import collect
+    from lompo.collect.behaviour import behaviour_config
+    from lompo.data import statistics_table
+    from lompo.envs import get_task
+    from lompo.runtime.config import parse_overrides
 
-    if args.recipe != "random":
-        raise LompoError(f"recipe {args.recipe!r} is not available yet; this version builds 'random' datasets")
+    spec = get_task(args.task, action_repeat=args.action_repeat, episode_length=args.episode_length)
+    config = None
+    if args.recipe != "random" or args.sac_frames or args.behaviour:
+        config = behaviour_config(spec, args.seed, args.sac_frames, parse_overrides(args.behaviour or []))
     start = time.perf_counter()
-    folders = collect_random(args.task, args.out, size=args.size, episodes=args.episodes,
-                             image_sizes=args.image_size, render_profile=args.render, seed=args.seed,
-                             action_repeat=args.action_repeat, episode_length=args.episode_length,
-                             progress=_progress(args))
+    written = collect(args.task, args.recipe, args.out, size=args.size, episodes=args.episodes,
+                      image_sizes=args.image_size, render_profile=args.render, seed=args.seed, behaviour=config,
+                      medium_threshold=args.medium_threshold, action_repeat=args.action_repeat,
+                      episode_length=args.episode_length, progress=_progress(args))
+    folders = [folder for recipe_folders in written.values() for folder in recipe_folders]
     print(f"wrote {len(folders)} dataset folder(s) in {time.perf_counter() - start:.1f} s:")
+    rows = []
     for folder in folders:
         print(f"  {folder}")
+        rows.append((f"{folder.parent.name} {folder.name}", describe_dataset(folder)["statistics"]))
+    print(statistics_table(rows))
     return 0
 
 
@@ -186,16 +198,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("collect", help="build an image dataset for a DMC task")
     p.add_argument("--task", required=True, help="e.g. cartpole-swingup, walker-walk")
-    p.add_argument("--recipe", default="random", help="dataset recipe (this version: random)")
+    p.add_argument("--recipe", default="random", choices=(*RECIPE_NAMES, "all"),
+                   help="V-D4RL recipe; all but random train (once) a state-based SAC behaviour agent")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--size", type=int, help="transitions (rounded up to whole episodes); default 100000")
+    group.add_argument("--size", type=int, help="transitions per dataset (rounded up to whole episodes); default "
+                       "100000, medium_replay: the task's V-D4RL size (cheetah 200000, humanoid 600000)")
     group.add_argument("--episodes", type=int, help="number of episodes instead of --size")
     p.add_argument("--image-size", type=_sizes, default=(64,), help="one or more sizes, e.g. 64,84")
     p.add_argument("--render", choices=("standard", "fast"), default="standard", help="render profile")
     p.add_argument("--action-repeat", type=int, default=None, help="override the task's action repeat")
     p.add_argument("--episode-length", type=int, default=None,
                    help="simulator steps per episode (default 1000, as in V-D4RL)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the behaviour agent and of the episodes")
+    p.add_argument("--sac-frames", type=int, default=None,
+                   help="SAC budget in frames (default: the task's, e.g. 1M walker, 300K cartpole-swingup)")
+    p.add_argument("--medium-threshold", type=float, default=None,
+                   help="evaluation return a medium checkpoint must reach consistently (default 500)")
+    p.add_argument("--behaviour", action="append", metavar="KEY=VALUE",
+                   help="behaviour-agent setting, e.g. seed_frames=1000 or sac.hidden=64; repeatable")
     p.add_argument("--out", required=True, help="root folder; writes {out}/{task}/{recipe}/{size}px/")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_collect)
@@ -241,8 +261,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "command", None) == "collect" and args.size is None and args.episodes is None:
-        args.size = 100_000  # V-D4RL's default dataset size
     try:
         return args.func(args)
     except LompoError as err:

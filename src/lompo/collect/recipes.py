@@ -1,17 +1,28 @@
-"""Dataset recipes. This module has ``random`` (uniform actions, V-D4RL section 4.1);
-the SAC-based recipes (medium, expert, medium_replay, medium_expert) build on the
-same :class:`DatasetWriter`.
+"""V-D4RL dataset recipes (V-D4RL section 4.1 and Appendix A).
+
+* ``random``: uniform actions.
+* ``medium`` / ``expert``: rollouts of the fixed medium / expert SAC checkpoint
+  (:mod:`lompo.collect.behaviour`) with actions *sampled* from the stochastic actor.
+* ``medium_replay`` ("mixed"): the medium agent's replay buffer, i.e. the episodes
+  it played up to its medium checkpoint, re-rendered from the stored physics
+  states. With ``size`` smaller than the buffer, the most recent episodes that
+  fit (a FIFO buffer of that capacity).
+* ``medium_expert``: the files of ``medium`` and ``expert`` together (hard links
+  when the file system allows, else copies), so it is exactly their union.
 
 Layout written (V-D4RL): ``{out}/{domain_task}/{recipe}/{size}px/`` with one
-``.npz`` per episode and ``dataset.json``. Collection is resumable: episode
-``i`` is generated from seeds derived from ``(seed, i)`` and named with a UUID
-derived from them, so a rerun skips complete episodes and finishes partial ones
-without duplicating any.
+``.npz`` per episode and ``dataset.json``; every requested image size is
+rendered in the same pass. Collection is resumable: episode ``i`` is generated
+from seeds derived from ``(seed, i, recipe)`` and named with a UUID derived
+from them, so a rerun skips complete episodes and finishes partial ones without
+duplicating any.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,7 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lompo.data.dataset import episode_files, package_versions, sha256_of, write_metadata
+from lompo.collect.behaviour import (BehaviourConfig, PolicyLevel, SampledActions, agent_folder, behaviour_summary,
+                                     cached_references, load_actor, measured_references, policy_levels, read_replay_episode,
+                                     replay_path, train_behaviour)
+from lompo.data.dataset import episode_files, package_versions, read_metadata, sha256_of, write_metadata
 from lompo.data.episodes import EpisodeBuilder, episode_filename, write_episode
 from lompo.data.stats import return_statistics
 from lompo.envs.dmc import DMCEnv
@@ -28,10 +42,17 @@ from lompo.envs.registry import TaskSpec, get_task
 from lompo.errors import ConfigError
 
 _NAMESPACE = uuid.UUID("6f1d1c1e-8a35-4c47-9a53-2a4f0b7c4d10")
+RECIPES = ("random", "medium", "expert", "medium_replay", "medium_expert")
+DEFAULT_SIZE = 100_000  # transitions per dataset (V-D4RL Table 5); medium_replay: TaskSpec.medium_replay_size
+_SEED_SALT = {"medium": 1, "expert": 2}  # random keeps the unsalted seeds of earlier releases
 
 
 def dataset_folder(out: Path, task: TaskSpec, recipe: str, image_size: int) -> Path:
     return Path(out) / f"{task.domain}_{task.task}" / recipe / f"{image_size}px"
+
+
+def default_size(task: TaskSpec, recipe: str) -> int:
+    return task.medium_replay_size if recipe == "medium_replay" else DEFAULT_SIZE
 
 
 @dataclass
@@ -47,10 +68,19 @@ class DatasetWriter:
     def folder(self, size: int) -> Path:
         return dataset_folder(self.out, self.task, self.recipe, size)
 
-    def remove_stale_temp_files(self) -> None:
-        """Delete our own half-written ``.{name}.*.tmp`` files left by a killed run."""
+    def prepare(self, render_profile: str, source: str) -> None:
+        """Refuse to add to a folder written with another render profile or behaviour policy
+        (nothing is deleted), then remove our own half-written temp files left by a killed run."""
         for size in self.image_sizes:
             folder = self.folder(size)
+            meta = read_metadata(folder) if folder.exists() else None
+            if meta is not None:
+                old = (meta.get("render_profile"), meta.get("behaviour", {}).get("source"))
+                if old != (render_profile, source):
+                    raise ConfigError(
+                        f"{folder} already holds a {self.recipe} dataset from render profile {old[0]!r} and "
+                        f"behaviour {old[1]!r}; this run would add episodes from {render_profile!r} and "
+                        f"{source!r}. Use another --out (the existing files are left untouched).")
             if folder.exists():
                 for path in folder.glob(".*.npz.*.tmp"):
                     path.unlink(missing_ok=True)
@@ -74,8 +104,9 @@ class DatasetWriter:
         for size, episode in episodes_by_size.items():
             write_episode(self.folder(size), episode, name=episode_filename(len(episode["reward"]), when, uid))
 
-    def finalize(self, render_profile: str, extra: dict | None = None) -> list[Path]:
-        """Write ``dataset.json`` (with per-file SHA-256 and return statistics) in every size folder."""
+    def finalize(self, render_profile: str, behaviour: dict, references: dict | None = None,
+                 extra: dict | None = None) -> list[Path]:
+        """Write ``dataset.json`` (DESIGN.md 4.1: per-file SHA-256, return statistics, references)."""
         folders = []
         for size in self.image_sizes:
             folder = self.folder(size)
@@ -97,8 +128,8 @@ class DatasetWriter:
                 "episode_length": self.task.episode_length,
                 "render_profile": render_profile,
                 "action_bounds": [-1.0, 1.0],
-                "reference_returns": {"random": self.task.random_return, "expert": self.task.expert_return,
-                                      "source": self.task.reference_source},
+                "reference_returns": reference_returns_for(self.task, references),
+                "behaviour": behaviour,
                 "statistics": stats.as_dict(),
                 "versions": package_versions(),
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -110,9 +141,27 @@ class DatasetWriter:
         return folders
 
 
-def _episode_rngs(seed: int, index: int) -> tuple[int, np.random.Generator]:
-    env_seed = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])
-    return env_seed, np.random.default_rng([seed, index, 1])
+def reference_returns_for(task: TaskSpec, measured: dict | None) -> dict:
+    """Normalisation references: the published V-D4RL ones when the task has them, else those measured
+    with our behaviour agent (``measured``), else unknown."""
+    if task.random_return is not None and task.expert_return is not None:
+        refs = {"random": task.random_return, "expert": task.expert_return, "source": task.reference_source}
+    elif measured is not None:
+        refs = {"random": measured["random"], "expert": measured["expert"], "source": measured["source"]}
+    else:
+        refs = {"random": None, "expert": None, "source": "none published; train a behaviour agent to measure them"}
+    if measured is not None:
+        refs["measured"] = {"random": measured["random"], "expert": measured["expert"], "source": measured["source"]}
+    return refs
+
+
+def episode_seeds(seed: int, index: int, recipe: str) -> tuple[int, int]:
+    """(env seed, action seed) of episode ``index`` of a recipe (``random`` keeps the seeds of earlier
+    releases, so its datasets stay reproducible)."""
+    key = [seed, index] + ([_SEED_SALT[recipe]] if recipe in _SEED_SALT else [])
+    env_seed = int(np.random.SeedSequence(key).generate_state(1)[0])
+    action_seed = int(np.random.SeedSequence(key + [1]).generate_state(1)[0])
+    return env_seed, action_seed
 
 
 def rollout(env: DMCEnv, policy, env_seed: int) -> dict[int, dict[str, np.ndarray]]:
@@ -135,45 +184,237 @@ def rollout(env: DMCEnv, policy, env_seed: int) -> dict[int, dict[str, np.ndarra
     return {size: b.finish(terminated) for size, b in builders.items()}
 
 
-def collect_random(task: str, out: Path | str, *, size: int | None = None, episodes: int | None = None,
+def render_stored_episode(env: DMCEnv, stored: dict[str, np.ndarray]) -> dict[int, dict[str, np.ndarray]]:
+    """Images for a stored behaviour episode, rendered from its physics states; one episode per size."""
+    frames = {size: [] for size in env.image_sizes}
+    for physics_state in stored["physics_state"]:
+        env.set_physics_state(physics_state)
+        for size in env.image_sizes:
+            frames[size].append(env.render_image(size))
+    return {size: {**stored, "image": np.stack(images)} for size, images in frames.items()}
+
+
+def _bar(iterable, progress: bool, desc: str, total: int | None = None):
+    if not progress:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, desc=desc, unit="ep", total=total)
+
+
+def _num_episodes(task: TaskSpec, recipe: str, size: int | None, episodes: int | None) -> int:
+    if size is not None and episodes is not None:
+        raise ConfigError("give at most one of size (transitions) and episodes")
+    if episodes is None:
+        episodes = math.ceil((default_size(task, recipe) if size is None else size) / task.agent_steps)
+    if episodes < 1:
+        raise ConfigError(f"the dataset needs at least one episode, got size={size}, episodes={episodes}")
+    return episodes
+
+
+def _write_rollouts(writer: DatasetWriter, env: DMCEnv, num_episodes: int, make_policy, progress: bool) -> dict:
+    """Roll out episodes ``0..num_episodes-1`` that are missing; ``make_policy(index, action_seed)`` gives
+    ``policy(obs, info) -> action``. Returns collection figures for ``dataset.json``."""
+    start, frames = time.perf_counter(), 0
+    for index in _bar(range(num_episodes), progress, f"render {writer.task.name} {writer.recipe}"):
+        missing = writer.missing_sizes(index)
+        if not missing:
+            continue
+        env_seed, action_seed = episode_seeds(writer.seed, index, writer.recipe)
+        by_size = rollout(env, make_policy(index, action_seed), env_seed)
+        frames += len(by_size[writer.image_sizes[0]]["reward"])
+        writer.write(index, {s: by_size[s] for s in missing})
+    return {"episodes": num_episodes, "seconds_this_run": round(time.perf_counter() - start, 2),
+            "frames_rendered_this_run": frames}
+
+
+def _render_env(task: TaskSpec, image_sizes: tuple[int, ...], render_profile: str) -> DMCEnv:
+    return DMCEnv(task, image_sizes[0], extra_image_sizes=tuple(image_sizes[1:]), render_profile=render_profile)
+
+
+def collect_random(task: str | TaskSpec, out: Path | str, *, size: int | None = None, episodes: int | None = None,
                    image_sizes: tuple[int, ...] = (64,), render_profile: str = "standard", seed: int = 0,
                    action_repeat: int | None = None, episode_length: int | None = None,
-                   progress: bool = True) -> list[Path]:
+                   references: dict | None = None, progress: bool = True) -> list[Path]:
     """Write a ``random`` dataset (uniform actions). ``size`` counts transitions, rounded up to episodes.
 
     ``episode_length`` (simulator steps, default 1000) is recorded in ``dataset.json``; evaluation uses it.
     """
-    spec = get_task(task, action_repeat=action_repeat, episode_length=episode_length)
-    if (size is None) == (episodes is None):
-        raise ConfigError("give exactly one of size (transitions) and episodes")
-    num_episodes = episodes if episodes is not None else math.ceil(size / spec.agent_steps)
-    if num_episodes < 1:
-        raise ConfigError(f"the dataset needs at least one episode, got size={size}, episodes={episodes}")
+    spec = task if isinstance(task, TaskSpec) else get_task(task, action_repeat=action_repeat,
+                                                            episode_length=episode_length)
+    num_episodes = _num_episodes(spec, "random", size, episodes)
     writer = DatasetWriter(Path(out), spec, "random", tuple(image_sizes), seed)
-    writer.remove_stale_temp_files()
-    env = DMCEnv(spec, image_sizes[0], extra_image_sizes=tuple(image_sizes[1:]), render_profile=render_profile)
-    iterator = range(num_episodes)
-    if progress:
-        from tqdm import tqdm
+    source = "uniform random actions"
+    writer.prepare(render_profile, source)
+    env = _render_env(spec, writer.image_sizes, render_profile)
+    low, high = env.action_space.low, env.action_space.high
 
-        iterator = tqdm(iterator, desc=f"collect {spec.name} random", unit="ep")
-    start = time.perf_counter()
-    frames = 0
+    def make_policy(index, action_seed):
+        rng = np.random.default_rng([seed, index, 1])
+        return lambda obs, info: rng.uniform(low, high).astype(np.float32)
+
     try:
-        for index in iterator:
+        collection = _write_rollouts(writer, env, num_episodes, make_policy, progress)
+    finally:
+        env.close()
+    return writer.finalize(render_profile, {"source": source, "policy": source}, references,
+                           extra={"collection": collection})
+
+
+def collect_policy(task: TaskSpec, out: Path | str, recipe: str, agent: Path, level: PolicyLevel, *,
+                   size: int | None = None, episodes: int | None = None, image_sizes: tuple[int, ...] = (64,),
+                   render_profile: str = "standard", seed: int = 0, references: dict | None = None,
+                   progress: bool = True) -> list[Path]:
+    """``medium`` or ``expert``: episodes of one SAC checkpoint, actions sampled from its actor."""
+    num_episodes = _num_episodes(task, recipe, size, episodes)
+    writer = DatasetWriter(Path(out), task, recipe, tuple(image_sizes), seed)
+    source = f"{agent.name}/frame_{level.frame:08d}"
+    writer.prepare(render_profile, source)
+    actor = load_actor(agent, level.frame)
+    env = _render_env(task, writer.image_sizes, render_profile)
+
+    def make_policy(index, action_seed):
+        sample = SampledActions(actor, action_seed)
+        return lambda obs, info: sample(info["proprio"])
+
+    try:
+        collection = _write_rollouts(writer, env, num_episodes, make_policy, progress)
+    finally:
+        env.close()
+    behaviour = {"source": source, "policy": f"SAC {recipe} checkpoint, actions sampled from the actor",
+                 "level": level.as_dict(), **behaviour_summary(agent)}
+    return writer.finalize(render_profile, behaviour, references, extra={"collection": collection})
+
+
+def replay_selection(agent: Path, level: PolicyLevel, size: int | None, episodes: int | None,
+                     task: TaskSpec) -> list[int]:
+    """Indices of the replay episodes forming ``medium_replay``: those played up to the medium
+    checkpoint, keeping the most recent that fit in ``size`` transitions (or the last ``episodes``)."""
+    available = list(range(level.episodes))
+    if episodes is not None:
+        return available[-episodes:]
+    capacity = default_size(task, "medium_replay") if size is None else size
+    keep = max(1, min(len(available), capacity // task.agent_steps))
+    return available[-keep:]
+
+
+def collect_medium_replay(task: TaskSpec, out: Path | str, agent: Path, level: PolicyLevel, *,
+                          size: int | None = None, episodes: int | None = None,
+                          image_sizes: tuple[int, ...] = (64,), render_profile: str = "standard", seed: int = 0,
+                          references: dict | None = None, progress: bool = True) -> list[Path]:
+    """``medium_replay``: the medium agent's replay buffer, re-rendered from stored physics states."""
+    if size is not None and episodes is not None:
+        raise ConfigError("give at most one of size (transitions) and episodes")
+    selected = replay_selection(agent, level, size, episodes, task)
+    writer = DatasetWriter(Path(out), task, "medium_replay", tuple(image_sizes), seed)
+    source = f"{agent.name}/replay_before_frame_{level.frame:08d}"
+    writer.prepare(render_profile, source)
+    env = _render_env(task, writer.image_sizes, render_profile)
+    start, frames = time.perf_counter(), 0
+    try:
+        for index in _bar(selected, progress, f"render {task.name} medium_replay"):
             missing = writer.missing_sizes(index)
             if not missing:
                 continue
-            env_seed, rng = _episode_rngs(seed, index)
-            low, high = env.action_space.low, env.action_space.high
-            by_size = rollout(env, lambda obs, info: rng.uniform(low, high).astype(np.float32), env_seed)
-            frames += len(by_size[image_sizes[0]]["reward"])
+            by_size = render_stored_episode(env, read_replay_episode(replay_path(agent, index)))
+            frames += len(by_size[writer.image_sizes[0]]["reward"])
             writer.write(index, {s: by_size[s] for s in missing})
     finally:
         env.close()
-    elapsed = time.perf_counter() - start
-    return writer.finalize(render_profile, extra={
-        "behaviour": {"policy": "uniform random actions"},
-        "collection": {"episodes": num_episodes, "seconds_this_run": round(elapsed, 2),
-                       "frames_rendered_this_run": frames},
-    })
+    behaviour = {"source": source, "policy": "SAC training episodes up to the medium checkpoint (replay buffer)",
+                 "level": level.as_dict(), "replay_episodes": [selected[0], selected[-1] + 1],
+                 **behaviour_summary(agent)}
+    collection = {"episodes": len(selected), "seconds_this_run": round(time.perf_counter() - start, 2),
+                  "frames_rendered_this_run": frames, "rendered_from": "stored physics states"}
+    return writer.finalize(render_profile, behaviour, references, extra={"collection": collection})
+
+
+def combine_medium_expert(task: TaskSpec, out: Path | str, *, image_sizes: tuple[int, ...], render_profile: str,
+                          seed: int = 0, references: dict | None = None) -> list[Path]:
+    """``medium_expert``: every file of ``medium`` and ``expert`` (hard-linked, else copied)."""
+    writer = DatasetWriter(Path(out), task, "medium_expert", tuple(image_sizes), seed)
+    parts = {}
+    for part in ("medium", "expert"):
+        meta = read_metadata(dataset_folder(out, task, part, image_sizes[0]))
+        if meta is None:
+            raise ConfigError(f"medium_expert needs the {part} dataset first "
+                              f"({dataset_folder(out, task, part, image_sizes[0])} has no dataset.json)")
+        parts[part] = meta["behaviour"]
+    source = " + ".join(parts[p]["source"] for p in ("medium", "expert"))
+    writer.prepare(render_profile, source)
+    for size in image_sizes:
+        target = writer.folder(size)
+        target.mkdir(parents=True, exist_ok=True)
+        wanted = {}
+        for part in ("medium", "expert"):
+            folder = dataset_folder(out, task, part, size)
+            meta = read_metadata(folder)
+            if meta is None or meta.get("render_profile") != render_profile:
+                raise ConfigError(f"{folder}: the {part} dataset is missing or was rendered with another profile")
+            wanted.update({p.name: p for p in episode_files(folder)})
+        strays = [p.name for p in episode_files(target) if p.name not in wanted]
+        if strays:
+            raise ConfigError(f"{target} holds {len(strays)} episode(s) that are in neither medium nor expert "
+                              f"(e.g. {strays[0]}); use another --out (nothing was deleted)")
+        for name, source_path in wanted.items():
+            destination = target / name
+            if destination.exists():
+                continue
+            try:
+                os.link(source_path, destination)
+            except OSError:
+                shutil.copy2(source_path, destination)
+    behaviour = {"source": source, "policy": "medium and expert datasets concatenated", "parts": parts}
+    return writer.finalize(render_profile, behaviour, references)
+
+
+def collect(task: str, recipe: str, out: Path | str, *, size: int | None = None, episodes: int | None = None,
+            image_sizes: tuple[int, ...] = (64,), render_profile: str = "standard", seed: int = 0,
+            behaviour: BehaviourConfig | None = None, medium_threshold: float | None = None,
+            action_repeat: int | None = None, episode_length: int | None = None,
+            progress: bool = True, log=print) -> dict[str, list[Path]]:
+    """Build one recipe, or ``all`` of them, for ``task``; returns the folders written per recipe.
+
+    The SAC behaviour agent is trained once per (task, seed) under ``{out}/{domain_task}/behaviour/``
+    and reused by every recipe that needs it; an interrupted training resumes from its checkpoint.
+    """
+    spec = get_task(task, action_repeat=action_repeat, episode_length=episode_length)
+    if recipe not in (*RECIPES, "all"):
+        raise ConfigError(f"unknown recipe {recipe!r}; choose one of {', '.join((*RECIPES, 'all'))}")
+    recipes = RECIPES if recipe == "all" else (recipe,)
+    image_sizes = tuple(dict.fromkeys(image_sizes))
+    common = dict(image_sizes=image_sizes, render_profile=render_profile, seed=seed, progress=progress)
+    written: dict[str, list[Path]] = {}
+    agent = levels = references = None
+    if recipes != ("random",):
+        config = behaviour or BehaviourConfig(frames=spec.behaviour_frames, seed=seed)
+        start = time.perf_counter()
+        log(f"behaviour agent: SAC on {spec.name} state, up to {config.frames:,} frames "
+            f"in {agent_folder(out, spec, config.seed)}")
+        agent = train_behaviour(spec, out, config, medium_threshold=medium_threshold, progress=progress)
+        levels = policy_levels(agent, medium_threshold)
+        references = measured_references(agent, levels["expert"].frame)
+        log(f"  {time.perf_counter() - start:.0f} s; medium = frame {levels['medium'].frame:,} "
+            f"(eval return {levels['medium'].return_mean:.1f}), expert = frame {levels['expert'].frame:,} "
+            f"(eval return {levels['expert'].return_mean:.1f})")
+    else:  # random alone: use the references an agent of this task measured earlier, if there is one
+        references = cached_references(agent_folder(out, spec, seed))
+    for name in recipes:
+        start = time.perf_counter()
+        if name == "random":
+            written[name] = collect_random(spec, out, size=size, episodes=episodes, references=references, **common)
+        elif name in ("medium", "expert"):
+            written[name] = collect_policy(spec, out, name, agent, levels[name], size=size, episodes=episodes,
+                                           references=references, **common)
+        elif name == "medium_replay":
+            written[name] = collect_medium_replay(spec, out, agent, levels["medium"], size=size,
+                                                  episodes=episodes, references=references, **common)
+        else:
+            for part in ("medium", "expert"):
+                if part not in written:
+                    written[part] = collect_policy(spec, out, part, agent, levels[part], size=size,
+                                                   episodes=episodes, references=references, **common)
+            written[name] = combine_medium_expert(spec, out, image_sizes=image_sizes, render_profile=render_profile,
+                                                  seed=seed, references=references)
+        log(f"{name}: {time.perf_counter() - start:.0f} s")
+    return written

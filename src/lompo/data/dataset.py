@@ -26,6 +26,7 @@ from lompo.errors import DatasetError, EpisodeFileError, Problem
 METADATA_FILE = "dataset.json"
 EPISODE_SUFFIXES = (".npz", *HDF5_SUFFIXES)
 DMC_ACTION_BOUNDS = (-1.0, 1.0)  # every DMC suite task
+AGENT_MARKER = "agent.json"  # marks a behaviour-agent folder (state episodes, not a dataset)
 
 
 def episode_files(folder: Path) -> list[Path]:
@@ -35,7 +36,8 @@ def episode_files(folder: Path) -> list[Path]:
 
 
 def find_dataset_folders(root: Path | str, max_depth: int = 4) -> list[Path]:
-    """Every folder under ``root`` (itself included) that directly holds episode files."""
+    """Every folder under ``root`` (itself included) that directly holds episode files; behaviour-agent
+    folders (marked by ``agent.json``) are skipped with everything below them."""
     root = Path(root)
     found = []
     frontier = [(root, 0)]
@@ -44,6 +46,8 @@ def find_dataset_folders(root: Path | str, max_depth: int = 4) -> list[Path]:
         try:
             children = sorted(folder.iterdir())
         except OSError:
+            continue
+        if any(c.name == AGENT_MARKER for c in children):
             continue
         if any(c.is_file() and c.suffix in EPISODE_SUFFIXES for c in children):
             found.append(folder)

@@ -1,7 +1,9 @@
 """DeepMind Control tasks from pixels behind the gymnasium API.
 
-Observation: uint8 ``(H, W, 3)`` image (``observation="image"``) or a dict
-``{"image", "proprio"}`` (``observation="dict"``). ``info`` always carries the
+Observation: uint8 ``(H, W, 3)`` image (``observation="image"``), a dict
+``{"image", "proprio"}`` (``observation="dict"``), or the flattened
+proprioceptive state alone (``observation="state"``: nothing is rendered, for
+the state-based behaviour agents). ``info`` always carries the
 flattened proprioceptive state (``"proprio"``) and the simulator state
 (``"physics_state"``), so any stored step can be re-rendered later.
 
@@ -49,8 +51,8 @@ class DMCEnv(gym.Env):
             self.spec_task = task
         else:
             self.spec_task = get_task(task, action_repeat=action_repeat, camera=camera)
-        if observation not in ("image", "dict"):
-            raise ConfigError(f"observation must be 'image' or 'dict', got {observation!r}")
+        if observation not in ("image", "dict", "state"):
+            raise ConfigError(f"observation must be 'image', 'dict' or 'state', got {observation!r}")
         sizes = (int(image_size), *map(int, extra_image_sizes))
         if any(s < 8 or s > 2048 for s in sizes):
             raise ConfigError(f"image sizes must be between 8 and 2048 pixels, got {sizes}")
@@ -79,10 +81,12 @@ class DMCEnv(gym.Env):
         )
         proprio_dim = int(sum(int(np.prod(s.shape)) for s in self._env.observation_spec().values()))
         image_space = gym.spaces.Box(0, 255, (self.image_size, self.image_size, 3), np.uint8)
+        proprio_space = gym.spaces.Box(-np.inf, np.inf, (proprio_dim,), np.float32)
         if observation == "image":
             self.observation_space = image_space
+        elif observation == "state":
+            self.observation_space = proprio_space
         else:
-            proprio_space = gym.spaces.Box(-np.inf, np.inf, (proprio_dim,), np.float32)
             self.observation_space = gym.spaces.Dict({"image": image_space, "proprio": proprio_space})
         self._control_steps = 0
 
@@ -118,9 +122,11 @@ class DMCEnv(gym.Env):
 
     # ---------------------------------------------------------------- gym API
     def _observe(self, time_step) -> tuple[Any, dict[str, Any]]:
-        image = self.render_image()
         proprio = _flatten_observation(time_step.observation)
         info = {"proprio": proprio, "physics_state": self._physics.get_state().copy()}
+        if self.observation_mode == "state":
+            return proprio, info
+        image = self.render_image()
         for size in self.image_sizes[1:]:
             info[f"image_{size}"] = self.render_image(size)
         obs = image if self.observation_mode == "image" else {"image": image, "proprio": proprio}

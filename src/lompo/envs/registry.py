@@ -29,6 +29,10 @@ class TaskSpec:
     random_return: float | None = None
     expert_return: float | None = None
     reference_source: str = ""
+    # Dataset recipes (V-D4RL section 4.1.1 and Table 5):
+    behaviour_frames: int = 1_000_000  # SAC budget (simulator frames) for the behaviour agent
+    medium_threshold: float = 500.0  # evaluation return a "medium" checkpoint must reach consistently
+    medium_replay_size: int = 100_000  # transitions of the medium_replay ("mixed") dataset
 
     @property
     def agent_steps(self) -> int:
@@ -43,13 +47,15 @@ TASKS: dict[str, TaskSpec] = {
     for spec in [
         # Tasks of the papers.
         TaskSpec("walker-walk", "walker", "walk", random_return=42.3, expert_return=969.8, reference_source=_VD4RL),
-        TaskSpec("cheetah-run", "cheetah", "run", random_return=6.6, expert_return=891.1, reference_source=_VD4RL),
-        TaskSpec("humanoid-walk", "humanoid", "walk", random_return=1.1, expert_return=858.1, reference_source=_VD4RL),
-        # Cheap tasks for CPU work.
-        TaskSpec("cartpole-swingup", "cartpole", "swingup"),
-        TaskSpec("cartpole-balance", "cartpole", "balance"),
-        TaskSpec("reacher-easy", "reacher", "easy"),
-        TaskSpec("point_mass-easy", "point_mass", "easy"),
+        TaskSpec("cheetah-run", "cheetah", "run", random_return=6.6, expert_return=891.1, reference_source=_VD4RL,
+                 medium_replay_size=200_000),
+        TaskSpec("humanoid-walk", "humanoid", "walk", random_return=1.1, expert_return=858.1, reference_source=_VD4RL,
+                 behaviour_frames=10_000_000, medium_replay_size=600_000),
+        # Cheap tasks for CPU work; their behaviour agents converge within a few hundred thousand frames.
+        TaskSpec("cartpole-swingup", "cartpole", "swingup", behaviour_frames=300_000),
+        TaskSpec("cartpole-balance", "cartpole", "balance", behaviour_frames=200_000),
+        TaskSpec("reacher-easy", "reacher", "easy", behaviour_frames=300_000),
+        TaskSpec("point_mass-easy", "point_mass", "easy", behaviour_frames=300_000),
         TaskSpec("finger-spin", "finger", "spin"),
         TaskSpec("walker-stand", "walker", "stand"),
         TaskSpec("walker-run", "walker", "run"),

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import time
 from pathlib import Path
 
@@ -31,28 +30,12 @@ from lompo.data.episodes import atomic_write_bytes
 from lompo.data.store import EpisodeStore, load_store
 from lompo.errors import CheckpointError, ConfigError, DivergenceError
 from lompo.runtime.algorithms import AlgorithmSpec, algorithm_spec
-from lompo.runtime.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from lompo.runtime.checkpoint import (latest_checkpoint, load_checkpoint, restore_rng, rng_state, save_checkpoint,
+                                      seed_everything)
 from lompo.runtime.config import RunSettings, configs_from_file, configs_to_json
 from lompo.runtime.evaluate import evaluate, write_png
 
 EVAL_SEED = 1_000_000  # evaluation episodes use env seeds EVAL_SEED + i for every run
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def rng_state() -> dict:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-
-
-def restore_rng(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
 
 
 def check_finite(metrics: dict[str, float], phase: str, step: int, last_checkpoint: Path | None) -> None:

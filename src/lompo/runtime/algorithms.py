@@ -28,10 +28,19 @@ def _lompo(name: str) -> AlgorithmSpec:
                          lompo.WORLD_MODEL_FIELDS, "model")
 
 
+def _drq(name: str) -> AlgorithmSpec:
+    from lompo.algos import drq
+
+    return AlgorithmSpec(name, drq.DrQConfig, drq.PRESETS, drq.VARIANTS, drq.DrQAgent)
+
+
 ALGORITHMS: dict[str, Callable[[str], AlgorithmSpec]] = {
     "lompo": _lompo,
     "lmbrl": _lompo,
     "offline_slac": _lompo,
+    "drqbc": _drq,
+    "cql": _drq,
+    "bc": _drq,
 }
 
 

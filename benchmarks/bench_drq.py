@@ -1,0 +1,53 @@
+"""DrQ+BC / CQL / BC throughput: gradient updates/s at batch 256 on 84 px, 3 stacked frames,
+and the transition sampler's cost per batch (sampling + augmentation are inside an update).
+
+    python benchmarks/bench_drq.py --data DATASET_84PX [--seconds 20] [--batch 256]
+
+Figures go to BENCHMARKS.md by hand, with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+
+import torch
+
+from bench_collect import timed
+from bench_foundation import machine
+from lompo.algos.drq import DrQAgent, DrQConfig
+from lompo.data import load_store
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", required=True, help="an 84 px dataset folder")
+    parser.add_argument("--algos", default="drqbc,cql,bc")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--hidden", type=int, default=1024, help="actor/critic MLP units (paper 1024)")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    store = load_store(args.data)
+    print(machine(), f"torch {torch.__version__}, {args.threads} threads, images {store.image_shape}")
+    results = {}
+    for algo in args.algos.split(","):
+        agent = DrQAgent(DrQConfig(objective=algo, batch_size=args.batch, hidden=args.hidden), store, seed=0)
+        step = [0]
+
+        def update():
+            agent.train_step("train", step[0])
+            step[0] += 1
+
+        results[algo] = {"updates_per_s": timed(update, args.seconds)}
+        print(f"{algo}: {results[algo]['updates_per_s']:.2f} updates/s (batch {args.batch})")
+    results["sampler_ms_per_batch"] = 1000 / timed(agent.sampler.sample, args.seconds / 2)
+    results["sample_and_augment_ms_per_batch"] = 1000 / timed(agent.batch, args.seconds / 2)
+    results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

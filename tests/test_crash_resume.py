@@ -51,3 +51,57 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, tiny_dataset):  # noqa:
     result = json.loads((run_dir / "final.json").read_text())
     assert result["returns"] == reference["returns"]
     assert kills >= 1
+
+
+def test_sigkill_during_collection_then_rerun(tmp_path):
+    """`lompo collect` killed while its behaviour agent trains and while it renders; the rerun finishes
+    with the same agent and the same episodes as an uninterrupted run."""
+    args = ["collect", "--task", "cartpole-swingup", "--recipe", "expert", "--episode-length", "100",
+            "--episodes", "3", "--image-size", "24", "--render", "fast", "--sac-frames", "1200",
+            "--medium-threshold", "-1", "--no-progress"]
+    for setting in ("seed_frames=200", "checkpoint_every=200", "eval_episodes=1", "sac.hidden=16",
+                    "sac.batch_size=16", "medium_window=1"):
+        args += ["--behaviour", setting]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    reference = tmp_path / "reference"
+    assert subprocess.run([sys.executable, "-m", "lompo.cli", *args, "--out", str(reference)], env=env,
+                          capture_output=True).returncode == 0
+
+    out = tmp_path / "killed"
+    agent = out / "cartpole_swingup" / "behaviour" / "seed0"
+    expert = out / "cartpole_swingup" / "expert" / "24px"
+    rng = np.random.default_rng(1)
+    kills = 0
+    for attempt in range(12):
+        process = _start([*args, "--out", str(out)], env)
+        if attempt < 3:
+            # kill once training has checkpointed at least once more, or once rendering has started
+            evaluations = agent / "evaluations.jsonl"
+            seen = evaluations.read_bytes() if evaluations.exists() else b""
+            while process.poll() is None and (evaluations.read_bytes() if evaluations.exists() else b"") == seen \
+                    and not any(expert.glob("*.npz")):
+                time.sleep(0.005)
+            time.sleep(float(rng.uniform(0.0, 0.3)))
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                kills += 1
+        _, err = process.communicate(timeout=300)
+        assert process.returncode in (0, -signal.SIGKILL), err.decode()[-2000:]
+        if process.returncode == 0:
+            break
+    assert kills >= 1 and process.returncode == 0
+
+    def evaluations(root):
+        return (root / "cartpole_swingup" / "behaviour" / "seed0" / "evaluations.jsonl").read_text()
+
+    def episodes(root):
+        folder = root / "cartpole_swingup" / "expert" / "24px"
+        found = {}
+        for path in sorted(folder.glob("*.npz")):
+            uid = path.name.split("-")[1]  # names carry the write time; the uid is the episode's identity
+            with np.load(path) as data:
+                found[uid] = (data["action"].tobytes(), data["image"].tobytes())
+        return found
+
+    assert evaluations(out) == evaluations(reference)
+    assert episodes(out) == episodes(reference) and len(episodes(out)) == 3

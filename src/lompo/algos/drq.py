@@ -110,14 +110,15 @@ def random_shift(images: torch.Tensor, pad: int, generator: torch.Generator | No
     sampling at integer offsets; the crop is the same operation)."""
     if pad == 0:
         return images
-    n, c, h, w = images.shape
-    padded = F.pad(images, (pad, pad, pad, pad), mode="replicate")
-    offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator, device="cpu").to(images.device)
-    rows = (offsets[:, 0, None] + torch.arange(h, device=images.device)[None, :])  # (n, h)
-    cols = (offsets[:, 1, None] + torch.arange(w, device=images.device)[None, :])  # (n, w)
-    batch = torch.arange(n, device=images.device)[:, None, None]
-    out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]  # (n, h, w, c)
-    return out.permute(0, 3, 1, 2).contiguous()
+    n, _, h, w = images.shape
+    # Replicate padding by concatenating edge rows/columns works on uint8 frames (F.pad's replicate
+    # mode needs floats, 4x the memory traffic); then one slice copy per image.
+    top, bottom = images[:, :, :1].expand(-1, -1, pad, -1), images[:, :, -1:].expand(-1, -1, pad, -1)
+    padded = torch.cat([top, images, bottom], 2)
+    left, right = padded[..., :1].expand(-1, -1, -1, pad), padded[..., -1:].expand(-1, -1, -1, pad)
+    padded = torch.cat([left, padded, right], 3)
+    offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator).tolist()
+    return torch.stack([padded[i, :, dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(offsets)])
 
 
 def std_schedule(step: int, config: DrQConfig) -> float:
@@ -280,8 +281,8 @@ class DrQAgent:
         raw = self.sampler.sample()
         batch = {k: torch.as_tensor(v, device=self.device) for k, v in raw.items()}
         pad = self.config.shift_pad
-        batch["obs"] = random_shift(batch["obs"].float(), pad, self.augment_rng)
-        batch["next_obs"] = random_shift(batch["next_obs"].float(), pad, self.augment_rng)
+        batch["obs"] = random_shift(batch["obs"], pad, self.augment_rng).float()
+        batch["next_obs"] = random_shift(batch["next_obs"], pad, self.augment_rng).float()
         return batch
 
     # ------------------------------------------------------------ updates

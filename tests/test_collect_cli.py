@@ -68,7 +68,8 @@ def test_quickstart_runs(tmp_path, capsys):
 def test_cli_errors_are_clear(tmp_path, capsys):
     assert main(["collect", "--task", "walker-fly", "--episodes", "1", "--out", str(tmp_path)]) == 2
     assert "unknown task 'walker-fly'" in capsys.readouterr().err
-    assert main(["collect", "--task", "walker-walk", "--recipe", "expert", "--out", str(tmp_path)]) == 2
-    assert "not available yet" in capsys.readouterr().err
+    assert main(["collect", "--task", "walker-walk", "--recipe", "expert", "--behaviour", "nope=1",
+                 "--out", str(tmp_path)]) == 2
+    assert "unknown behaviour setting 'nope'" in capsys.readouterr().err
     assert main(["info", str(tmp_path / "missing")]) == 2
     assert "no such file or directory" in capsys.readouterr().err

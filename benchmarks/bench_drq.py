@@ -2,6 +2,7 @@
 and the transition sampler's cost per batch (sampling + augmentation are inside an update).
 
     python benchmarks/bench_drq.py --data DATASET_84PX [--seconds 20] [--batch 256]
+    python benchmarks/bench_drq.py --data DATASET_84PX --preset cpu     # the cpu preset's networks and batch
 
 Figures go to BENCHMARKS.md by hand, with the machine.
 """
@@ -16,7 +17,7 @@ import torch
 
 from bench_collect import timed
 from bench_foundation import machine
-from lompo.algos.drq import DrQAgent, DrQConfig
+from lompo.algos.drq import PRESETS, DrQAgent, DrQConfig
 from lompo.data import load_store
 
 
@@ -24,6 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", required=True, help="an 84 px dataset folder")
     parser.add_argument("--algos", default="drqbc,cql,bc")
+    parser.add_argument("--preset", default=None, help="use a preset's sizes (e.g. cpu) instead of --batch/--hidden")
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--hidden", type=int, default=1024, help="actor/critic MLP units (paper 1024)")
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -34,7 +36,8 @@ def main() -> None:
     print(machine(), f"torch {torch.__version__}, {args.threads} threads, images {store.image_shape}")
     results = {}
     for algo in args.algos.split(","):
-        agent = DrQAgent(DrQConfig(objective=algo, batch_size=args.batch, hidden=args.hidden), store, seed=0)
+        sizes = dict(PRESETS[args.preset]) if args.preset else {"batch_size": args.batch, "hidden": args.hidden}
+        agent = DrQAgent(DrQConfig(objective=algo, **sizes), store, seed=0)
         step = [0]
 
         def update():
@@ -42,7 +45,7 @@ def main() -> None:
             step[0] += 1
 
         results[algo] = {"updates_per_s": timed(update, args.seconds)}
-        print(f"{algo}: {results[algo]['updates_per_s']:.2f} updates/s (batch {args.batch})")
+        print(f"{algo}: {results[algo]['updates_per_s']:.2f} updates/s (batch {agent.config.batch_size})")
     results["sampler_ms_per_batch"] = 1000 / timed(agent.sampler.sample, args.seconds / 2)
     results["sample_and_augment_ms_per_batch"] = 1000 / timed(agent.batch, args.seconds / 2)
     results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

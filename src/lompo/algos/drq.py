@@ -299,7 +299,7 @@ class DrQAgent:
             penalty = cql_regularizer(q1, q_sampled[0]) + cql_regularizer(q2, q_sampled[1])
             loss = loss + self.cql_weight * penalty
             metrics["critic/cql"] = penalty.item()
-        metrics["critic/td_loss"] = loss.item()
+        metrics["critic/loss"] = loss.item()  # TD (+ weighted CQL) loss
         return loss, metrics
 
     def cql_action_values(self, h: torch.Tensor, next_h: torch.Tensor, std: float):

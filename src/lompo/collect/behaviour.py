@@ -47,9 +47,9 @@ from lompo.envs.registry import TaskSpec, get_task
 from lompo.errors import CheckpointError, ConfigError, EpisodeFileError
 from lompo.runtime.checkpoint import (latest_checkpoint, load_checkpoint, restore_rng, rng_state, save_checkpoint,
                                       seed_everything)
+from lompo.runtime.trainer import EVAL_SEED  # evaluation episode i uses env seed EVAL_SEED + i
 
 AGENT_FILE = AGENT_MARKER
-EVAL_SEED = 1_000_000  # evaluation episode i uses env seed EVAL_SEED + i, for every checkpoint
 REPLAY_KEYS = ("state", "action", "reward", "discount", "physics_state", "is_first", "is_last", "is_terminal")
 
 
@@ -336,13 +336,9 @@ def train_behaviour(task: str | TaskSpec, out: Path | str, config: BehaviourConf
     stopped = None
     evaluations = read_evaluations(folder)
     checkpoint = latest_checkpoint(folder / "checkpoints")
-    if checkpoint is not None:
-        state = load_checkpoint(checkpoint)
-        agent.load_state_dict(state["agent"])
+    state = load_checkpoint(checkpoint) if checkpoint is not None else None
+    if state is not None:
         frames, episodes, stopped = state["frames"], state["episodes"], state.get("stopped")
-        for i in range(episodes):
-            replay.add_episode(read_replay_episode(replay_path(folder, i)))
-        restore_rng(state["rng"])
     # Anything written after the checkpoint is regenerated identically: drop it.
     evaluations = [e for e in evaluations if e["frame"] <= frames]
     _write_evaluations(folder, evaluations)
@@ -351,7 +347,12 @@ def train_behaviour(task: str | TaskSpec, out: Path | str, config: BehaviourConf
             stale.unlink()
     if stopped == "converged" or frames >= config.frames:
         env.close(), eval_env.close()
-        return folder
+        return folder  # a trained agent is reused as it is: no replay to read, no networks to load
+    if state is not None:
+        agent.load_state_dict(state["agent"])
+        for i in range(episodes):
+            replay.add_episode(read_replay_episode(replay_path(folder, i)))
+        restore_rng(state["rng"])
 
     bar = None
     if progress:

@@ -212,20 +212,29 @@ def _num_episodes(task: TaskSpec, recipe: str, size: int | None, episodes: int |
     return episodes
 
 
-def _write_rollouts(writer: DatasetWriter, env: DMCEnv, num_episodes: int, make_policy, progress: bool) -> dict:
-    """Roll out episodes ``0..num_episodes-1`` that are missing; ``make_policy(index, action_seed)`` gives
-    ``policy(obs, info) -> action``. Returns collection figures for ``dataset.json``."""
+def _write_episodes(writer: DatasetWriter, indices: list[int], make_episode, progress: bool) -> dict:
+    """Write the episodes ``indices`` that are missing at some size; ``make_episode(index)`` returns
+    one episode per image size. Returns collection figures for ``dataset.json``."""
     start, frames = time.perf_counter(), 0
-    for index in _bar(range(num_episodes), progress, f"render {writer.task.name} {writer.recipe}"):
+    for index in _bar(indices, progress, f"render {writer.task.name} {writer.recipe}"):
         missing = writer.missing_sizes(index)
         if not missing:
             continue
-        env_seed, action_seed = episode_seeds(writer.seed, index, writer.recipe)
-        by_size = rollout(env, make_policy(index, action_seed), env_seed)
+        by_size = make_episode(index)
         frames += len(by_size[writer.image_sizes[0]]["reward"])
         writer.write(index, {s: by_size[s] for s in missing})
-    return {"episodes": num_episodes, "seconds_this_run": round(time.perf_counter() - start, 2),
+    return {"episodes": len(indices), "seconds_this_run": round(time.perf_counter() - start, 2),
             "frames_rendered_this_run": frames}
+
+
+def _write_rollouts(writer: DatasetWriter, env: DMCEnv, num_episodes: int, make_policy, progress: bool) -> dict:
+    """Roll out episodes ``0..num_episodes-1``; ``make_policy(index, action_seed)`` gives
+    ``policy(obs, info) -> action``."""
+    def make_episode(index):
+        env_seed, action_seed = episode_seeds(writer.seed, index, writer.recipe)
+        return rollout(env, make_policy(index, action_seed), env_seed)
+
+    return _write_episodes(writer, list(range(num_episodes)), make_episode, progress)
 
 
 def _render_env(task: TaskSpec, image_sizes: tuple[int, ...], render_profile: str) -> DMCEnv:
@@ -286,8 +295,7 @@ def collect_policy(task: TaskSpec, out: Path | str, recipe: str, agent: Path, le
     return writer.finalize(render_profile, behaviour, references, extra={"collection": collection})
 
 
-def replay_selection(agent: Path, level: PolicyLevel, size: int | None, episodes: int | None,
-                     task: TaskSpec) -> list[int]:
+def replay_selection(level: PolicyLevel, size: int | None, episodes: int | None, task: TaskSpec) -> list[int]:
     """Indices of the replay episodes forming ``medium_replay``: those played up to the medium
     checkpoint, keeping the most recent that fit in ``size`` transitions (or the last ``episodes``)."""
     available = list(range(level.episodes))
@@ -305,27 +313,21 @@ def collect_medium_replay(task: TaskSpec, out: Path | str, agent: Path, level: P
     """``medium_replay``: the medium agent's replay buffer, re-rendered from stored physics states."""
     if size is not None and episodes is not None:
         raise ConfigError("give at most one of size (transitions) and episodes")
-    selected = replay_selection(agent, level, size, episodes, task)
+    selected = replay_selection(level, size, episodes, task)
     writer = DatasetWriter(Path(out), task, "medium_replay", tuple(image_sizes), seed)
     source = f"{agent.name}/replay_before_frame_{level.frame:08d}"
     writer.prepare(render_profile, source)
     env = _render_env(task, writer.image_sizes, render_profile)
-    start, frames = time.perf_counter(), 0
     try:
-        for index in _bar(selected, progress, f"render {task.name} medium_replay"):
-            missing = writer.missing_sizes(index)
-            if not missing:
-                continue
-            by_size = render_stored_episode(env, read_replay_episode(replay_path(agent, index)))
-            frames += len(by_size[writer.image_sizes[0]]["reward"])
-            writer.write(index, {s: by_size[s] for s in missing})
+        collection = _write_episodes(
+            writer, selected, lambda index: render_stored_episode(env, read_replay_episode(replay_path(agent, index))),
+            progress)
     finally:
         env.close()
     behaviour = {"source": source, "policy": "SAC training episodes up to the medium checkpoint (replay buffer)",
                  "level": level.as_dict(), "replay_episodes": [selected[0], selected[-1] + 1],
                  **behaviour_summary(agent)}
-    collection = {"episodes": len(selected), "seconds_this_run": round(time.perf_counter() - start, 2),
-                  "frames_rendered_this_run": frames, "rendered_from": "stored physics states"}
+    collection["rendered_from"] = "stored physics states"
     return writer.finalize(render_profile, behaviour, references, extra={"collection": collection})
 
 

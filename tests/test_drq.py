@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from lompo.algos.drq import (Critic, DrQAgent, DrQConfig, Encoder, FrameStackPolicy, bc_loss, cql_regularizer,
-                             cql_weight_for, drqbc_actor_loss, random_shift, sample_clipped, std_schedule,
-                             td_target)
+from lompo.algos.drq import (PRESETS, Critic, DrQAgent, DrQConfig, Encoder, FrameStackPolicy, bc_loss,
+                             cql_regularizer, cql_weight_for, drqbc_actor_loss, random_shift, sample_clipped,
+                             std_schedule, td_target)
 from lompo.data.store import load_store
 from lompo.runtime import latest_checkpoint, load_checkpoint
 from test_runtime import metric_lines, new_run, tiny_dataset  # noqa: F401  (session fixture)
@@ -85,6 +85,16 @@ def test_bc_loss_td_target_and_schedules():
 def test_encoder_output_size_for_84_px():
     assert Encoder(9, 84).repr_dim == 32 * 35 * 35
     assert Encoder(9, 32, channels=4)(torch.zeros(2, 9, 32, 32)).shape == (2, Encoder(9, 32, 4).repr_dim)
+
+
+def test_images_too_small_for_the_encoder_are_refused(tmp_path):
+    from lompo.data import write_episode
+    from lompo.errors import ConfigError
+    from lompo.testing import synthetic_episode
+
+    write_episode(tmp_path / "data", synthetic_episode(6, size=8))
+    with pytest.raises(ConfigError, match="at least 15 px .* the dataset has 8x8"):
+        DrQAgent(DrQConfig(**PRESETS["tiny"]), load_store(tmp_path / "data"))
 
 
 def test_cql_weight_follows_vd4rl_table_c4():

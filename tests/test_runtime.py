@@ -33,6 +33,7 @@ def metric_lines(run):
     lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
     for line in lines:
         line.pop("wall_time")
+        line.pop("rss_mib")
     return lines
 
 

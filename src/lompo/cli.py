@@ -156,7 +156,7 @@ def cmd_train(args) -> int:
     from lompo.runtime import Run, algorithm_spec, build_configs, parse_overrides
 
     if args.resume:
-        if args.data or args.out or args.set or args.world_model:
+        if args.data or args.out or args.set or args.world_model or args.skip_bad:
             raise LompoError("--resume continues a run with its own config.json; give no other options")
         run = Run(args.resume)
     else:
@@ -164,7 +164,8 @@ def cmd_train(args) -> int:
             raise LompoError("a new run needs --data DATASET and --out RUN_DIR (or --resume RUN_DIR)")
         spec = algorithm_spec(args.algo)
         overrides = parse_overrides(args.set or [])
-        base = {"data": str(Path(args.data)), "seed": args.seed, "world_model": args.world_model or ""}
+        base = {"data": str(Path(args.data)), "seed": args.seed, "world_model": args.world_model or "",
+                "skip_bad": args.skip_bad}
         settings, config = build_configs(args.algo, spec.config_cls, spec.presets, spec.variants, args.preset,
                                          overrides, base=base)
         run = Run.create(args.out, settings, config)
@@ -228,13 +229,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("train", help="train an algorithm on a dataset (or --resume a run)")
-    p.add_argument("--algo", default="lompo", help="lompo, lmbrl, offline_slac")
+    p.add_argument("--algo", default="lompo", help="lompo, lmbrl, offline_slac, drqbc, cql or bc")
     p.add_argument("--data", help="dataset folder (e.g. .../cartpole_swingup/random/64px)")
     p.add_argument("--preset", default="cpu", help="paper, cpu or tiny")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="run directory to create")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override any setting; repeatable")
     p.add_argument("--world-model", metavar="RUN", help="start from the trained world model of another run")
+    p.add_argument("--skip-bad", action="store_true", help="train on the good episode files, listing the bad ones")
     p.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its latest checkpoint")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_train)

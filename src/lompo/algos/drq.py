@@ -70,6 +70,7 @@ class DrQConfig:
 
 
 OBJECTIVES = ("drqbc", "cql", "bc")
+MIN_IMAGE_SIZE = 15  # the encoder's 3x3 convs (stride 2, then 3 x stride 1) leave at least 1x1
 
 # CQL trade-off weight chosen by V-D4RL per dataset (Table C.4).
 CQL_WEIGHTS = {
@@ -255,6 +256,9 @@ class DrQAgent:
         height, width, _ = store.image_shape
         if height != width:
             raise ConfigError(f"DrQ needs square images, the dataset has {height}x{width}")
+        if height < MIN_IMAGE_SIZE:
+            raise ConfigError(f"DrQ's encoder needs images of at least {MIN_IMAGE_SIZE} px (V-D4RL uses 84), "
+                              f"the dataset has {height}x{width}")
         self.action_dim = int(store.action_dim)
         c = config
         self.encoder = Encoder(3 * c.frame_stack, height, c.conv_channels).to(self.device)

@@ -26,6 +26,7 @@ PRESET_NAMES = ("paper", "cpu", "tiny")
 class RunSettings:
     algo: str = "lompo"
     data: str = ""  # dataset folder
+    skip_bad: bool = False  # leave out bad episode files (each named in the log) instead of stopping
     seed: int = 0
     preset: str = "cpu"
     device: str = "cpu"

@@ -3,7 +3,7 @@
 Run directory (DESIGN.md 8)::
 
     RUN/config.json       resolved settings (written once)
-    RUN/metrics.jsonl     one line per log step: phase, step, wall time, losses
+    RUN/metrics.jsonl     one line per log step: phase, step, wall time, resident memory, losses
     RUN/eval.jsonl        one line per evaluation
     RUN/checkpoints/      see lompo.runtime.checkpoint; ``latest`` names the newest
     RUN/videos/           policy GIF and model-sample strip (PNG) of the final evaluation
@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from lompo.data.dataset import scan_dataset
 from lompo.data.episodes import atomic_write_bytes
 from lompo.data.store import EpisodeStore, load_store
 from lompo.errors import CheckpointError, ConfigError, DivergenceError
@@ -33,7 +35,7 @@ from lompo.runtime.algorithms import AlgorithmSpec, algorithm_spec
 from lompo.runtime.checkpoint import (latest_checkpoint, load_checkpoint, restore_rng, rng_state, save_checkpoint,
                                       seed_everything)
 from lompo.runtime.config import RunSettings, configs_from_file, configs_to_json
-from lompo.runtime.evaluate import evaluate, write_png
+from lompo.runtime.evaluate import dataset_task, evaluate, write_png
 
 EVAL_SEED = 1_000_000  # evaluation episodes use env seeds EVAL_SEED + i for every run
 
@@ -45,6 +47,19 @@ def check_finite(metrics: dict[str, float], phase: str, step: int, last_checkpoi
             kept = f"the last good checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint yet"
             raise DivergenceError(f"{name} = {value} at step {step} of phase {phase!r}; the run stopped and "
                                   f"{kept} (lower a learning rate, or resume to retry)")
+
+
+def resident_memory_mib() -> float:
+    """The process's current resident set size (Linux ``/proc``; elsewhere the peak from ``getrusage``)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        import resource  # not on Windows; /proc covers Linux
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / (2**20 if sys.platform == "darwin" else 2**10)
 
 
 def _append_jsonl(path: Path, record: dict) -> None:
@@ -95,8 +110,13 @@ class Run:
         return json.loads(self.final_path.read_text())
 
     # ------------------------------------------------------------------ building
-    def open_store(self, progress: bool = False) -> EpisodeStore:
-        return load_store(self.settings.data, progress=progress)
+    def open_store(self, progress: bool = False, log=print) -> EpisodeStore:
+        if not self.settings.skip_bad:
+            return load_store(self.settings.data, progress=progress)
+        index = scan_dataset(self.settings.data, skip_bad=True)
+        for problem in index.skipped:
+            log(f"skipped {problem}")
+        return EpisodeStore.from_index(index, progress=progress)
 
     def build(self, store: EpisodeStore):
         return self.spec.build(self.config, store, seed=self.settings.seed, device=self.settings.device)
@@ -160,7 +180,8 @@ class Run:
         if s.threads:
             torch.set_num_threads(s.threads)
         seed_everything(s.seed)
-        store = self.open_store(progress)
+        store = self.open_store(progress, log)
+        dataset_task(store)  # evaluation needs the task: fail now, not after hours of training
         algo = self.build(store)
         state = self.restore(algo, store)
         if "checkpoint" in state:
@@ -191,7 +212,7 @@ class Run:
                 wall = time.perf_counter() - started
                 if step % s.log_every == 0 or step == total:
                     _append_jsonl(self.metrics_path, {"phase": phase, "step": step, "wall_time": round(wall, 3),
-                                                      **metrics})
+                                                      "rss_mib": round(resident_memory_mib(), 1), **metrics})
                 if phase == phases[-1] and s.eval_every and step % s.eval_every == 0 and step < total:
                     result = evaluate(algo.policy(), store, s.eval_episodes, EVAL_SEED)
                     _append_jsonl(self.eval_path, {"phase": phase, "step": step, "wall_time": round(wall, 3),

@@ -1,0 +1,193 @@
+"""Synthetic episodes and the bad-input corpus (DESIGN.md 4.2 and 11), for tests and for
+``benchmarks/bad_input_corpus.py``.
+
+Each :class:`BadInput` builds one broken dataset folder — a few good episodes plus the
+broken thing, or a folder that is broken as a whole — and names the file and the problem
+that lompo's error must mention. The cases are the failures V-D4RL's mirrors and
+hand-made datasets have shown: truncated downloads, key-length mismatches, wrong image
+layouts, NaNs, pickled objects, HDF5 shards missing a dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from lompo.data.dataset import write_metadata
+from lompo.data.episodes import write_episode
+from lompo.data.vd4rl_hdf5 import write_hdf5_shard
+
+# Tasks whose action bounds are known, so out-of-bounds actions are detectable (2-D actions).
+CORPUS_TASK = "walker-walk"
+CORPUS_ACTION_DIM = 2
+
+
+def synthetic_episode(num_transitions: int = 10, size: int = 8, action_dim: int = 2, seed: int = 0,
+                      episode_id: int = 0, terminal: bool = False) -> dict[str, np.ndarray]:
+    """A small valid episode in the V-D4RL convention (random images, actions in [-1, 1]);
+    the extra ``step`` and ``episode_id`` keys let tests trace where a sample came from."""
+    rng = np.random.default_rng(seed)
+    n = num_transitions + 1
+    action = rng.uniform(-1, 1, (n, action_dim)).astype(np.float32)
+    action[0] = 0
+    reward = rng.uniform(0, 1, n).astype(np.float32)
+    reward[0] = 0
+    discount = np.ones(n, np.float32)
+    if terminal:
+        discount[-1] = 0
+    return {
+        "image": rng.integers(0, 255, (n, size, size, 3), dtype=np.uint8),
+        "action": action,
+        "reward": reward,
+        "discount": discount,
+        "is_first": np.arange(n) == 0,
+        "is_last": np.arange(n) == n - 1,
+        "is_terminal": (np.arange(n) == n - 1) & terminal,
+        "step": np.arange(n, dtype=np.int64),
+        "episode_id": np.full(n, episode_id, np.int64),
+    }
+
+
+def file_digests(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` (to prove nothing was modified)."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+@dataclass(frozen=True)
+class BadInput:
+    name: str
+    description: str
+    build: Callable[[Path], None]  # writes the case into an existing, empty folder
+    file: str  # the file the error must name ("" when the folder as a whole is the problem)
+    problem: str  # a phrase the error must contain
+    good_episodes: int = 3  # valid episodes next to the bad file (what --skip-bad keeps)
+
+
+def _good(folder: Path, n: int = 3) -> None:
+    for i in range(n):
+        write_episode(folder, synthetic_episode(6, seed=i), name=f"good{i}.npz")
+
+
+def _with_good(write: Callable[[Path], None]) -> Callable[[Path], None]:
+    def build(folder: Path) -> None:
+        _good(folder)
+        write(folder)
+
+    return build
+
+
+def _broken(name: str, change: Callable[[dict], None]) -> Callable[[Path], None]:
+    """An episode written with plain ``np.savez`` after ``change`` broke it."""
+
+    def write(folder: Path) -> None:
+        episode = synthetic_episode(6)
+        change(episode)
+        np.savez(folder / name, **episode)
+
+    return _with_good(write)
+
+
+def _truncated(folder: Path) -> None:
+    good = (folder / "good0.npz").read_bytes()
+    (folder / "truncated.npz").write_bytes(good[: len(good) // 2])
+
+
+def _hdf5_missing_dataset(folder: Path) -> None:
+    import h5py
+
+    write_hdf5_shard(folder / "shard0.hdf5", [synthetic_episode(5), synthetic_episode(5, seed=1)])
+    with h5py.File(folder / "shard1.hdf5", "w") as f:
+        f["observation"] = np.zeros((4, 3, 8, 8), np.uint8)
+        f["action"] = np.zeros((4, 2), np.float32)
+
+
+def _truncated_hdf5(folder: Path) -> None:
+    path = write_hdf5_shard(folder / "shard0.hdf5", [synthetic_episode(5)])
+    (folder / "cut.hdf5").write_bytes(path.read_bytes()[:500])
+
+
+def _unrelated(folder: Path) -> None:
+    (folder / "notes.txt").write_text("hello")
+    (folder / "picture.png").write_bytes(b"\x89PNG")
+
+
+def _set(key: str, index, value) -> Callable[[dict], None]:
+    def change(episode: dict) -> None:
+        episode[key][index] = value
+
+    return change
+
+
+def _replace(key: str, make: Callable[[np.ndarray], np.ndarray]) -> Callable[[dict], None]:
+    def change(episode: dict) -> None:
+        episode[key] = make(episode[key])
+
+    return change
+
+
+def _drop(key: str) -> Callable[[dict], None]:
+    return lambda episode: episode.pop(key)
+
+
+BAD_INPUTS: tuple[BadInput, ...] = (
+    BadInput("truncated_npz", "an .npz cut in half (interrupted download)", _with_good(_truncated),
+             "truncated.npz", "not a readable .npz archive"),
+    BadInput("zero_bytes", "a zero-byte file", _with_good(lambda f: (f / "empty.npz").write_bytes(b"")),
+             "empty.npz", "file is empty"),
+    BadInput("missing_key", "an episode without 'action'", _broken("nokey.npz", _drop("action")),
+             "nokey.npz", "missing key(s) ['action']"),
+    BadInput("unequal_lengths", "'reward' one step shorter (the V-D4RL humanoid file)",
+             _broken("lengths.npz", _replace("reward", lambda r: r[:-1])),
+             "lengths.npz", "keys have different lengths"),
+    BadInput("image_dtype", "float32 images", _broken("dtype.npz", _replace("image", lambda x: x.astype(np.float32))),
+             "dtype.npz", "has dtype float32, expected uint8"),
+    BadInput("image_shape", "grey images (T+1, H, W)", _broken("shape.npz", _replace("image", lambda x: x[..., 0])),
+             "shape.npz", "expected (T+1, H, W, 3)"),
+    BadInput("channels_first", "images stored (T+1, 3, H, W)",
+             _broken("chw.npz", _replace("image", lambda x: np.ascontiguousarray(x.transpose(0, 3, 1, 2)))),
+             "chw.npz", "looks channels-first"),
+    BadInput("action_dim_mismatch", "one episode with 5-D actions among 2-D ones",
+             _with_good(lambda f: write_episode(f, synthetic_episode(6, action_dim=5), name="wide.npz")),
+             "wide.npz", "action dimension 5 differs from the dataset's 2"),
+    BadInput("image_size_mismatch", "one episode of 16 px images among 8 px ones",
+             _with_good(lambda f: write_episode(f, synthetic_episode(6, size=16), name="big.npz")),
+             "big.npz", "image shape (16, 16, 3) differs"),
+    BadInput("nan_reward", "a NaN reward", _broken("nan.npz", _set("reward", 3, np.nan)),
+             "nan.npz", "key 'reward' has 1 NaN/inf value(s) (first at step 3)"),
+    BadInput("inf_action", "an infinite action", _broken("inf.npz", _set("action", (2, 1), np.inf)),
+             "inf.npz", "key 'action' has 1 NaN/inf value(s) (first at step 2)"),
+    BadInput("action_out_of_bounds", "an action of 3.0 (bounds [-1, 1])",
+             _broken("bounds.npz", _set("action", (4, 0), 3.0)),
+             "bounds.npz", "outside the bounds"),
+    BadInput("pickled_objects", "an object array (loading it would unpickle)",
+             _broken("pickle.npz", lambda ep: ep.__setitem__("info", np.array([{"a": 1}] * 7, dtype=object))),
+             "pickle.npz", "holds Python objects (a pickle)"),
+    BadInput("hdf5_missing_dataset", "a V-D4RL HDF5 shard without reward/discount/step_type", _hdf5_missing_dataset,
+             "shard1.hdf5", "missing dataset(s) ['reward', 'discount', 'step_type']", good_episodes=2),
+    BadInput("truncated_hdf5", "an HDF5 shard cut at 500 bytes next to a good shard", _truncated_hdf5,
+             "cut.hdf5", "not a readable HDF5 file", good_episodes=1),
+    BadInput("empty_folder", "a folder with nothing in it", lambda f: None, "", "empty folder", good_episodes=0),
+    BadInput("unrelated_files", "a folder of a text file and a PNG", _unrelated, "",
+             "no episode files (.npz, .hdf5) among ['notes.txt', 'picture.png']", good_episodes=0),
+)
+
+FILE_CASES = tuple(case for case in BAD_INPUTS if case.file and case.good_episodes == 3)
+
+
+def write_corpus(root: Path) -> list[tuple[BadInput, Path]]:
+    """Write every case into ``root/<case name>/``; returns ``(case, folder)`` pairs. Folders with
+    episodes get a ``dataset.json`` naming the task, so training knows the action bounds too."""
+    built = []
+    for case in BAD_INPUTS:
+        folder = Path(root) / case.name
+        folder.mkdir(parents=True, exist_ok=False)
+        case.build(folder)
+        if case.good_episodes:
+            write_metadata(folder, {"task": CORPUS_TASK})
+        built.append((case, folder))
+    return built

@@ -8,10 +8,11 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
-from lompo.runtime import Run
+from lompo.runtime import Run, latest_checkpoint, load_checkpoint
 from lompo.runtime.checkpoint import verify_checkpoint
-from test_runtime import new_run, tiny_dataset  # noqa: F401  (the fixture)
+from test_runtime import metric_lines, new_run, tiny_dataset  # noqa: F401  (the fixture)
 
 
 def _start(args, env):
@@ -105,3 +106,62 @@ def test_sigkill_during_collection_then_rerun(tmp_path):
 
     assert evaluations(out) == evaluations(reference)
     assert episodes(out) == episodes(reference) and len(episodes(out)) == 3
+
+
+# A training process that SIGKILLs itself at a chosen point of its first checkpoint write.
+_KILL_DRIVER = """
+import os, signal, sys
+import lompo.runtime.checkpoint as ck
+from lompo.cli import main
+
+point, run_dir = sys.argv[1], sys.argv[2]
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def when(original, condition):
+    def wrapped(*args, **kwargs):
+        if condition(*args):
+            die()
+        return original(*args, **kwargs)
+    return wrapped
+
+if point == "tensors_written":  # weights file written, arrays file half-created
+    ck.np.savez = when(ck.np.savez, lambda f, *a: ".tmp-" in getattr(f, "name", ""))
+elif point == "before_rename":  # complete temporary folder, not yet visible
+    ck.os.replace = when(ck.os.replace, lambda src, *a: ".tmp-" in str(src))
+elif point == "before_pointer":  # new checkpoint visible, `latest` still names the previous one
+    ck.atomic_write_bytes = when(ck.atomic_write_bytes, lambda path, *a: True)
+elif point == "during_prune":  # pointer moved, old checkpoints not yet removed
+    ck._prune = die
+sys.exit(main(["train", "--resume", run_dir, "--no-progress"]))
+"""
+
+KILL_POINTS = ("tensors_written", "before_rename", "before_pointer", "during_prune")
+
+
+@pytest.mark.parametrize("algo", ["lompo", "drqbc"])
+def test_sigkill_inside_checkpoint_writes_then_resume(tmp_path, tiny_dataset, algo):  # noqa: F811
+    """Kill the process at each point of a checkpoint write in turn (each time in the first write after
+    the resume); after every kill the latest checkpoint loads, and the resumed run ends exactly like an
+    uninterrupted one."""
+    reference_run = new_run(tmp_path / "reference", tiny_dataset, algo=algo)
+    reference = reference_run.train()
+    run_dir = tmp_path / "killed"
+    new_run(run_dir, tiny_dataset, algo=algo)
+    driver = tmp_path / "driver.py"
+    driver.write_text(_KILL_DRIVER)
+    for point in KILL_POINTS:
+        process = subprocess.run([sys.executable, str(driver), point, str(run_dir)], capture_output=True)
+        assert process.returncode == -signal.SIGKILL, (point, process.stderr.decode()[-2000:])
+        for checkpoint in (run_dir / "checkpoints").glob("[0-9]*"):
+            assert verify_checkpoint(checkpoint) is None, (point, checkpoint)
+        latest = latest_checkpoint(run_dir / "checkpoints")
+        if latest is not None:
+            load_checkpoint(latest)  # never unreadable
+    process = subprocess.run([sys.executable, "-m", "lompo.cli", "train", "--resume", str(run_dir), "--no-progress"],
+                             capture_output=True)
+    assert process.returncode == 0, process.stderr.decode()[-2000:]
+    result = json.loads((run_dir / "final.json").read_text())
+    assert result["returns"] == reference["returns"]
+    assert metric_lines(Run(run_dir)) == metric_lines(reference_run)

@@ -125,7 +125,8 @@ class Run:
         """Load the latest checkpoint into ``algo``; returns the progress record (phase, step, offsets)."""
         checkpoint = latest_checkpoint(self.checkpoints)
         if checkpoint is None:
-            if any(self.checkpoints.glob("*/manifest.json")):
+            # (.tmp-* folders are writes a crash interrupted; the next save removes them)
+            if any(not m.parent.name.startswith(".") for m in self.checkpoints.glob("*/manifest.json")):
                 raise CheckpointError(self.checkpoints, "no checkpoint passes its manifest check; refusing to "
                                                         "start over on top of them (move the folder away first)")
             return {"phase_index": 0, "step": 0, "metrics_bytes": 0, "eval_bytes": 0, "wall_time": 0.0}

@@ -1,0 +1,98 @@
+"""Memory over time (issue 8): resident set size of long training runs, per phase.
+
+    # train LOMPO (64 px data) and DrQ+BC (84 px data) with the cpu preset, then report
+    python benchmarks/memory_rss.py --lompo-data D64 --drq-data D84 --out /tmp/rss [--set threads=1]
+    # or report on finished runs (any algorithm)
+    python benchmarks/memory_rss.py --runs RUN[,RUN...] --out /tmp/rss
+
+Every run logs ``rss_mib`` (the process's current RSS) in each ``metrics.jsonl`` line. For each
+phase this prints the RSS after warm-up (the first ``--warmup`` fraction of the phase's steps),
+the last value, the maximum and the growth after warm-up per 1,000 steps, and plots RSS against
+steps (``rss.png``). Flat means: no growth after warm-up beyond allocator noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from quality_lompo import train
+
+
+def phases(run: Path) -> dict[str, list[tuple[int, float]]]:
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for line in (run / "metrics.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if "rss_mib" in row:
+            curves.setdefault(row["phase"], []).append((row["step"], row["rss_mib"]))
+    if not curves:
+        raise SystemExit(f"{run}/metrics.jsonl has no rss_mib column (a run from before it was logged)")
+    return curves
+
+
+def summary_rows(name: str, curves: dict[str, list[tuple[int, float]]], warmup: float) -> list[str]:
+    rows = []
+    for phase, points in curves.items():
+        last_step = points[-1][0]
+        settled = [(s, r) for s, r in points if s >= warmup * last_step] or points[-1:]
+        start_step, start_rss = settled[0]
+        growth = settled[-1][1] - start_rss
+        per_k = 1000 * growth / (settled[-1][0] - start_step) if settled[-1][0] > start_step else 0.0
+        rows.append(f"| {name} | {phase} | {last_step} | {len(points)} | {points[0][1]:.0f} | {start_rss:.0f} "
+                    f"| {max(r for _, r in points):.0f} | {settled[-1][1]:.0f} | {growth:+.1f} | {per_k:+.2f} |")
+    return rows
+
+
+def plot(curves_by_run: dict[str, dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(curves_by_run), figsize=(6 * len(curves_by_run), 3.5), squeeze=False)
+    for ax, (name, curves) in zip(axes[0], curves_by_run.items()):
+        offset = 0
+        for phase, points in curves.items():
+            ax.plot([offset + s for s, _ in points], [r for _, r in points], label=phase)
+            offset += points[-1][0]
+        ax.set_title(name)
+        ax.set_xlabel("step (phases one after another)")
+        ax.set_ylabel("RSS (MiB)")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", default="", help="comma-separated finished run directories to report on")
+    parser.add_argument("--lompo-data", help="train LOMPO on this dataset (64 px)")
+    parser.add_argument("--drq-data", help="train DrQ+BC on this dataset (84 px)")
+    parser.add_argument("--preset", default="cpu")
+    parser.add_argument("--set", action="append", default=[], help="overrides for the runs trained here")
+    parser.add_argument("--warmup", type=float, default=0.2, help="fraction of each phase counted as warm-up")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = [Path(r) for r in args.runs.split(",") if r]
+    extra = ["log_every=20", *args.set]
+    for algo, data in (("lompo", args.lompo_data), ("drqbc", args.drq_data)):
+        if data:
+            train(out / algo, algo, data, 0, args.preset, extra)
+            runs.append(out / algo)
+    curves_by_run = {run.name: phases(run) for run in runs}
+    lines = ["| run | phase | steps | points | RSS first (MiB) | after warm-up | max | last | growth after "
+             "warm-up (MiB) | per 1,000 steps |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, curves in curves_by_run.items():
+        lines += summary_rows(name, curves, args.warmup)
+    table = "\n".join(lines)
+    print(table)
+    (out / "rss.md").write_text(table + "\n")
+    plot(curves_by_run, out / "rss.png")
+    print(f"wrote {out / 'rss.md'} and {out / 'rss.png'}")
+
+
+if __name__ == "__main__":
+    main()

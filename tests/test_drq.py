@@ -181,3 +181,52 @@ def test_each_algorithm_end_to_end_and_resume_is_exact(tmp_path, tiny_dataset, a
     a = load_checkpoint(latest_checkpoint(straight.checkpoints))["algo"]["actor"]
     b = load_checkpoint(latest_checkpoint(crashed.checkpoints))["algo"]["actor"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("algo", ["drqbc", "cql", "bc"])
+def test_a_nan_weight_stops_the_run_naming_step_phase_and_loss(tmp_path, tiny_dataset, algo, monkeypatch):
+    """DESIGN.md 11: an injected NaN (in the first encoder layer at step 5) stops training with the step,
+    the phase and the loss, and the checkpoint of step 3 stays the latest and loads."""
+    from lompo.algos import drq
+    from lompo.errors import DivergenceError
+
+    original = drq.DrQAgent.train_step
+
+    def poisoned(self, phase, step):
+        if step == 4:  # the 5th update
+            with torch.no_grad():
+                self.encoder.net[0].weight[0, 0, 0, 0] = float("nan")
+        return original(self, phase, step)
+
+    monkeypatch.setattr(drq.DrQAgent, "train_step", poisoned)
+    run = new_run(tmp_path / "run", tiny_dataset, algo=algo)
+    loss = "actor/bc_loss" if algo == "bc" else "critic/q"
+    with pytest.raises(DivergenceError, match=rf"{loss} = nan at step 5 of phase 'train'.*000000003"):
+        run.train(log=lambda *a: None)
+    good = latest_checkpoint(run.checkpoints)
+    assert good.name == "0-000000003"
+    assert all(torch.isfinite(t).all() for t in load_checkpoint(good)["algo"]["encoder"].values())
+
+
+def test_a_nan_after_a_finite_loss_is_never_checkpointed(tmp_path, tiny_dataset, monkeypatch):
+    """A NaN gradient under a finite loss leaves NaN weights but finite metrics; the checkpoint
+    write refuses them, names the tensor, and the last good checkpoint stays the latest."""
+    from lompo.algos import drq
+    from lompo.errors import DivergenceError
+
+    original = drq.DrQAgent.train_step
+
+    def nan_update(self, phase, step):
+        metrics = original(self, phase, step)
+        if step == 5:  # the 6th and last update, followed by the end-of-phase checkpoint
+            with torch.no_grad():
+                self.actor.policy[0].weight[0, 0] = float("nan")
+        return metrics
+
+    monkeypatch.setattr(drq.DrQAgent, "train_step", nan_update)
+    run = new_run(tmp_path / "run", tiny_dataset, algo="bc")
+    with pytest.raises(DivergenceError, match=r"state\.actor\.policy\.0\.weight holds NaN/inf at step 6 of phase "
+                                              r"'train'.*0-000000003"):
+        run.train(log=lambda *a: None)
+    assert latest_checkpoint(run.checkpoints).name == "0-000000003"
+    assert not run.finished

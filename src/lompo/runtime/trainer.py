@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from lompo.data.dataset import scan_dataset
@@ -47,6 +48,22 @@ def check_finite(metrics: dict[str, float], phase: str, step: int, last_checkpoi
             kept = f"the last good checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint yet"
             raise DivergenceError(f"{name} = {value} at step {step} of phase {phase!r}; the run stopped and "
                                   f"{kept} (lower a learning rate, or resume to retry)")
+
+
+def nonfinite_entries(tree, path: str = "state"):
+    """Paths of floating-point tensors/arrays in a nested state that hold NaN or inf."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from nonfinite_entries(value, f"{path}.{key}")
+    elif isinstance(tree, (list, tuple)):
+        for i, value in enumerate(tree):
+            yield from nonfinite_entries(value, f"{path}[{i}]")
+    elif isinstance(tree, torch.Tensor) and tree.is_floating_point():
+        if not bool(torch.isfinite(tree).all()):
+            yield path
+    elif isinstance(tree, np.ndarray) and np.issubdtype(tree.dtype, np.floating):
+        if not bool(np.isfinite(tree).all()):
+            yield path
 
 
 def resident_memory_mib() -> float:
@@ -138,9 +155,18 @@ class Run:
         restore_rng(state["rng"])
         return dict(state["progress"], checkpoint=str(checkpoint))
 
-    def save(self, algo, store: EpisodeStore, progress: dict) -> Path:
+    def save(self, algo, store: EpisodeStore, progress: dict, phase: str = "", step: int = 0,
+             last_checkpoint: Path | None = None) -> Path:
+        """Write a checkpoint, unless a weight or optimiser value went NaN/inf (e.g. a NaN gradient
+        under a finite loss): then stop without overwriting the last good checkpoint."""
         name = f"{progress['phase_index']}-{progress['step']:09d}"
-        state = {"algo": algo.state_dict(), "rng": rng_state(), "progress": progress,
+        algo_state = algo.state_dict()
+        bad = next(nonfinite_entries(algo_state), None)
+        if bad is not None:
+            kept = f"the last good checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint yet"
+            raise DivergenceError(f"{bad} holds NaN/inf at step {step} of phase {phase!r}; the run stopped "
+                                  f"without saving it and {kept} (lower a learning rate, or resume to retry)")
+        state = {"algo": algo_state, "rng": rng_state(), "progress": progress,
                  "data_fingerprint": store.directory.name, "algo_name": self.settings.algo}
         return save_checkpoint(self.checkpoints, name, state, keep=self.settings.keep_checkpoints)
 
@@ -223,7 +249,7 @@ class Run:
                     record = {"phase_index": phase_index + 1 if at_end else phase_index, "step": 0 if at_end else step,
                               "metrics_bytes": _size(self.metrics_path), "eval_bytes": _size(self.eval_path),
                               "wall_time": time.perf_counter() - started}
-                    last_checkpoint = self.save(algo, store, record)
+                    last_checkpoint = self.save(algo, store, record, phase, step, last_checkpoint)
             if bar is not None:
                 bar.close()
         return self.final_evaluation(algo, store, time.perf_counter() - started, progress)

@@ -177,6 +177,42 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _csv(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def cmd_bench(args) -> int:
+    from lompo.bench.results import plot_curves, write_results
+    from lompo.bench.sweep import SweepSpec, run_local
+
+    try:
+        seeds = [int(s) for s in _csv(args.seeds)]
+    except ValueError:
+        raise LompoError(f"--seeds must be integers like 0,1,2, got {args.seeds!r}") from None
+    spec = SweepSpec(_csv(args.algos), [str(Path(d)) for d in _csv(args.data)], seeds, args.preset, args.set or [])
+    try:
+        run_local(spec, Path(args.out), workers=args.workers)
+    finally:
+        if Path(args.out).is_dir():
+            rows, table = write_results(Path(args.out))
+            if rows:
+                plot_curves(Path(args.out), rows)
+                print(table)
+                print(f"wrote {Path(args.out) / 'results.csv'} and {Path(args.out) / 'table.md'}")
+    return 0
+
+
+def cmd_results(args) -> int:
+    from lompo.bench.results import plot_curves, write_results
+
+    rows, table = write_results(Path(args.root))
+    if not rows:
+        raise LompoError(f"{args.root}: no run directories (config.json) found")
+    plot_curves(Path(args.root), rows)
+    print(table)
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from lompo.runtime import Run
 
@@ -248,6 +284,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("bench", help="sweep algorithms x datasets x seeds; results.csv, table, curves")
+    p.add_argument("--algos", required=True, help="comma-separated, e.g. lompo,bc")
+    p.add_argument("--data", required=True, help="comma-separated dataset folders")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--preset", default="cpu")
+    p.add_argument("--set", action="append", metavar="[ALGO:]KEY=VALUE",
+                   help="override a setting of every run (or of one algorithm's runs); repeatable")
+    p.add_argument("--backend", choices=["local"], default="local", help="local processes")
+    p.add_argument("--workers", type=int, default=None, help="concurrent runs (default: one per 2 cores)")
+    p.add_argument("--out", required=True, help="sweep folder; rerun the same command to continue it")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("results", help="results.csv, table and curves of a sweep or run folder")
+    p.add_argument("root")
+    p.set_defaults(func=cmd_results)
 
     p = sub.add_parser("quickstart", help="the built-in default job: random data, LOMPO, scores (minutes on 2 cores)")
     p.add_argument("--task", default="cartpole-swingup")

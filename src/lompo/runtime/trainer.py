@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lompo.data.dataset import scan_dataset
+from lompo.data.dataset import package_versions, scan_dataset
 from lompo.data.episodes import atomic_write_bytes
 from lompo.data.store import EpisodeStore, load_store
 from lompo.errors import CheckpointError, ConfigError, DivergenceError
@@ -263,7 +263,7 @@ class Run:
             write_png(strip_path, algo.model_strip(seed=s.seed))
             result["model_strip"] = str(strip_path)
         result.update(algo=s.algo, seed=s.seed, data=s.data, wall_time=round(wall_time, 2),
-                      steps={p: algo.phase_length(p) for p in algo.phases})
+                      steps={p: algo.phase_length(p) for p in algo.phases}, versions=package_versions())
         _append_jsonl(self.eval_path, {"phase": "final", **result})
         atomic_write_bytes(self.final_path, lambda f: f.write(json.dumps(result, indent=2).encode()))
         return result

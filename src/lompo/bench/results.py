@@ -1,0 +1,158 @@
+"""Results of runs and sweeps: one row per run, mean +- std tables, learning curves.
+
+Scores (DESIGN.md 8): ``score`` is V-D4RL's ``return / 10`` (0-100 on DMC); ``score_d4rl`` is
+``100 (R - R_random) / (R_expert - R_random)`` where the dataset records reference returns.
+Learning curves put evaluations on "offline epochs" normalised to [0, 1] (the step within the
+last phase over its length, V-D4RL Appendix C.6), the final evaluation at 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from pathlib import Path
+
+from lompo.bench.sweep import dataset_label
+
+COLUMNS = ("algo", "dataset", "seed", "status", "score", "score_d4rl", "best_score", "return_mean", "return_std",
+           "episodes", "steps", "wall_time", "lompo", "torch", "run")
+
+
+def run_directories(root: Path) -> list[Path]:
+    """Run directories under ``root`` (itself, if it is one), sorted."""
+    root = Path(root)
+    if (root / "config.json").is_file():
+        return [root]
+    return sorted(p.parent for p in root.rglob("config.json") if "checkpoints" not in p.parts)
+
+
+def _json_lines(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut by a crash; the run's resume truncates it
+    return rows
+
+
+def run_row(run: Path) -> dict:
+    """One results row; unfinished runs get ``status`` unfinished and their last evaluation, if any."""
+    config = json.loads((run / "config.json").read_text())
+    settings = config["run"]
+    final_path = run / "final.json"
+    final = json.loads(final_path.read_text()) if final_path.is_file() else None
+    evaluations = [e for e in _json_lines(run / "eval.jsonl") if e.get("phase") != "final"]
+    scores = [e["score_vd4rl"] for e in evaluations] + ([final["score_vd4rl"]] if final else [])
+    versions = (final or {}).get("versions", {})
+    last = final or (evaluations[-1] if evaluations else {})
+    return {
+        "algo": settings["algo"],
+        "dataset": dataset_label(settings["data"]),
+        "seed": settings["seed"],
+        "status": "finished" if final else "unfinished",
+        "score": last.get("score_vd4rl"),
+        "score_d4rl": last.get("score_d4rl"),
+        "best_score": max(scores) if scores else None,
+        "return_mean": last.get("return_mean"),
+        "return_std": last.get("return_std"),
+        "episodes": last.get("episodes"),
+        "steps": json.dumps(final["steps"]) if final else "",
+        "wall_time": final.get("wall_time") if final else None,
+        "lompo": versions.get("lompo", ""),
+        "torch": versions.get("torch", ""),
+        "run": str(run),
+    }
+
+
+def learning_curve(run: Path) -> list[tuple[float, float]]:
+    """``(offline epoch in [0, 1], score)`` of the run's evaluations, the final one at 1."""
+    rows = _json_lines(run / "eval.jsonl")
+    final = next((r for r in rows if r.get("phase") == "final"), None)
+    curve = []
+    if final:
+        last_phase = list(final["steps"])[-1]
+        length = final["steps"][last_phase]
+        curve = [(r["step"] / length, r["score_vd4rl"]) for r in rows if r.get("phase") == last_phase]
+        curve.append((1.0, final["score_vd4rl"]))
+    return curve
+
+
+def mean_std(values: list[float]) -> str:
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{statistics.mean(values):.1f} ± {statistics.pstdev(values):.1f}"
+
+
+def write_results(root: Path) -> tuple[list[dict], str]:
+    """Write ``results.csv`` and ``table.md`` under ``root``; return the rows and the Markdown table."""
+    root = Path(root)
+    rows = [run_row(run) for run in run_directories(root)]
+    spec_path = root / "sweep.json"
+    if spec_path.is_file():  # the sweep's own order of algorithms and datasets
+        spec = json.loads(spec_path.read_text())
+        algos = {a: i for i, a in enumerate(spec["algos"])}
+        datasets = {dataset_label(d): i for i, d in enumerate(spec["datasets"])}
+        rows.sort(key=lambda r: (datasets.get(r["dataset"], len(datasets)), algos.get(r["algo"], len(algos)),
+                                 r["seed"]))
+    with open(root / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    table = results_table(rows)
+    (root / "table.md").write_text(table + "\n")
+    return rows, table
+
+
+def results_table(rows: list[dict]) -> str:
+    """Algorithms as rows, datasets as columns: final score mean ± std over finished seeds (count)."""
+    algos = list(dict.fromkeys(r["algo"] for r in rows))
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    lines = ["| algorithm | " + " | ".join(datasets) + " |", "|---|" + "---|" * len(datasets)]
+    for algo in algos:
+        cells = []
+        for dataset in datasets:
+            done = [r["score"] for r in rows if r["algo"] == algo and r["dataset"] == dataset
+                    and r["status"] == "finished"]
+            total = sum(1 for r in rows if r["algo"] == algo and r["dataset"] == dataset)
+            cells.append(f"{mean_std(done)} ({len(done)}/{total})" if total else "")
+        lines.append(f"| {algo} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot_curves(root: Path, rows: list[dict]) -> list[Path]:
+    """One PNG per dataset: mean score over seeds against offline epochs, band = min..max over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    written = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        for algo in dict.fromkeys(r["algo"] for r in rows):
+            curves = [learning_curve(Path(r["run"])) for r in rows
+                      if r["algo"] == algo and r["dataset"] == dataset and r["status"] == "finished"]
+            curves = [c for c in curves if c]
+            if not curves:
+                continue
+            grid = np.linspace(0, 1, 21)
+            values = np.array([np.interp(grid, [x for x, _ in c], [y for _, y in c]) for c in curves])
+            ax.plot(grid, values.mean(0), label=f"{algo} ({len(curves)} seeds)")
+            ax.fill_between(grid, values.min(0), values.max(0), alpha=0.2)
+        ax.set_xlabel("offline epochs (normalised)")
+        ax.set_ylabel("score (return / 10)")
+        ax.set_title(dataset)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = Path(root) / f"curves-{dataset}.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    return written

@@ -1,0 +1,104 @@
+"""Sweeps on the local backend: rows and table, resume after a kill, world-model sharing."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lompo.bench.sweep import SweepSpec, job_command, plan
+from lompo.cli import main
+from lompo.collect import collect_random
+from lompo.errors import ConfigError
+from test_runtime import tiny_dataset  # noqa: F401  (session fixture)
+
+
+@pytest.fixture(scope="module")
+def second_dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("data2")
+    (folder,) = collect_random("cartpole-swingup", out, episodes=2, image_sizes=(24,), render_profile="fast",
+                               seed=1, episode_length=100, progress=False)
+    return folder
+
+
+def _bench(out, data, extra=()):
+    return ["bench", "--algos", "bc,drqbc", "--data", ",".join(map(str, data)), "--seeds", "0",
+            "--preset", "tiny", "--workers", "2", "--out", str(out), *extra]
+
+
+def _rows(out):
+    with open(out / "results.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_two_by_two_sweep_rows_table_and_rerun(tmp_path, tiny_dataset, second_dataset, capsys):  # noqa: F811
+    out = tmp_path / "sweep"
+    assert main(_bench(out, [tiny_dataset, second_dataset])) == 0
+    printed = capsys.readouterr().out
+    rows = _rows(out)
+    assert sorted((r["algo"], r["dataset"]) for r in rows) == [
+        ("bc", "cartpole_swingup-random-24px"), ("bc", "cartpole_swingup-random-32px"),
+        ("drqbc", "cartpole_swingup-random-24px"), ("drqbc", "cartpole_swingup-random-32px")]
+    for row in rows:
+        final = json.loads((out / row["dataset"] / row["algo"] / "seed0" / "final.json").read_text())
+        assert row["status"] == "finished" and float(row["score"]) == pytest.approx(final["score_vd4rl"])
+        assert float(row["return_mean"]) == pytest.approx(final["return_mean"]) and row["torch"]
+    table = (out / "table.md").read_text()
+    assert table.splitlines()[0] == "| algorithm | cartpole_swingup-random-32px | cartpole_swingup-random-24px |"
+    assert "(1/1)" in table and table.strip() in printed
+    assert sorted(p.name for p in out.glob("curves-*.png")) == [
+        "curves-cartpole_swingup-random-24px.png", "curves-cartpole_swingup-random-32px.png"]
+    # the same command again: nothing is retrained
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("final.json")}
+    assert main(_bench(out, [tiny_dataset, second_dataset])) == 0
+    assert "4 runs, 4 already finished" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("final.json")} == stamps
+    # another grid in the same folder is refused
+    assert main(_bench(out, [tiny_dataset])) == 2
+    assert "holds another sweep" in capsys.readouterr().err
+
+
+def test_killed_sweep_finishes_without_redoing_finished_runs(tmp_path, tiny_dataset, second_dataset):  # noqa: F811
+    out = tmp_path / "sweep"
+    command = [sys.executable, "-m", "lompo.cli", *_bench(out, [tiny_dataset, second_dataset])]
+    command[command.index("--workers") + 1] = "1"
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.time() + 240
+    while not list(out.rglob("final.json")) and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    first = list(out.rglob("final.json"))
+    assert first, "no run finished"
+    os.killpg(process.pid, signal.SIGKILL)  # the sweep and its training process
+    process.wait()
+    stamps = {p: p.stat().st_mtime_ns for p in first}
+    assert len(list(out.rglob("final.json"))) < 4
+    finished = subprocess.run(command, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert len(list(out.rglob("final.json"))) == 4
+    assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())  # not redone
+    assert all(r["status"] == "finished" for r in _rows(out))
+
+
+def test_ablations_wait_for_and_reuse_the_lompo_world_model(tmp_path, tiny_dataset):  # noqa: F811
+    spec = SweepSpec(["lompo", "lmbrl", "offline_slac", "bc"], [str(tiny_dataset)], [0, 1], "tiny",
+                     ["lompo:horizon=2", "threads=1"])
+    jobs = plan(spec, tmp_path)
+    assert len(jobs) == 8
+    by_name = {(j.algo, j.seed): j for j in jobs}
+    for algo in ("lmbrl", "offline_slac"):
+        job = by_name[(algo, 1)]
+        assert job.after == by_name[("lompo", 1)].path
+        command = job_command(job, spec, threads=1)
+        assert command[command.index("--world-model") + 1] == str(by_name[("lompo", 1)].path)
+        assert "horizon=2" not in command  # scoped to lompo
+    assert by_name[("bc", 0)].after is None
+    assert "horizon=2" in job_command(by_name[("lompo", 0)], spec, threads=1)
+    with pytest.raises(ConfigError, match="unknown algorithm"):
+        SweepSpec(["nope"], ["x"], [0]).validate()
+    with pytest.raises(ConfigError, match="same name"):
+        plan(SweepSpec(["bc"], [str(tiny_dataset), str(tiny_dataset)], [0]), tmp_path)

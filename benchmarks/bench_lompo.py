@@ -1,7 +1,7 @@
 """LOMPO throughput on this machine: world-model steps/s and images/s, latent rollout
 transitions/s, actor-critic updates/s, peak RSS — per preset.
 
-    python benchmarks/bench_lompo.py --presets cpu,paper [--channels-last] [--compile]
+    python benchmarks/bench_lompo.py --presets cpu,paper [--channels-last] [--compile] [--threads N]
 
 Data: a random cartpole-swingup dataset of 64 px (built once under $LOMPO_BENCH_DATA or
 /tmp/lompo-bench-data). Figures go to BENCHMARKS.md by hand, with the machine.
@@ -40,7 +40,10 @@ def main() -> None:
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--compile", action="store_true", help="torch.compile the encoder and decoder")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     folder = Path(args.data) / "cartpole_swingup" / "random" / "64px"
     if not (folder / "dataset.json").exists():
         collect_random("cartpole-swingup", args.data, episodes=10, image_sizes=(64,), render_profile="fast",

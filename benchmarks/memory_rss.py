@@ -5,8 +5,9 @@
     # or report on finished runs (any algorithm)
     python benchmarks/memory_rss.py --runs RUN[,RUN...] --out /tmp/rss
 
-Every run logs ``rss_mib`` (the process's current RSS) in each ``metrics.jsonl`` line. For each
-phase this prints the RSS after warm-up (the first ``--warmup`` fraction of the phase's steps),
+Every run logs ``rss_mib`` (the process's current RSS) and ``rss_anon_mib`` (without file-backed
+pages: the memory-mapped dataset counts in RSS while its pages are touched, but the kernel can drop
+them) in each ``metrics.jsonl`` line. For each phase and both columns this prints the value after warm-up (the first ``--warmup`` fraction of the phase's steps),
 the last value, the maximum and the growth after warm-up per 1,000 steps, and plots RSS against
 steps (``rss.png``). Flat means: no growth after warm-up beyond allocator noise.
 """
@@ -20,18 +21,18 @@ from pathlib import Path
 from quality_lompo import train
 
 
-def phases(run: Path) -> dict[str, list[tuple[int, float]]]:
+def phases(run: Path, column: str) -> dict[str, list[tuple[int, float]]]:
     curves: dict[str, list[tuple[int, float]]] = {}
     for line in (run / "metrics.jsonl").read_text().splitlines():
         row = json.loads(line)
-        if "rss_mib" in row:
-            curves.setdefault(row["phase"], []).append((row["step"], row["rss_mib"]))
+        if column in row:
+            curves.setdefault(row["phase"], []).append((row["step"], row[column]))
     if not curves:
-        raise SystemExit(f"{run}/metrics.jsonl has no rss_mib column (a run from before it was logged)")
+        raise SystemExit(f"{run}/metrics.jsonl has no {column} column (a run from before it was logged)")
     return curves
 
 
-def summary_rows(name: str, curves: dict[str, list[tuple[int, float]]], warmup: float) -> list[str]:
+def summary_rows(name: str, column: str, curves: dict[str, list[tuple[int, float]]], warmup: float) -> list[str]:
     rows = []
     for phase, points in curves.items():
         last_step = points[-1][0]
@@ -39,8 +40,9 @@ def summary_rows(name: str, curves: dict[str, list[tuple[int, float]]], warmup: 
         start_step, start_rss = settled[0]
         growth = settled[-1][1] - start_rss
         per_k = 1000 * growth / (settled[-1][0] - start_step) if settled[-1][0] > start_step else 0.0
-        rows.append(f"| {name} | {phase} | {last_step} | {len(points)} | {points[0][1]:.0f} | {start_rss:.0f} "
-                    f"| {max(r for _, r in points):.0f} | {settled[-1][1]:.0f} | {growth:+.1f} | {per_k:+.2f} |")
+        rows.append(f"| {name} | {column} | {phase} | {last_step} | {len(points)} | {points[0][1]:.0f} "
+                    f"| {start_rss:.0f} | {max(r for _, r in settled):.0f} | {settled[-1][1]:.0f} | {growth:+.1f} "
+                    f"| {per_k:+.2f} |")
     return rows
 
 
@@ -51,15 +53,16 @@ def plot(curves_by_run: dict[str, dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(curves_by_run), figsize=(6 * len(curves_by_run), 3.5), squeeze=False)
-    for ax, (name, curves) in zip(axes[0], curves_by_run.items()):
-        offset = 0
-        for phase, points in curves.items():
-            ax.plot([offset + s for s, _ in points], [r for _, r in points], label=phase)
-            offset += points[-1][0]
+    for ax, (name, by_column) in zip(axes[0], curves_by_run.items()):
+        for column, curves in by_column.items():
+            offset = 0
+            for phase, points in curves.items():
+                ax.plot([offset + s for s, _ in points], [r for _, r in points], label=f"{column} {phase}")
+                offset += points[-1][0]
         ax.set_title(name)
         ax.set_xlabel("step (phases one after another)")
-        ax.set_ylabel("RSS (MiB)")
-        ax.legend()
+        ax.set_ylabel("MiB")
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 
@@ -82,11 +85,13 @@ def main() -> None:
         if data:
             train(out / algo, algo, data, 0, args.preset, extra)
             runs.append(out / algo)
-    curves_by_run = {run.name: phases(run) for run in runs}
-    lines = ["| run | phase | steps | points | RSS first (MiB) | after warm-up | max | last | growth after "
-             "warm-up (MiB) | per 1,000 steps |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for name, curves in curves_by_run.items():
-        lines += summary_rows(name, curves, args.warmup)
+    columns = ("rss_mib", "rss_anon_mib")
+    curves_by_run = {run.name: {c: phases(run, c) for c in columns} for run in runs}
+    lines = ["| run | memory | phase | steps | points | first (MiB) | after warm-up | max after warm-up | last "
+             "| growth after warm-up (MiB) | per 1,000 steps |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, by_column in curves_by_run.items():
+        for column, curves in by_column.items():
+            lines += summary_rows(name, column, curves, args.warmup)
     table = "\n".join(lines)
     print(table)
     (out / "rss.md").write_text(table + "\n")

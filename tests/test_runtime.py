@@ -34,6 +34,7 @@ def metric_lines(run):
     for line in lines:
         line.pop("wall_time")
         line.pop("rss_mib")
+        line.pop("rss_anon_mib")
     return lines
 
 

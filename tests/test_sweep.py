@@ -102,3 +102,39 @@ def test_ablations_wait_for_and_reuse_the_lompo_world_model(tmp_path, tiny_datas
         SweepSpec(["nope"], ["x"], [0]).validate()
     with pytest.raises(ConfigError, match="same name"):
         plan(SweepSpec(["bc"], [str(tiny_dataset), str(tiny_dataset)], [0]), tmp_path)
+
+
+def test_report_is_self_contained_and_renders_in_headless_chromium(tmp_path, tiny_dataset, capsys):  # noqa: F811
+    """`lompo report` on a finished sweep: one HTML file with the table, curves, video and config, no
+    external resource; Chromium loads it without console errors and every image decodes."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    out = tmp_path / "sweep"
+    assert main(["bench", "--algos", "bc", "--data", str(tiny_dataset), "--seeds", "0,1", "--preset", "tiny",
+                 "--workers", "2", "--out", str(out)]) == 0
+    assert main(["report", str(out)]) == 0
+    page_path = out / "report.html"
+    text = page_path.read_text()
+    assert "<table>" in text and "cartpole_swingup-random-32px" in text
+    assert text.count("data:image/gif;base64,") == 2 and text.count("data:image/png;base64,") >= 1
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Chromium is needed for this test (Debian package chromium; .ci/run installs it)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        problems = []
+        page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto(page_path.as_uri())
+        images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+        rows = page.evaluate("document.querySelectorAll('table tbody tr').length")
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        browser.close()
+    assert not problems, problems
+    assert len(images) == 3 and all(done and width > 0 for done, width in images), images  # curve + 2 videos
+    assert rows == 1  # one algorithm
+    assert (tmp_path / "report.png").stat().st_size > 10_000

@@ -213,6 +213,14 @@ def cmd_results(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from lompo.bench.report import write_report
+
+    path = write_report(Path(args.root), Path(args.out) if args.out else None)
+    print(f"wrote {path}")
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from lompo.runtime import Run
 
@@ -300,6 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("results", help="results.csv, table and curves of a sweep or run folder")
     p.add_argument("root")
     p.set_defaults(func=cmd_results)
+
+    p = sub.add_parser("report", help="one self-contained HTML page of a sweep or run folder")
+    p.add_argument("root")
+    p.add_argument("--out", help="default: ROOT/report.html")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("quickstart", help="the built-in default job: random data, LOMPO, scores (minutes on 2 cores)")
     p.add_argument("--task", default="cartpole-swingup")

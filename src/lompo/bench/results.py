@@ -126,7 +126,8 @@ def results_table(rows: list[dict]) -> str:
 
 
 def plot_curves(root: Path, rows: list[dict]) -> list[Path]:
-    """One PNG per dataset: mean score over seeds against offline epochs, band = min..max over seeds."""
+    """One PNG per dataset: mean score over seeds against offline epochs, band = min..max over seeds
+    (runs evaluated only at the end show as one point with its range)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -142,10 +143,18 @@ def plot_curves(root: Path, rows: list[dict]) -> list[Path]:
             curves = [c for c in curves if c]
             if not curves:
                 continue
-            grid = np.linspace(0, 1, 21)
+            start = max(c[0][0] for c in curves)  # only where every seed has evaluations
+            grid = np.union1d([x for c in curves for x, _ in c if x >= start], [start])
             values = np.array([np.interp(grid, [x for x, _ in c], [y for _, y in c]) for c in curves])
-            ax.plot(grid, values.mean(0), label=f"{algo} ({len(curves)} seeds)")
-            ax.fill_between(grid, values.min(0), values.max(0), alpha=0.2)
+            label = f"{algo} ({len(curves)} seeds)"
+            if len(grid) == 1:  # final evaluations only: a point with its min..max range
+                mean = values.mean()
+                ax.errorbar(grid, [mean], yerr=[[mean - values.min()], [values.max() - mean]], fmt="o",
+                            capsize=4, label=label)
+            else:
+                ax.plot(grid, values.mean(0), marker=".", label=label)
+                ax.fill_between(grid, values.min(0), values.max(0), alpha=0.2)
+        ax.set_xlim(-0.02, 1.05)
         ax.set_xlabel("offline epochs (normalised)")
         ax.set_ylabel("score (return / 10)")
         ax.set_title(dataset)

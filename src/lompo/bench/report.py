@@ -1,0 +1,145 @@
+"""``lompo report RUN_OR_SWEEP``: one self-contained HTML page (no network needed to view it).
+
+The page holds the results table (score mean ± std over seeds), the learning curves, for
+V-D4RL's own datasets the published Table 1 scores next to ours, and per run: its scores,
+policy video (GIF), model-sample strip (PNG) and resolved config. Images are embedded as
+``data:`` URIs; there is no script and no external resource.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import time
+from pathlib import Path
+
+from lompo.bench.published import ALGOS as PUBLISHED_ALGOS
+from lompo.bench.published import vd4rl_table1
+from lompo.bench.results import mean_std, plot_curves, write_results
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f0f0f0; }
+.runs { display: flex; flex-wrap: wrap; gap: 1em; }
+.run { border: 1px solid #ddd; padding: 0.5em; width: 360px; }
+.run img { max-width: 100%; image-rendering: pixelated; }
+pre { font-size: 11px; max-height: 300px; overflow: auto; background: #f8f8f8; }
+.muted { color: #777; font-size: 90%; }
+"""
+
+
+def data_uri(path: Path) -> str:
+    kind = {"png": "image/png", "gif": "image/gif"}[path.suffix.lstrip(".").lower()]
+    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def scores_table(rows: list[dict]) -> str:
+    algos = list(dict.fromkeys(r["algo"] for r in rows))
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    body = []
+    for algo in algos:
+        cells = [algo]
+        for dataset in datasets:
+            mine = [r for r in rows if r["algo"] == algo and r["dataset"] == dataset]
+            done = [float(r["score"]) for r in mine if r["status"] == "finished"]
+            cells.append(f"{mean_std(done)} ({len(done)}/{len(mine)})" if mine else "")
+        body.append(cells)
+    return _table(["algorithm", *datasets], body)
+
+
+def _dataset_meta(run: Path) -> dict:
+    try:
+        data = json.loads((run / "config.json").read_text())["run"]["data"]
+        return json.loads((Path(data) / "dataset.json").read_text())
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def published_section(rows: list[dict]) -> str:
+    """Ours next to V-D4RL Table 1 for every dataset of the sweep that is one of V-D4RL's."""
+    parts = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        mine = [r for r in rows if r["dataset"] == dataset]
+        meta = _dataset_meta(Path(mine[0]["run"]))
+        published = vd4rl_table1(meta.get("task", ""), meta.get("recipe", ""))
+        if published is None:
+            continue
+        body = []
+        for algo in PUBLISHED_ALGOS:
+            ours = [float(r["score"]) for r in mine if r["algo"] == algo and r["status"] == "finished"]
+            mean, std = published["scores"][algo]
+            body.append([algo, f"{mean:.1f} ± {std:.1f}", mean_std(ours) if ours else "not run"])
+        stats = meta.get("statistics", {})
+        ours_data = f"{stats['mean'] / 10:.1f}" if "mean" in stats else "?"
+        body.append(["dataset mean", f"{published['data_mean']:.1f}", ours_data])
+        parts.append(f"<h3>{html.escape(dataset)}</h3>" + _table(["algorithm", "V-D4RL Table 1", "ours"], body))
+    if not parts:
+        return ""
+    return ("<h2>Compared with V-D4RL Table 1</h2><p class=muted>Final score = return / 10, mean ± std over "
+            "seeds. Published: Lu et al. 2022, Table 1 (their own datasets; ours are rebuilt with lompo "
+            "collect, so the data can differ).</p>" + "".join(parts))
+
+
+def run_card(row: dict) -> str:
+    run = Path(row["run"])
+    lines = [f"<div class=run><b>{html.escape(row['algo'])}</b> seed {html.escape(str(row['seed']))} "
+             f"<span class=muted>{html.escape(row['dataset'])}</span><br>"]
+    if row["status"] == "finished":
+        d4rl = f", D4RL-normalized {float(row['score_d4rl']):.1f}" if row.get("score_d4rl") not in (None, "") else ""
+        lines.append(f"score {float(row['score']):.1f} (return {float(row['return_mean']):.1f} ± "
+                     f"{float(row['return_std']):.1f}{d4rl}), {float(row['wall_time']):.0f} s<br>")
+    else:
+        lines.append("<i>unfinished</i><br>")
+    for name, caption in (("policy.gif", "policy (first evaluation episode)"),
+                          ("model_strip.png", "ground truth / posterior / open-loop prior")):
+        path = run / "videos" / name
+        if path.is_file():
+            lines.append(f"<figure><img src=\"{data_uri(path)}\" alt=\"{html.escape(caption)}\">"
+                         f"<figcaption class=muted>{html.escape(caption)}</figcaption></figure>")
+    config_path = run / "config.json"
+    if config_path.is_file():
+        lines.append(f"<details><summary>config</summary><pre>{html.escape(config_path.read_text())}</pre></details>")
+    lines.append("</div>")
+    return "".join(lines)
+
+
+def write_report(root: Path, out: Path | None = None) -> Path:
+    root = Path(root)
+    rows, _ = write_results(root)
+    if not rows:
+        from lompo.errors import LompoError
+
+        raise LompoError(f"{root}: no run directories (config.json) found")
+    curves = plot_curves(root, rows)
+    out = Path(out) if out else root / "report.html"
+    sweep = root / "sweep.json"
+    command = ""
+    if sweep.is_file():
+        command = f"<details><summary>sweep</summary><pre>{html.escape(sweep.read_text())}</pre></details>"
+    page = [
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
+        f"<title>lompo report: {html.escape(root.name)}</title><style>{STYLE}</style></head><body>",
+        f"<h1>lompo report: {html.escape(str(root))}</h1>",
+        f"<p class=muted>{len(rows)} runs; written {time.strftime('%Y-%m-%d %H:%M:%S')}</p>{command}",
+        "<h2>Final scores</h2><p class=muted>score = return / 10, mean ± std over finished seeds "
+        "(finished/total)</p>",
+        scores_table(rows),
+        published_section(rows),
+        "<h2>Learning curves</h2>",
+        "".join(f"<img src=\"{data_uri(p)}\" alt=\"learning curves {html.escape(p.stem)}\">" for p in curves),
+        "<h2>Runs</h2><div class=runs>",
+        "".join(run_card(r) for r in rows),
+        "</div></body></html>",
+    ]
+    out.write_text("\n".join(page))
+    return out

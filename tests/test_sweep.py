@@ -138,3 +138,59 @@ def test_report_is_self_contained_and_renders_in_headless_chromium(tmp_path, tin
     assert len(images) == 3 and all(done and width > 0 for done, width in images), images  # curve + 2 videos
     assert rows == 1  # one algorithm
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_ray_backend_gives_the_same_rows_as_local(tmp_path, tiny_dataset):  # noqa: F811
+    """The same 1 x 1 x 2 sweep on a local Ray instance (2 CPUs) and on local processes: same runs,
+    same final returns (both with 1 torch thread per run)."""
+    import ray
+
+    from lompo.bench.results import write_results
+    from lompo.bench.sweep import run_local, run_ray
+
+    spec = SweepSpec(["bc"], [str(tiny_dataset)], [0, 1], "tiny", ["threads=1"])
+    run_local(spec, tmp_path / "local", workers=2, log=lambda *a: None)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        run_ray(spec, tmp_path / "ray", cpus_per_trial=1, log=lambda *a: None)
+    finally:
+        ray.shutdown()
+    local_rows, _ = write_results(tmp_path / "local")
+    ray_rows, _ = write_results(tmp_path / "ray")
+    keys = ("algo", "dataset", "seed", "status", "score", "return_mean", "episodes", "steps")
+    assert [[r[k] for k in keys] for r in ray_rows] == [[r[k] for k in keys] for r in local_rows]
+    assert len(ray_rows) == 2 and all(r["status"] == "finished" for r in ray_rows)
+    # Tune kept the runs' checkpoints (what it restores a trial from after a worker failure)
+    assert list((tmp_path / "ray" / "ray").rglob("checkpoint_*/manifest.json"))
+
+
+def test_a_trial_restarted_elsewhere_resumes_from_the_checkpoint_tune_kept(tmp_path, tiny_dataset):  # noqa: F811
+    """After a worker failure Tune hands the restarted trial its last reported checkpoint; when the run
+    directory lacks it (another machine), it is copied in and the run resumes to the same result."""
+    import shutil
+
+    from ray import tune
+
+    from lompo.bench.sweep import Job, _restore_from_tune, open_run
+    from lompo.runtime import Run, latest_checkpoint
+
+    spec = SweepSpec(["bc"], [str(tiny_dataset)], [0], "tiny", [])
+    reference = open_run(Job("bc", str(tiny_dataset), 0, tmp_path / "reference"), spec, 1).train(log=lambda *a: None)
+
+    run = open_run(Job("bc", str(tiny_dataset), 0, tmp_path / "run"), spec, 1)
+    reported = []
+
+    def stop_after_first_checkpoint(path, metrics):
+        kept = tmp_path / "tune-kept"
+        shutil.copytree(path, kept)
+        (kept / "tune.json").write_text(json.dumps({"name": path.name}))
+        reported.append(kept)
+        raise KeyboardInterrupt  # the worker dies
+
+    with pytest.raises(KeyboardInterrupt):
+        run.train(log=lambda *a: None, on_checkpoint=stop_after_first_checkpoint)
+    shutil.rmtree(run.checkpoints)  # a new machine: the run directory has no checkpoint
+    _restore_from_tune(run, tune.Checkpoint.from_directory(reported[0]))
+    assert latest_checkpoint(run.checkpoints).name == "0-000000003"  # tiny: the checkpoint at step 3
+    resumed = Run(run.path).train(log=lambda *a: None)
+    assert resumed["returns"] == reference["returns"]

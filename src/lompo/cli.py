@@ -183,15 +183,20 @@ def _csv(text: str) -> list[str]:
 
 def cmd_bench(args) -> int:
     from lompo.bench.results import plot_curves, write_results
-    from lompo.bench.sweep import SweepSpec, run_local
+    from lompo.bench.sweep import SweepSpec, run_local, run_ray
 
     try:
         seeds = [int(s) for s in _csv(args.seeds)]
     except ValueError:
         raise LompoError(f"--seeds must be integers like 0,1,2, got {args.seeds!r}") from None
-    spec = SweepSpec(_csv(args.algos), [str(Path(d)) for d in _csv(args.data)], seeds, args.preset, args.set or [])
+    spec = SweepSpec(_csv(args.algos), [str(Path(d).resolve()) for d in _csv(args.data)], seeds, args.preset,
+                     args.set or [])
     try:
-        run_local(spec, Path(args.out), workers=args.workers)
+        if args.backend == "ray":
+            run_ray(spec, Path(args.out), address=args.address, cpus_per_trial=args.cpus_per_trial,
+                    gpus_per_trial=args.gpus_per_trial)
+        else:
+            run_local(spec, Path(args.out), workers=args.workers)
     finally:
         if Path(args.out).is_dir():
             rows, table = write_results(Path(args.out))
@@ -300,8 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="cpu")
     p.add_argument("--set", action="append", metavar="[ALGO:]KEY=VALUE",
                    help="override a setting of every run (or of one algorithm's runs); repeatable")
-    p.add_argument("--backend", choices=["local"], default="local", help="local processes")
-    p.add_argument("--workers", type=int, default=None, help="concurrent runs (default: one per 2 cores)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local processes, or Ray Tune trials (pip install 'lompo[ray]')")
+    p.add_argument("--workers", type=int, default=None, help="local: concurrent runs (default: one per 2 cores)")
+    p.add_argument("--address", default=None, help="ray: cluster address (default: start a local Ray)")
+    p.add_argument("--cpus-per-trial", type=float, default=1, help="ray: CPUs per run (also its torch threads)")
+    p.add_argument("--gpus-per-trial", type=float, default=0, help="ray: GPUs per run; fractions share a GPU")
     p.add_argument("--out", required=True, help="sweep folder; rerun the same command to continue it")
     p.set_defaults(func=cmd_bench)
 

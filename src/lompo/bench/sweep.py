@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -177,3 +178,121 @@ def _run(command: list[str], path: Path) -> tuple[int, str]:
         process = subprocess.run(command, stdout=log_file, stderr=subprocess.PIPE, text=True)
         log_file.write(process.stderr)
     return process.returncode, process.stderr[-2000:]
+
+
+# ---------------------------------------------------------------------------- Ray Tune backend
+def open_run(job: Job, spec: SweepSpec, threads: int):
+    """The job's run directory: continued if it exists, else created from the sweep's settings."""
+    from lompo.runtime import Run, algorithm_spec, build_configs, parse_overrides
+
+    if (job.path / "config.json").exists():
+        return Run(job.path)
+    algo = algorithm_spec(job.algo)
+    overrides = parse_overrides([f"threads={threads}", *spec.overrides_for(job.algo)])
+    base = {"data": job.data, "seed": job.seed, "world_model": str(job.after) if job.after else ""}
+    settings, config = build_configs(job.algo, algo.config_cls, algo.presets, algo.variants, spec.preset,
+                                     overrides, base=base)
+    return Run.create(job.path, settings, config)
+
+
+def _restore_from_tune(run, checkpoint) -> None:
+    """After a worker failure on another machine, the run directory may lack the checkpoint Tune kept:
+    copy it in (under its own name) unless the run already holds it or a newer one."""
+    import shutil
+
+    from lompo.runtime.checkpoint import POINTER, latest_checkpoint, verify_checkpoint
+
+    with checkpoint.as_directory() as folder:
+        name = json.loads((Path(folder) / "tune.json").read_text())["name"]
+        target = run.checkpoints / name
+        current = latest_checkpoint(run.checkpoints)
+        if current is not None and current.name >= name:
+            return
+        run.checkpoints.mkdir(parents=True, exist_ok=True)
+        staging = run.checkpoints / f".tmp-tune-{name}"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(folder, staging, ignore=shutil.ignore_patterns("tune.json"))
+        if verify_checkpoint(staging) is not None:
+            shutil.rmtree(staging)
+            return
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+        (run.checkpoints / POINTER).write_text(name)
+
+
+def _tune_trial(config: dict) -> None:
+    """One Tune trial = one training run; reports metrics and the run's checkpoints to Tune."""
+    import shutil
+    import tempfile
+
+    from ray import tune
+
+    config = config["trial"]
+    spec = SweepSpec(**config["spec"])
+    job = Job(config["algo"], config["data"], config["seed"], Path(config["path"]),
+              Path(config["after"]) if config["after"] else None)
+    run = open_run(job, spec, config["threads"])
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None and not run.finished:
+        _restore_from_tune(run, checkpoint)
+
+    def report(path: Path, metrics: dict) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            shutil.copytree(path, Path(folder) / "checkpoint")
+            (Path(folder) / "checkpoint" / "tune.json").write_text(json.dumps({"name": path.name}))
+            numbers = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+            tune.report({**numbers, "phase": metrics["phase"], "finished": False},
+                        checkpoint=tune.Checkpoint.from_directory(Path(folder) / "checkpoint"))
+
+    result = run.train(log=lambda *a: None, on_checkpoint=report)
+    tune.report({"finished": True, "score": result["score_vd4rl"], "return_mean": result["return_mean"]})
+
+
+def run_ray(spec: SweepSpec, out: Path, address: str | None = None, cpus_per_trial: float = 1,
+            gpus_per_trial: float = 0, max_failures: int = 3, log=print) -> list[Job]:
+    """Run the grid as Ray Tune trials (``pip install lompo[ray]``). Every trial trains one run
+    directory under ``out`` (on a cluster, ``out`` must be on storage every node sees); a trial whose
+    worker dies is restarted by Tune up to ``max_failures`` times and resumes from its last checkpoint.
+    LOMPO's ablations run in a second wave, after the LOMPO runs whose world models they reuse."""
+    try:
+        import ray
+        from ray import tune
+    except ImportError:
+        raise ConfigError("the Ray backend needs Ray: pip install 'lompo[ray]'") from None
+    spec.validate()
+    out = Path(out).resolve()
+    spec = SweepSpec(spec.algos, [str(Path(d).resolve()) for d in spec.datasets], spec.seeds, spec.preset,
+                     spec.overrides)
+    write_spec(spec, out)
+    jobs = plan(spec, out)
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    threads = max(1, int(cpus_per_trial))
+    resources = {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
+    log(f"sweep {out}: {len(jobs)} runs on Ray ({sum(finished(j.path) for j in jobs)} already finished); "
+        f"{cpus_per_trial} CPU and {gpus_per_trial} GPU per trial")
+    failed = []
+    for wave_name, wave in (("runs", [j for j in jobs if j.after is None]),
+                            ("ablations", [j for j in jobs if j.after is not None])):
+        todo = [j for j in wave if not finished(j.path) and not (j.after and j.after in failed)]
+        failed += [j.path for j in wave if j.after and j.after in failed]
+        if not todo:
+            continue
+        space = [{"algo": j.algo, "data": j.data, "seed": j.seed, "path": str(j.path),
+                  "after": str(j.after) if j.after else "", "threads": threads, "spec": asdict(spec)} for j in todo]
+        tuner = tune.Tuner(
+            tune.with_resources(_tune_trial, resources),
+            param_space={"trial": tune.grid_search(space)},
+            run_config=tune.RunConfig(name=f"{wave_name}-{time.strftime('%Y%m%d-%H%M%S')}",
+                                      storage_path=str(out / "ray"),
+                                      failure_config=tune.FailureConfig(max_failures=max_failures), verbose=0),
+        )
+        errors = {r.config["trial"]["path"]: r.error for r in tuner.fit()}
+        for job in todo:
+            if errors.get(str(job.path)) is not None or not finished(job.path):
+                failed.append(job.path)
+                log(f"FAILED {job.path}: {errors.get(str(job.path))}")
+    if failed:
+        raise ConfigError(f"{len(failed)} run(s) of the sweep failed (rerun the command to retry them): "
+                          + ", ".join(map(str, failed)))
+    return jobs

@@ -203,8 +203,9 @@ class Run:
                 "world_model_from": str(checkpoint)}
 
     # ------------------------------------------------------------------ training
-    def train(self, progress: bool = False, log=print) -> dict:
-        """Train (or continue) to the end and run the final evaluation; returns ``final.json``'s content."""
+    def train(self, progress: bool = False, log=print, on_checkpoint=None) -> dict:
+        """Train (or continue) to the end and run the final evaluation; returns ``final.json``'s content.
+        ``on_checkpoint(path, metrics)`` is called after every checkpoint (sweeps report through it)."""
         if self.finished:
             log(f"{self.path} is finished; final evaluation in {self.final_path}")
             return self.final()
@@ -255,6 +256,8 @@ class Run:
                               "metrics_bytes": _size(self.metrics_path), "eval_bytes": _size(self.eval_path),
                               "wall_time": time.perf_counter() - started}
                     last_checkpoint = self.save(algo, store, record, phase, step, last_checkpoint)
+                    if on_checkpoint is not None:
+                        on_checkpoint(last_checkpoint, {"phase": phase, "step": step, **metrics})
             if bar is not None:
                 bar.close()
         return self.final_evaluation(algo, store, time.perf_counter() - started, progress)

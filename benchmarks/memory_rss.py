@@ -27,9 +27,7 @@ def phases(run: Path, column: str) -> dict[str, list[tuple[int, float]]]:
         row = json.loads(line)
         if column in row:
             curves.setdefault(row["phase"], []).append((row["step"], row[column]))
-    if not curves:
-        raise SystemExit(f"{run}/metrics.jsonl has no {column} column (a run from before it was logged)")
-    return curves
+    return curves  # empty: a run from before the column was logged
 
 
 def summary_rows(name: str, column: str, curves: dict[str, list[tuple[int, float]]], warmup: float) -> list[str]:
@@ -71,6 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", default="", help="comma-separated finished run directories to report on")
     parser.add_argument("--lompo-data", help="train LOMPO on this dataset (64 px)")
+    parser.add_argument("--lompo-world-model", help="a LOMPO run on --lompo-data whose world model to start from "
+                                                    "(then only the buffers and the agent phase run)")
     parser.add_argument("--drq-data", help="train DrQ+BC on this dataset (84 px)")
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--set", action="append", default=[], help="overrides for the runs trained here")
@@ -83,10 +83,15 @@ def main() -> None:
     extra = ["log_every=20", *args.set]
     for algo, data in (("lompo", args.lompo_data), ("drqbc", args.drq_data)):
         if data:
-            train(out / algo, algo, data, 0, args.preset, extra)
+            world_model = Path(args.lompo_world_model) if algo == "lompo" and args.lompo_world_model else None
+            train(out / algo, algo, data, 0, args.preset, extra, world_model=world_model)
             runs.append(out / algo)
     columns = ("rss_mib", "rss_anon_mib")
-    curves_by_run = {run.name: {c: phases(run, c) for c in columns} for run in runs}
+    curves_by_run = {f"{run.parent.name}/{run.name}": {c: curves for c in columns if (curves := phases(run, c))}
+                     for run in runs}
+    missing = [name for name, by_column in curves_by_run.items() if not by_column]
+    if missing:
+        raise SystemExit(f"no memory columns in the metrics of {missing} (runs from before they were logged)")
     lines = ["| run | memory | phase | steps | points | first (MiB) | after warm-up | max after warm-up | last "
              "| growth after warm-up (MiB) | per 1,000 steps |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, by_column in curves_by_run.items():

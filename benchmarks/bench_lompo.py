@@ -51,12 +51,9 @@ def main() -> None:
     store = load_store(folder)
     results = {}
     for preset in args.presets.split(","):
-        config = LompoConfig(**PRESETS[preset])
+        config = LompoConfig(**PRESETS[preset], channels_last=args.channels_last)
         algo = Lompo(config, store, seed=0, device=args.device)
         model = algo.model
-        if args.channels_last:
-            model.encoder.to(memory_format=torch.channels_last)
-            model.decoder.to(memory_format=torch.channels_last)
         if args.compile:
             model.encoder = torch.compile(model.encoder)
             model.decoder = torch.compile(model.decoder)

@@ -59,7 +59,7 @@ def test_sigkill_during_collection_then_rerun(tmp_path):
     with the same agent and the same episodes as an uninterrupted run."""
     args = ["collect", "--task", "cartpole-swingup", "--recipe", "expert", "--episode-length", "100",
             "--episodes", "3", "--image-size", "24", "--render", "fast", "--sac-frames", "1200",
-            "--medium-threshold", "-1", "--no-progress"]
+            "--medium-threshold", "-1", "--threads", "1", "--no-progress"]
     for setting in ("seed_frames=200", "checkpoint_every=200", "eval_episodes=1", "sac.hidden=16",
                     "sac.batch_size=16", "medium_window=1"):
         args += ["--behaviour", setting]

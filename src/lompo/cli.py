@@ -34,6 +34,10 @@ def cmd_collect(args) -> int:
     from lompo.envs import get_task
     from lompo.runtime.config import parse_overrides
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     spec = get_task(args.task, action_repeat=args.action_repeat, episode_length=args.episode_length)
     config = None
     if args.recipe != "random" or args.sac_frames or args.behaviour:
@@ -267,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--behaviour", action="append", metavar="KEY=VALUE",
                    help="behaviour-agent setting, e.g. seed_frames=1000 or sac.hidden=64; repeatable")
     p.add_argument("--out", required=True, help="root folder; writes {out}/{task}/{recipe}/{size}px/")
+    p.add_argument("--threads", type=int, default=0,
+                   help="torch CPU threads of the behaviour agent (0: torch's default; use 1 when other jobs run)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_collect)
 

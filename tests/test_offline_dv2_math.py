@@ -1,0 +1,87 @@
+"""Offline DV2's equations against hand computations (V-D4RL eq. 1, DreamerV2's KL balancing)."""
+
+import math
+
+import pytest
+import torch
+
+from lompo.algos.offline_dv2 import (balanced_kl, categorical_kl, lambda_returns, mean_disagreement,
+                                     penalized_reward, straight_through_onehot)
+
+
+def test_straight_through_samples_are_one_hot_with_the_gradient_of_the_probabilities():
+    torch.manual_seed(0)
+    logits = torch.randn(4, 32, 32, requires_grad=True)
+    sample, probs = straight_through_onehot(logits, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(sample.detach().sum(-1), torch.ones(4, 32))
+    assert set(sample.detach().unique().tolist()) == {0.0, 1.0}
+    weights = torch.randn(4, 32, 32)
+    (grad_sample,) = torch.autograd.grad((sample * weights).sum(), logits)
+    (grad_probs,) = torch.autograd.grad((torch.softmax(logits, -1) * weights).sum(), logits)
+    assert torch.allclose(grad_sample, grad_probs, atol=1e-6)
+    # samples follow the probabilities: a 90 % class is drawn about 90 % of the time
+    skewed = torch.log(torch.tensor([0.9, 0.05, 0.05])).expand(20000, 3)
+    drawn, _ = straight_through_onehot(skewed, generator=torch.Generator().manual_seed(2))
+    assert drawn[:, 0].mean().item() == pytest.approx(0.9, abs=0.01)
+
+
+def test_unimix_mixes_one_percent_uniform():
+    logits = torch.tensor([[[50.0, 0.0, 0.0, 0.0]]])
+    _, probs = straight_through_onehot(logits, unimix=0.01)
+    assert torch.allclose(probs, torch.tensor([[[0.9925, 0.0025, 0.0025, 0.0025]]]), atol=1e-6)
+
+
+def test_categorical_kl_matches_torch_distributions():
+    torch.manual_seed(0)
+    q = torch.softmax(torch.randn(5, 3, 4), -1)
+    p = torch.softmax(torch.randn(5, 3, 4), -1)
+    expected = torch.distributions.kl_divergence(torch.distributions.Categorical(probs=q),
+                                                 torch.distributions.Categorical(probs=p)).sum(-1)
+    assert torch.allclose(categorical_kl(q, p), expected, atol=1e-6)
+
+
+def test_kl_balancing_by_hand():
+    # one variable, two classes: q = (0.5, 0.5), p = (0.9, 0.1)
+    post_logits = torch.zeros(1, 1, 2, requires_grad=True)
+    prior_logits = torch.log(torch.tensor([[[0.9, 0.1]]])).requires_grad_(True)
+    kl = 0.5 * math.log(0.5 / 0.9) + 0.5 * math.log(0.5 / 0.1)
+    loss, value = balanced_kl(torch.softmax(post_logits, -1), torch.softmax(prior_logits, -1), 0.8, free_nats=0.0)
+    assert value.item() == pytest.approx(kl, rel=1e-5) and loss.item() == pytest.approx(kl, rel=1e-5)
+    loss.backward()
+    # the prior gets 0.8 of the plain KL's gradient, the posterior 0.2
+    post_plain = post_logits.detach().clone().requires_grad_(True)
+    prior_plain = prior_logits.detach().clone().requires_grad_(True)
+    categorical_kl(torch.softmax(post_plain, -1), torch.softmax(prior_plain, -1)).sum().backward()
+    assert torch.allclose(prior_logits.grad, 0.8 * prior_plain.grad, atol=1e-6)
+    assert torch.allclose(post_logits.grad, 0.2 * post_plain.grad, atol=1e-6)
+    # below the free nats: the loss is the floor and nothing moves
+    post_logits.grad = prior_logits.grad = None
+    loss, _ = balanced_kl(torch.softmax(post_logits, -1), torch.softmax(prior_logits, -1), 0.8, free_nats=1.0)
+    assert loss.item() == pytest.approx(1.0)
+    loss.backward()
+    assert torch.count_nonzero(prior_logits.grad) == 0 and torch.count_nonzero(post_logits.grad) == 0
+
+
+def test_lambda_returns_by_hand():
+    reward = torch.tensor([1.0, 2.0])
+    value = torch.tensor([10.0, 20.0, 30.0])
+    discount = torch.tensor([0.9, 0.5])
+    lam = 0.8
+    r1 = 2.0 + 0.5 * ((1 - lam) * 30.0 + lam * 30.0)  # R_2 = V_2
+    r0 = 1.0 + 0.9 * ((1 - lam) * 20.0 + lam * r1)
+    assert torch.allclose(lambda_returns(reward, value, discount, lam), torch.tensor([r0, r1]))
+    # lambda = 0: one-step TD targets; lambda = 1: discounted return bootstrapped at the end
+    assert torch.allclose(lambda_returns(reward, value, discount, 0.0), torch.tensor([1 + 0.9 * 20, 2 + 0.5 * 30]))
+    assert torch.allclose(lambda_returns(reward, value, discount, 1.0),
+                          torch.tensor([1 + 0.9 * (2 + 0.5 * 30), 2 + 0.5 * 30]))
+    with pytest.raises(ValueError, match="H \\+ 1 values"):
+        lambda_returns(reward, value[:2], discount)
+
+
+def test_mean_disagreement_and_penalty_by_hand():
+    # K = 2 members, one state, one variable of 2 classes: p_1 = (1, 0), p_2 = (0, 1), mean (0.5, 0.5)
+    members = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]]).unsqueeze(1)  # (K=2, batch=1, vars=1, classes=2)
+    u = mean_disagreement(members)
+    assert u.shape == (1,) and u.item() == pytest.approx(math.sqrt(0.5))
+    assert torch.equal(mean_disagreement(torch.ones(7, 3, 32, 32) / 32), torch.zeros(3))  # agreement: 0
+    assert penalized_reward(torch.tensor([1.0]), u, 10.0).item() == pytest.approx(1 - 10 * math.sqrt(0.5))

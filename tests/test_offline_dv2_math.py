@@ -5,8 +5,10 @@ import math
 import pytest
 import torch
 
-from lompo.algos.offline_dv2 import (balanced_kl, categorical_kl, lambda_returns, mean_disagreement,
-                                     penalized_reward, straight_through_onehot)
+from lompo.algos.offline_dv2 import (PRESETS, Actor, OfflineDV2Config, WorldModel, actor_loss, balanced_kl,
+                                     categorical_kl, critic_loss, imagine, lambda_returns, mean_disagreement,
+                                     penalized_reward, straight_through_onehot, trajectory_weights)
+from lompo.nets import LatentState
 
 
 def test_straight_through_samples_are_one_hot_with_the_gradient_of_the_probabilities():
@@ -85,3 +87,99 @@ def test_mean_disagreement_and_penalty_by_hand():
     assert u.shape == (1,) and u.item() == pytest.approx(math.sqrt(0.5))
     assert torch.equal(mean_disagreement(torch.ones(7, 3, 32, 32) / 32), torch.zeros(3))  # agreement: 0
     assert penalized_reward(torch.tensor([1.0]), u, 10.0).item() == pytest.approx(1 - 10 * math.sqrt(0.5))
+
+
+def test_masked_kl_ignores_padding():
+    q = torch.softmax(torch.randn(2, 3, 4, 5), -1)
+    p = torch.softmax(torch.randn(2, 3, 4, 5), -1)
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    _, value = balanced_kl(q, p, free_nats=0.0, mask=mask)
+    assert value.item() == pytest.approx(categorical_kl(q, p)[mask].mean().item(), rel=1e-6)
+
+
+def test_trajectory_weights_and_losses_by_hand():
+    discount = torch.tensor([[0.9], [0.5], [0.8]])
+    weights = trajectory_weights(discount)
+    assert torch.allclose(weights.squeeze(-1), torch.tensor([1.0, 0.9, 0.45]))
+    returns = torch.tensor([[2.0], [1.0], [4.0]])
+    entropy = torch.tensor([[0.5], [0.5], [1.0]])
+    expected = -(1.0 * (2 + 0.1 * 0.5) + 0.9 * (1 + 0.1 * 0.5) + 0.45 * (4 + 0.1 * 1.0)) / 3
+    assert actor_loss(returns, entropy, weights, 0.1).item() == pytest.approx(expected)
+    values = torch.tensor([[1.0], [1.0], [1.0]], requires_grad=True)
+    loss = critic_loss(values, returns, weights)
+    assert loss.item() == pytest.approx((0.5 * 1 + 0.9 * 0.5 * 0 + 0.45 * 0.5 * 9) / 3)
+    loss.backward()  # the targets carry no gradient
+    assert values.grad is not None
+
+
+# ---------------------------------------------------------------------------- the discrete RSSM
+@pytest.fixture
+def small_model():
+    torch.manual_seed(0)
+    config = OfflineDV2Config(**PRESETS["tiny"])
+    return WorldModel(config, image_size=32, action_dim=2), config
+
+
+def test_posterior_and_prior_states_are_one_hot(small_model):
+    model, config = small_model
+    images = torch.randint(0, 255, (2, 5, 32, 32, 3), dtype=torch.uint8)
+    post = model.rssm.observe(model.encoder(images), torch.zeros(2, 5, 2), torch.zeros(2, 5, dtype=torch.bool))
+    stoch = post["stoch"].unflatten(-1, (config.stoch, config.classes))
+    assert torch.equal(stoch.sum(-1), torch.ones(2, 5, config.stoch))
+    assert post["post_probs"].shape == (2, 5, config.stoch, config.classes)
+    state = LatentState(post["deter"][:, -1], post["stoch"][:, -1])
+    next_state, member_probs = model.rssm.imagine_step(state, torch.zeros(2, 2))
+    assert member_probs.shape == (config.ensemble, 2, config.stoch, config.classes)
+    assert torch.equal(next_state.stoch.unflatten(-1, (config.stoch, config.classes)).sum(-1),
+                       torch.ones(2, config.stoch))
+
+
+def test_batched_priors_equal_step_by_step(small_model):
+    model, config = small_model
+    deter = torch.randn(6, 3, config.deter)  # (T, B, D)
+    members = torch.tensor([0, 2, 1, 1, 0, 2])
+    batched = model.rssm.prior_probs(deter, members)
+    for t in range(6):
+        assert torch.allclose(batched[t], model.rssm.prior_probs(deter[t])[members[t]], atol=1e-6)
+
+
+def test_imagined_states_come_from_the_chosen_member(small_model):
+    model, config = small_model
+    # member k is certain of class k for every variable: the sample names the member it came from
+    last = model.rssm.prior_net.linears[-1]
+    last.weight.data.zero_()
+    logits = torch.full((config.ensemble, config.stoch, config.classes), -1e4)
+    for k in range(config.ensemble):
+        logits[k, :, k] = 1e4
+    last.bias.data[:] = logits.reshape(config.ensemble, 1, -1)
+    members = torch.tensor([0, 1, 2, 0])
+    next_state, _ = model.rssm.imagine_step(model.rssm.initial(4), torch.zeros(4, 2), members)
+    chosen = next_state.stoch.unflatten(-1, (config.stoch, config.classes)).argmax(-1)
+    assert torch.equal(chosen, members[:, None].expand(4, config.stoch))
+
+
+# ---------------------------------------------------------------------------- imagination
+def test_imagination_has_horizon_h_and_the_penalty_is_on_by_default(small_model):
+    model, _ = small_model
+    assert OfflineDV2Config().penalty_scale == 10.0 and PRESETS["cpu"].get("penalty_scale", 10.0) > 0
+    config = OfflineDV2Config(**PRESETS["tiny"])
+    actor = Actor(model.rssm.feature_dim, 2, 16, 1, 0.1)
+    start = LatentState(torch.randn(5, config.deter), model.rssm.initial(5).stoch)
+    traj = imagine(model, actor, start, config)
+    assert traj["features"].shape[:2] == (config.horizon + 1, 5)
+    assert torch.equal(traj["features"][0], start.features)
+    assert (traj["penalty"] > 0).all()  # random members disagree
+    assert torch.allclose(traj["reward"], traj["raw_reward"] - config.penalty_scale * traj["penalty"])
+
+
+def test_actor_learns_through_the_frozen_dynamics(small_model):
+    model, config = small_model
+    model.requires_grad_(False)
+    actor = Actor(model.rssm.feature_dim, 2, 16, 1, 0.1)
+    start = LatentState(torch.randn(5, config.deter), model.rssm.initial(5).stoch)
+    traj = imagine(model, actor, start, config)
+    # the actor's gradient without the entropy term: only through rewards of states its actions reached
+    loss = actor_loss(traj["reward"], torch.zeros_like(traj["entropy"]), trajectory_weights(traj["discount"]), 0.0)
+    loss.backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in actor.parameters())
+    assert all(p.grad is None for p in model.parameters())

@@ -284,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("train", help="train an algorithm on a dataset (or --resume a run)")
-    p.add_argument("--algo", default="lompo", help="lompo, lmbrl, offline_slac, drqbc, cql or bc")
+    p.add_argument("--algo", default="lompo", help="lompo, lmbrl, offline_slac, offline_dv2, drqbc, cql or bc")
     p.add_argument("--data", help="dataset folder (e.g. .../cartpole_swingup/random/64px)")
     p.add_argument("--preset", default="cpu", help="paper, cpu or tiny")
     p.add_argument("--seed", type=int, default=0)

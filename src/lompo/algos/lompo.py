@@ -250,10 +250,13 @@ class LatentReplay:
 
 # ---------------------------------------------------------------------------- policy
 class LatentPolicy:
-    """Acts from real frames: ``s_t = post(s_{t-1}, a_{t-1}, E(x_t))``, ``a_t = π(s_t)`` (DESIGN.md 7.1)."""
+    """Acts from real frames: ``s_t = post(s_{t-1}, a_{t-1}, E(x_t))``, ``a_t = π(s_t)`` (DESIGN.md 7.1).
 
-    def __init__(self, model: WorldModel, actor: nn.Module, action_dim: int, device: torch.device):
-        self.model, self.actor, self.action_dim, self.device = model, actor, action_dim, device
+    ``act_fn(features, deterministic)`` maps latent features to actions; any RSSM with ``initial`` and
+    ``observe_step`` (Gaussian or discrete) works, so Offline DV2 evaluates through this class too."""
+
+    def __init__(self, model: nn.Module, act_fn, action_dim: int, device: torch.device):
+        self.model, self.act_fn, self.action_dim, self.device = model, act_fn, action_dim, device
         self.reset()
 
     def reset(self) -> None:
@@ -266,14 +269,17 @@ class LatentPolicy:
         image = torch.as_tensor(np.array(obs, np.uint8), device=self.device).unsqueeze(0)
         embed = self.model.encoder(image)
         is_first = torch.tensor([self.first], device=self.device)
-        self.state, _, _ = self.model.rssm.observe_step(self.state, self.previous_action, embed, is_first,
-                                                        sample=not deterministic)
-        if deterministic:
-            action = torch.tanh(self.actor(self.state.features)[0])
-        else:
-            action, _ = self.actor.sample(self.state.features)
+        self.state = self.model.rssm.observe_step(self.state, self.previous_action, embed, is_first,
+                                                  sample=not deterministic)[0]
+        action = self.act_fn(self.state.features, deterministic)
         self.previous_action, self.first = action, False
         return action.squeeze(0).cpu().numpy()
+
+
+def strip_image(rows: list[torch.Tensor]) -> np.ndarray:
+    """Rows of ``(T, 3, H, W)`` images in [-0.5, 0.5] -> one uint8 ``(rows x H, T x W, 3)`` image."""
+    images = [((r.clamp(-0.5, 0.5) + 0.5) * 255).round().byte().permute(0, 2, 3, 1) for r in rows]
+    return torch.cat([torch.cat(list(row), 1) for row in images], 0).cpu().numpy()
 
 
 # ---------------------------------------------------------------------------- the algorithm
@@ -443,7 +449,12 @@ class Lompo:
     # ------------------------------------------------------------ evaluation helpers
     def policy(self) -> LatentPolicy:
         self.model.eval()
-        return LatentPolicy(self.model, self.sac.actor, self.action_dim, self.device)
+        return LatentPolicy(self.model, self._act, self.action_dim, self.device)
+
+    def _act(self, features: torch.Tensor, deterministic: bool) -> torch.Tensor:
+        if deterministic:
+            return torch.tanh(self.sac.actor(features)[0])
+        return self.sac.actor.sample(features)[0]
 
     @torch.no_grad()
     def model_strip(self, context: int = 5, length: int | None = None, seed: int = 0) -> np.ndarray:
@@ -467,10 +478,8 @@ class Lompo:
                 member = torch.randint(0, self.config.ensemble, (1,))
                 state = LatentState(deter, samples[member[0]])
                 imagined.append(state.features)
-        rows = [preprocess(batch["image"][0]), self.model.decoder(posterior[0]),
-                self.model.decoder(torch.stack(imagined, 1)[0])]
-        images = [((r.clamp(-0.5, 0.5) + 0.5) * 255).round().byte().permute(0, 2, 3, 1) for r in rows]
-        return torch.cat([torch.cat(list(row), 1) for row in images], 0).cpu().numpy()
+        return strip_image([preprocess(batch["image"][0]), self.model.decoder(posterior[0]),
+                            self.model.decoder(torch.stack(imagined, 1)[0])])
 
     # ------------------------------------------------------------ state
     def world_model_state(self) -> dict:

@@ -1,39 +1,42 @@
 """Offline DreamerV2 with an ensemble disagreement penalty (V-D4RL section 4.2, Appendix B.1, C.1;
 DreamerV2, Hafner et al. 2021). DESIGN.md 7.2.
 
-Work in progress: this file so far holds the equations, each tested against a hand computation
-(tests/test_offline_dv2_math.py). The discrete RSSM, the two training phases and the registration
-as ``--algo offline_dv2`` come next; until then the algorithm is not selectable.
+The pieces, in the order of the method:
 
-* :func:`straight_through_onehot` — a sample of each of the 32 categoricals as a one-hot vector whose
-  gradient is the gradient of the class probabilities (DreamerV2's straight-through estimator),
-  optionally mixed with 1 % uniform ("unimix").
-* :func:`balanced_kl` — KL balancing (DreamerV2 eq. 3 / Algorithm 2): ``a KL(sg(q) || p) + (1 - a)
-  KL(q || sg(p))`` with ``a = 0.8``, each term floored at the free nats (1.0) after averaging.
-* :func:`lambda_returns` — TD(lambda) targets of imagined trajectories (lambda 0.95).
-* :func:`mean_disagreement` and :func:`penalized_reward` — V-D4RL eq. 1: ``r - lambda u`` with
-  ``u = mean_k || p_k - mean_j p_j ||_F`` over the K prior members' class-probability matrices.
+1. World model: conv encoder/decoder (ELU, DreamerV2's depth 48), the discrete RSSM of
+   :mod:`lompo.nets.discrete_rssm` (32 x 32 categoricals, deter 200, hidden 200, K = 7 prior heads
+   sharing the GRU and its input layer), reward head and discount head (4 x 400 ELU). Loss
+   (:func:`world_model_loss`): image, reward and discount likelihoods plus :func:`balanced_kl`
+   (balance 0.8, free nats 1.0) between the posterior and one uniformly drawn prior member per
+   time step.
+2. Agent phase with the world model frozen: :func:`imagine` rolls the actor out for H = 5 steps
+   from the posterior states of a dataset batch; each step's next state is sampled from a random
+   member. Rewards are :func:`penalized_reward` ``r - lambda u`` with ``u`` the
+   :func:`mean_disagreement` of the K members' class-probability matrices (V-D4RL eq. 1; lambda 10,
+   on by default). :func:`lambda_returns` (lambda 0.95, gamma 0.99 times the predicted
+   continuation) are the critic's targets (slow target critic) and the actor's objective, which
+   it maximises by backpropagating through the frozen dynamics (:func:`actor_loss`, entropy 1e-4).
+
+Equations are tested against hand computations in tests/test_offline_dv2_math.py.
 """
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
+
+import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
-
-def straight_through_onehot(logits: torch.Tensor, unimix: float = 0.0,
-                            generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sample ``logits (..., classes)`` as one-hot vectors with straight-through gradients.
-
-    Returns ``(sample, probs)``: ``sample`` equals a one-hot vector in value and has the gradient
-    of ``probs`` (``onehot + (probs - sg(probs))``); ``probs`` are the (unimix-mixed) probabilities."""
-    probs = F.softmax(logits, dim=-1)
-    if unimix > 0:
-        probs = (1.0 - unimix) * probs + unimix / probs.shape[-1]
-    flat = probs.detach().reshape(-1, probs.shape[-1])
-    index = torch.multinomial(flat, 1, generator=generator).reshape(probs.shape[:-1])
-    onehot = F.one_hot(index, probs.shape[-1]).to(probs.dtype)
-    return onehot + (probs - probs.detach()), probs  # exactly one-hot in value
+from lompo.algos.lompo import LatentPolicy, _to_torch, sample_prior_members, strip_image
+from lompo.data.samplers import SequenceSampler
+from lompo.data.store import EpisodeStore
+from lompo.errors import ConfigError
+from lompo.nets import ConvDecoder, ConvEncoder, LatentState, mlp
+from lompo.nets.conv import preprocess
+from lompo.nets.discrete_rssm import DiscreteEnsembleRSSM, straight_through_onehot  # noqa: F401 (re-export)
 
 
 def categorical_kl(q_probs: torch.Tensor, p_probs: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -43,15 +46,22 @@ def categorical_kl(q_probs: torch.Tensor, p_probs: torch.Tensor, eps: float = 1e
 
 
 def balanced_kl(post_probs: torch.Tensor, prior_probs: torch.Tensor, balance: float = 0.8,
-                free_nats: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+                free_nats: float = 1.0, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """DreamerV2's KL balancing: the prior moves towards the posterior with weight ``balance`` and the
-    posterior towards the prior with ``1 - balance``; each term is ``max(mean KL, free_nats)``.
-    Returns ``(loss, mean KL)``."""
-    kl_prior_side = categorical_kl(post_probs.detach(), prior_probs).mean()
-    kl_post_side = categorical_kl(post_probs, prior_probs.detach()).mean()
+    posterior towards the prior with ``1 - balance``; each term is ``max(mean KL, free_nats)``, the mean
+    over the entries where ``mask`` is set (all by default). Returns ``(loss, mean KL)``."""
+    kl_prior_side = _masked_mean(categorical_kl(post_probs.detach(), prior_probs), mask)
+    kl_post_side = _masked_mean(categorical_kl(post_probs, prior_probs.detach()), mask)
     floor = torch.tensor(free_nats, dtype=kl_prior_side.dtype, device=kl_prior_side.device)
     loss = balance * torch.maximum(kl_prior_side, floor) + (1.0 - balance) * torch.maximum(kl_post_side, floor)
     return loss, kl_prior_side.detach()
+
+
+def _masked_mean(value: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    if mask is None:
+        return value.mean()
+    mask = mask.to(value.dtype)
+    return (value * mask).sum() / mask.sum().clamp(min=1.0)
 
 
 def lambda_returns(reward: torch.Tensor, value: torch.Tensor, discount: torch.Tensor,
@@ -81,3 +91,315 @@ def mean_disagreement(member_probs: torch.Tensor) -> torch.Tensor:
 def penalized_reward(reward: torch.Tensor, disagreement: torch.Tensor, scale: float) -> torch.Tensor:
     """V-D4RL eq. 1: ``r - lambda u`` (lambda 10 by default, DESIGN.md 7.2)."""
     return reward - scale * disagreement
+
+
+# ---------------------------------------------------------------------------- configuration
+@dataclass
+class OfflineDV2Config:
+    # World model (DreamerV2's DMC settings; V-D4RL Table 7; DESIGN.md 7.2).
+    depth: int = 48  # encoder/decoder channel unit (DreamerV2 cnn_depth)
+    deter: int = 200
+    hidden: int = 200
+    stoch: int = 32  # categorical variables
+    classes: int = 32
+    ensemble: int = 7  # K prior heads
+    unimix: float = 0.0  # DreamerV2 has none; DreamerV3 mixes 1 % uniform into every categorical
+    head_units: int = 400  # reward, discount, actor and critic MLPs (DreamerV2: 4 x 400, ELU)
+    head_layers: int = 4
+    discount_head: bool = True
+    kl_balance: float = 0.8
+    free_nats: float = 1.0
+    kl_scale: float = 1.0
+    model_lr: float = 3e-4
+    adam_eps: float = 1e-5  # model, actor and critic (DreamerV2)
+    grad_clip: float = 100.0  # model, actor and critic (DreamerV2)
+    batch_size: int = 64  # sequences per batch, for the model and for the imagination starts
+    sequence_length: int = 50
+    model_steps: int = 25_000  # 800 epochs of a 100K dataset at 64 x 50 (V-D4RL Table 7)
+    channels_last: bool = True
+    # Agent phase (world model frozen).
+    horizon: int = 5  # H (V-D4RL C.1.1: 5 instead of DreamerV2's 15)
+    penalty_scale: float = 10.0  # lambda of V-D4RL eq. 1; on by default
+    gamma: float = 0.99
+    lambda_: float = 0.95
+    actor_lr: float = 8e-5
+    critic_lr: float = 8e-5
+    actor_entropy: float = 1e-4
+    actor_min_std: float = 0.1
+    slow_target_every: int = 100  # hard copy of the critic into its target every this many updates
+    agent_steps: int = 75_000  # 2,400 epochs (V-D4RL Table 7)
+
+    def validate(self) -> None:
+        for name in ("ensemble", "horizon", "batch_size", "stoch", "classes", "slow_target_every",
+                     "head_layers", "head_units"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.classes < 2:
+            raise ConfigError(f"classes must be >= 2, got {self.classes}")
+        if self.sequence_length < 2:
+            raise ConfigError("sequence_length must be >= 2")
+        if not 0.0 <= self.unimix < 1.0:
+            raise ConfigError(f"unimix must be in [0, 1), got {self.unimix}")
+        if not 0.0 <= self.kl_balance <= 1.0:
+            raise ConfigError(f"kl_balance must be in [0, 1], got {self.kl_balance}")
+
+
+WORLD_MODEL_FIELDS = ("depth", "deter", "hidden", "stoch", "classes", "ensemble", "unimix", "head_units",
+                      "head_layers", "discount_head")
+
+# ``paper``: V-D4RL Table 7 with DreamerV2's DMC defaults. ``cpu``: a cheap task on 2 cores in
+# minutes (the LOMPO cpu preset's model budget: 1,000 steps of 16 x 32). ``tiny``: tests.
+PRESETS: dict[str, dict] = {
+    "paper": {},
+    "cpu": dict(depth=16, deter=128, hidden=128, stoch=16, classes=16, head_units=256, head_layers=2,
+                batch_size=16, sequence_length=32, model_steps=1_000, agent_steps=3_000),
+    "tiny": dict(depth=4, deter=16, hidden=16, stoch=4, classes=4, ensemble=3, head_units=16, head_layers=1,
+                 batch_size=2, sequence_length=8, model_steps=6, agent_steps=6, slow_target_every=2),
+}
+VARIANTS: dict[str, dict] = {"offline_dv2": {}}
+
+
+# ---------------------------------------------------------------------------- networks
+class WorldModel(nn.Module):
+    def __init__(self, config: OfflineDV2Config, image_size: int, action_dim: int):
+        super().__init__()
+        c = config
+        self.encoder = ConvEncoder(image_size, c.depth, act=nn.ELU)
+        self.rssm = DiscreteEnsembleRSSM(action_dim, self.encoder.embed_dim, c.deter, c.stoch, c.classes,
+                                         c.hidden, c.ensemble, c.unimix)
+        feat = self.rssm.feature_dim
+        self.decoder = ConvDecoder(feat, image_size, c.depth, act=nn.ELU)
+        self.reward_head = mlp(feat, 1, c.head_units, c.head_layers)
+        self.discount_head = mlp(feat, 1, c.head_units, c.head_layers) if c.discount_head else None
+
+    def reward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.reward_head(features).squeeze(-1)
+
+    def continuation(self, features: torch.Tensor) -> torch.Tensor:
+        """Probability that the episode goes on after this state (1 without a discount head)."""
+        if self.discount_head is None:
+            return torch.ones(features.shape[:-1], device=features.device)
+        return torch.sigmoid(self.discount_head(features).squeeze(-1))
+
+
+class Actor(nn.Module):
+    """DreamerV2's continuous actor: mean ``tanh(m)``, std ``2 sigmoid(s / 2) + min_std``; samples are
+    clipped to [-1, 1] with straight-through gradients (in place of DreamerV2's truncated normal)."""
+
+    def __init__(self, feature_dim: int, action_dim: int, units: int, layers: int, min_std: float):
+        super().__init__()
+        self.net = mlp(feature_dim, 2 * action_dim, units, layers)
+        self.min_std = min_std
+
+    def forward(self, features: torch.Tensor) -> torch.distributions.Normal:
+        mean, std = self.net(features).chunk(2, -1)
+        return torch.distributions.Normal(torch.tanh(mean), 2 * torch.sigmoid(std / 2) + self.min_std)
+
+    def sample(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A reparameterised action and the policy's entropy (summed over action dimensions)."""
+        dist = self(features)
+        action = dist.rsample()
+        action = action + (action.clamp(-1.0, 1.0) - action).detach()
+        return action, dist.entropy().sum(-1)
+
+
+# ---------------------------------------------------------------------------- world-model loss
+def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor], config: OfflineDV2Config,
+                     members: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    """``-log D(x|s) - log p(r|s) - log p(c|s) + kl_scale * balanced KL(q || p_{k_t})`` over the valid
+    steps of a ``(B, T)`` batch; Normal(·, 1) likelihoods for images and rewards, Bernoulli for the
+    continuation. The prior member ``k_t`` is drawn uniformly per time step (as in DreamerV2's
+    ensemble and LOMPO eq. 8), its heads evaluated on all steps after the filtering loop."""
+    image = batch["image"]
+    embed = model.encoder(image)
+    post = model.rssm.observe(embed, batch["action"], batch["is_first"])
+    length = image.shape[1]
+    if members is None:
+        members = sample_prior_members(length, config.ensemble, image.device)
+    prior = model.rssm.prior_probs(post["deter"].transpose(0, 1), members).transpose(0, 1)  # (B, T, V, C)
+    mask = batch["mask"]
+    kl_loss, kl = balanced_kl(post["post_probs"], prior, config.kl_balance, config.free_nats, mask)
+    features = torch.cat([post["deter"], post["stoch"]], -1)
+    image_nll = 0.5 * (model.decoder(features) - preprocess(image)).pow(2).sum((-3, -2, -1))
+    reward_nll = 0.5 * (model.reward(features) - batch["reward"]).pow(2)
+    terms = {"image_nll": image_nll, "reward_nll": reward_nll}
+    if model.discount_head is not None:
+        logits = model.discount_head(features).squeeze(-1)
+        terms["discount_nll"] = F.binary_cross_entropy_with_logits(logits, batch["discount"], reduction="none")
+    likelihood_loss = _masked_mean(sum(terms.values()), mask)
+    loss = likelihood_loss + config.kl_scale * kl_loss
+    metrics = {f"model/{k}": _masked_mean(v.detach(), mask).item() for k, v in terms.items()}
+    metrics["model/kl"] = kl.item()
+    return loss, metrics
+
+
+# ---------------------------------------------------------------------------- imagination
+def imagine(model: WorldModel, actor: Actor, start: LatentState, config: OfflineDV2Config) -> dict[str, torch.Tensor]:
+    """H steps of the actor in the frozen model from ``start`` (N states). The actor sees stopped-gradient
+    features; its actions reach the next states through the dynamics (DreamerV2's dynamics
+    backpropagation). Returns features ``(H + 1, N, F)``, penalised rewards, discounts, penalties,
+    raw rewards and entropies ``(H, N)``."""
+    state = start
+    features, entropies, rewards, penalties, discounts = [start.features], [], [], [], []
+    for _ in range(config.horizon):
+        action, entropy = actor.sample(state.features.detach())
+        state, member_probs = model.rssm.imagine_step(state, action)
+        u = mean_disagreement(member_probs)
+        features.append(state.features)
+        entropies.append(entropy)
+        rewards.append(model.reward(state.features))
+        penalties.append(u)
+        discounts.append(config.gamma * model.continuation(state.features))
+    reward, penalty = torch.stack(rewards), torch.stack(penalties)
+    return {"features": torch.stack(features), "reward": penalized_reward(reward, penalty, config.penalty_scale),
+            "raw_reward": reward, "penalty": penalty, "discount": torch.stack(discounts),
+            "entropy": torch.stack(entropies)}
+
+
+def trajectory_weights(discount: torch.Tensor) -> torch.Tensor:
+    """DreamerV2's weights of imagined steps: ``w_0 = 1``, ``w_t = prod_{i<t} d_i`` (no gradient)."""
+    ones = torch.ones_like(discount[:1])
+    return torch.cumprod(torch.cat([ones, discount[:-1]]), 0).detach()
+
+
+def actor_loss(returns: torch.Tensor, entropy: torch.Tensor, weights: torch.Tensor,
+               entropy_scale: float) -> torch.Tensor:
+    """Dynamics backpropagation: ``-mean_t w_t (R_t + eta H[pi(.|s_t)])`` over the H imagined steps."""
+    return -(weights * (returns + entropy_scale * entropy)).mean()
+
+
+def critic_loss(values: torch.Tensor, returns: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``mean_t w_t (v(s_t) - sg(R_t))^2 / 2``: the Normal(·, 1) regression of DreamerV2's critic."""
+    return (weights * 0.5 * (values - returns.detach()).pow(2)).mean()
+
+
+# ---------------------------------------------------------------------------- the algorithm
+class OfflineDV2:
+    """Two phases: ``model`` (the world-model loss), then ``agent`` (imagination with the model frozen)."""
+
+    phases = ("model", "agent")
+
+    def __init__(self, config: OfflineDV2Config, store: EpisodeStore, seed: int = 0, device: str = "cpu"):
+        config.validate()
+        self.config, self.store, self.device = config, store, torch.device(device)
+        self.image_size, self.action_dim = int(store.image_shape[0]), int(store.action_dim)
+        self.model = WorldModel(config, self.image_size, self.action_dim).to(self.device)
+        if config.channels_last:
+            self.model.encoder.to(memory_format=torch.channels_last)
+            self.model.decoder.to(memory_format=torch.channels_last)
+        self.model_opt = torch.optim.Adam(self.model.parameters(), lr=config.model_lr, eps=config.adam_eps)
+        feat = self.model.rssm.feature_dim
+        self.actor = Actor(feat, self.action_dim, config.head_units, config.head_layers,
+                           config.actor_min_std).to(self.device)
+        self.critic = mlp(feat, 1, config.head_units, config.head_layers).to(self.device)
+        self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr, eps=config.adam_eps)
+        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr, eps=config.adam_eps)
+        self.sampler = SequenceSampler(store, config.batch_size, config.sequence_length, seed=seed)
+
+    def phase_length(self, phase: str) -> int:
+        return {"model": self.config.model_steps, "agent": self.config.agent_steps}[phase]
+
+    def train_step(self, phase: str, step: int) -> dict[str, float]:
+        if phase == "model":
+            return self.model_step()
+        if phase == "agent":
+            return self.agent_step(step)
+        raise ConfigError(f"Offline DV2 has no phase {phase!r}")
+
+    def model_step(self) -> dict[str, float]:
+        batch = _to_torch(self.sampler.sample(), self.device)
+        self.model.train()
+        loss, metrics = world_model_loss(self.model, batch, self.config)
+        self.model_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.model_opt.step()
+        return {"model/loss": loss.item(), "model/grad_norm": grad_norm.item(), **metrics}
+
+    @torch.no_grad()
+    def posterior_starts(self, batch: dict[str, torch.Tensor]) -> LatentState:
+        """Posterior states of every valid step of a sequence batch: the imagination's start states."""
+        post = self.model.rssm.observe(self.model.encoder(batch["image"]), batch["action"], batch["is_first"])
+        valid = batch["mask"]
+        return LatentState(post["deter"][valid], post["stoch"][valid])
+
+    def agent_step(self, step: int) -> dict[str, float]:
+        c = self.config
+        self.model.eval().requires_grad_(False)  # frozen: gradients pass through it to the actor only
+        start = self.posterior_starts(_to_torch(self.sampler.sample(), self.device))
+        traj = imagine(self.model, self.actor, start, c)
+        target_values = self.target_critic(traj["features"]).squeeze(-1)  # (H + 1, N)
+        returns = lambda_returns(traj["reward"], target_values, traj["discount"], c.lambda_)
+        weights = trajectory_weights(traj["discount"])
+        a_loss = actor_loss(returns, traj["entropy"], weights, c.actor_entropy)
+        self.actor_opt.zero_grad(set_to_none=True)
+        a_loss.backward()
+        actor_norm = nn.utils.clip_grad_norm_(self.actor.parameters(), c.grad_clip)
+        self.actor_opt.step()
+        values = self.critic(traj["features"][:-1].detach()).squeeze(-1)
+        c_loss = critic_loss(values, returns, weights)
+        self.critic_opt.zero_grad(set_to_none=True)
+        c_loss.backward()
+        critic_norm = nn.utils.clip_grad_norm_(self.critic.parameters(), c.grad_clip)
+        self.critic_opt.step()
+        if (step + 1) % c.slow_target_every == 0:
+            self.target_critic.load_state_dict(self.critic.state_dict())
+        return {"agent/actor_loss": a_loss.item(), "agent/critic_loss": c_loss.item(),
+                "agent/actor_grad_norm": actor_norm.item(), "agent/critic_grad_norm": critic_norm.item(),
+                "agent/return": returns.mean().item(), "agent/value": values.mean().item(),
+                "agent/reward": traj["raw_reward"].mean().item(), "agent/penalty": traj["penalty"].mean().item(),
+                "agent/penalized_reward": traj["reward"].mean().item(),
+                "agent/entropy": traj["entropy"].mean().item()}
+
+    # ------------------------------------------------------------ evaluation
+    def policy(self) -> LatentPolicy:
+        self.model.eval()
+        return LatentPolicy(self.model, self._act, self.action_dim, self.device)
+
+    def _act(self, features: torch.Tensor, deterministic: bool) -> torch.Tensor:
+        if deterministic:
+            return self.actor(features).mean
+        return self.actor.sample(features)[0]
+
+    @torch.no_grad()
+    def model_strip(self, context: int = 5, length: int | None = None, seed: int = 0) -> np.ndarray:
+        """Ground truth / posterior reconstruction / open-loop prior rollout (dataset actions, a random
+        member per step) after ``context`` observed frames, as one uint8 image."""
+        length = length or self.config.sequence_length
+        batch = _to_torch(SequenceSampler(self.store, 1, length, seed=seed).sample(), self.device)
+        rssm = self.model.rssm
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            post = rssm.observe(self.model.encoder(batch["image"]), batch["action"], batch["is_first"])
+            posterior = torch.cat([post["deter"], post["stoch"]], -1)
+            state = LatentState(post["deter"][:, context - 1], post["stoch"][:, context - 1])
+            imagined = [posterior[:, t] for t in range(context)]
+            for t in range(context, length):
+                state, _ = rssm.imagine_step(state, batch["action"][:, t])
+                imagined.append(state.features)
+        return strip_image([preprocess(batch["image"][0]), self.model.decoder(posterior[0]),
+                            self.model.decoder(torch.stack(imagined, 1)[0])])
+
+    # ------------------------------------------------------------ state
+    def world_model_state(self) -> dict:
+        return {"model": self.model.state_dict()}
+
+    def load_world_model_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "model_opt": self.model_opt.state_dict(),
+                "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
+                "target_critic": self.target_critic.state_dict(), "actor_opt": self.actor_opt.state_dict(),
+                "critic_opt": self.critic_opt.state_dict(), "sampler_rng": self.sampler.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.model_opt.load_state_dict(state["model_opt"])
+        self.actor.load_state_dict(state["actor"])
+        self.critic.load_state_dict(state["critic"])
+        self.target_critic.load_state_dict(state["target_critic"])
+        self.actor_opt.load_state_dict(state["actor_opt"])
+        self.critic_opt.load_state_dict(state["critic_opt"])
+        self.sampler.rng.bit_generator.state = state["sampler_rng"]

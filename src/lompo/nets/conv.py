@@ -37,13 +37,15 @@ def preprocess(image: torch.Tensor) -> torch.Tensor:
 
 
 class ConvEncoder(nn.Module):
-    def __init__(self, image_size: int = 64, depth: int = 32):
+    """``act``: ReLU in LOMPO, ELU in DreamerV2 (Offline DV2)."""
+
+    def __init__(self, image_size: int = 64, depth: int = 32, act: type[nn.Module] = nn.ReLU):
         super().__init__()
         mults, _, _ = conv_layout(image_size)
         layers: list[nn.Module] = []
         channels, size = 3, image_size
         for m in mults:
-            layers += [nn.Conv2d(channels, m * depth, 4, stride=2), nn.ReLU()]
+            layers += [nn.Conv2d(channels, m * depth, 4, stride=2), act()]
             channels, size = m * depth, (size - 4) // 2 + 1
         self.net = nn.Sequential(*layers)
         self.embed_dim = channels * size * size
@@ -58,7 +60,7 @@ class ConvEncoder(nn.Module):
 class ConvDecoder(nn.Module):
     """Latent features -> mean image in [-0.5, 0.5] scale, ``(..., 3, H, W)``; likelihood Normal(mean, 1)."""
 
-    def __init__(self, feature_dim: int, image_size: int = 64, depth: int = 32):
+    def __init__(self, feature_dim: int, image_size: int = 64, depth: int = 32, act: type[nn.Module] = nn.ReLU):
         super().__init__()
         _, mults, kernels = conv_layout(image_size)
         self.depth, self.image_size = depth, image_size
@@ -66,7 +68,7 @@ class ConvDecoder(nn.Module):
         layers: list[nn.Module] = []
         channels = 32 * depth
         for m, k in zip(mults, kernels[:-1]):
-            layers += [nn.ConvTranspose2d(channels, m * depth, k, stride=2), nn.ReLU()]
+            layers += [nn.ConvTranspose2d(channels, m * depth, k, stride=2), act()]
             channels = m * depth
         layers.append(nn.ConvTranspose2d(channels, 3, kernels[-1], stride=2))
         self.net = nn.Sequential(*layers)

@@ -28,6 +28,13 @@ def _lompo(name: str) -> AlgorithmSpec:
                          lompo.WORLD_MODEL_FIELDS, "model")
 
 
+def _offline_dv2(name: str) -> AlgorithmSpec:
+    from lompo.algos import offline_dv2
+
+    return AlgorithmSpec(name, offline_dv2.OfflineDV2Config, offline_dv2.PRESETS, offline_dv2.VARIANTS,
+                         offline_dv2.OfflineDV2, offline_dv2.WORLD_MODEL_FIELDS, "model")
+
+
 def _drq(name: str) -> AlgorithmSpec:
     from lompo.algos import drq
 
@@ -38,6 +45,7 @@ ALGORITHMS: dict[str, Callable[[str], AlgorithmSpec]] = {
     "lompo": _lompo,
     "lmbrl": _lompo,
     "offline_slac": _lompo,
+    "offline_dv2": _offline_dv2,
     "drqbc": _drq,
     "cql": _drq,
     "bc": _drq,

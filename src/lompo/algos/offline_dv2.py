@@ -113,12 +113,13 @@ class OfflineDV2Config:
     model_lr: float = 3e-4
     adam_eps: float = 1e-5  # model, actor and critic (DreamerV2)
     grad_clip: float = 100.0  # model, actor and critic (DreamerV2)
-    batch_size: int = 64  # sequences per batch, for the model and for the imagination starts
+    batch_size: int = 64  # sequences per world-model batch
     sequence_length: int = 50
     model_steps: int = 25_000  # 800 epochs of a 100K dataset at 64 x 50 (V-D4RL Table 7)
     channels_last: bool = True
     # Agent phase (world model frozen).
     horizon: int = 5  # H (V-D4RL C.1.1: 5 instead of DreamerV2's 15)
+    imagine_batch_size: int = 64  # sequences whose posterior states start the imagination (DreamerV2: the batch)
     penalty_scale: float = 10.0  # lambda of V-D4RL eq. 1; on by default
     gamma: float = 0.99
     lambda_: float = 0.95
@@ -130,8 +131,8 @@ class OfflineDV2Config:
     agent_steps: int = 75_000  # 2,400 epochs (V-D4RL Table 7)
 
     def validate(self) -> None:
-        for name in ("ensemble", "horizon", "batch_size", "stoch", "classes", "slow_target_every",
-                     "head_layers", "head_units"):
+        for name in ("ensemble", "horizon", "batch_size", "imagine_batch_size", "stoch", "classes",
+                     "slow_target_every", "head_layers", "head_units"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.classes < 2:
@@ -148,13 +149,16 @@ WORLD_MODEL_FIELDS = ("depth", "deter", "hidden", "stoch", "classes", "ensemble"
                       "head_layers", "discount_head")
 
 # ``paper``: V-D4RL Table 7 with DreamerV2's DMC defaults. ``cpu``: a cheap task on 2 cores in
-# minutes (the LOMPO cpu preset's model budget: 1,000 steps of 16 x 32). ``tiny``: tests.
+# about 15 minutes: the LOMPO cpu preset's model budget (1,000 steps of 16 x 32), 2,000 agent updates
+# from 256 posterior states each (1/37 of the paper's updates, hence the higher actor and critic
+# learning rates). ``tiny``: tests.
 PRESETS: dict[str, dict] = {
     "paper": {},
     "cpu": dict(depth=16, deter=128, hidden=128, stoch=16, classes=16, head_units=256, head_layers=2,
-                batch_size=16, sequence_length=32, model_steps=1_000, agent_steps=3_000),
+                batch_size=16, sequence_length=32, model_steps=1_000, imagine_batch_size=8, agent_steps=2_000,
+                actor_lr=3e-4, critic_lr=3e-4),
     "tiny": dict(depth=4, deter=16, hidden=16, stoch=4, classes=4, ensemble=3, head_units=16, head_layers=1,
-                 batch_size=2, sequence_length=8, model_steps=6, agent_steps=6, slow_target_every=2),
+                 batch_size=2, sequence_length=8, model_steps=6, imagine_batch_size=2, agent_steps=6, slow_target_every=2),
 }
 VARIANTS: dict[str, dict] = {"offline_dv2": {}}
 
@@ -296,6 +300,7 @@ class OfflineDV2:
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr, eps=config.adam_eps)
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr, eps=config.adam_eps)
         self.sampler = SequenceSampler(store, config.batch_size, config.sequence_length, seed=seed)
+        self.start_sampler = SequenceSampler(store, config.imagine_batch_size, config.sequence_length, seed=seed + 1)
 
     def phase_length(self, phase: str) -> int:
         return {"model": self.config.model_steps, "agent": self.config.agent_steps}[phase]
@@ -327,7 +332,7 @@ class OfflineDV2:
     def agent_step(self, step: int) -> dict[str, float]:
         c = self.config
         self.model.eval().requires_grad_(False)  # frozen: gradients pass through it to the actor only
-        start = self.posterior_starts(_to_torch(self.sampler.sample(), self.device))
+        start = self.posterior_starts(_to_torch(self.start_sampler.sample(), self.device))
         traj = imagine(self.model, self.actor, start, c)
         target_values = self.target_critic(traj["features"]).squeeze(-1)  # (H + 1, N)
         returns = lambda_returns(traj["reward"], target_values, traj["discount"], c.lambda_)
@@ -392,7 +397,8 @@ class OfflineDV2:
         return {"model": self.model.state_dict(), "model_opt": self.model_opt.state_dict(),
                 "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
                 "target_critic": self.target_critic.state_dict(), "actor_opt": self.actor_opt.state_dict(),
-                "critic_opt": self.critic_opt.state_dict(), "sampler_rng": self.sampler.rng.bit_generator.state}
+                "critic_opt": self.critic_opt.state_dict(), "sampler_rng": self.sampler.rng.bit_generator.state,
+                "start_sampler_rng": self.start_sampler.rng.bit_generator.state}
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
@@ -403,3 +409,4 @@ class OfflineDV2:
         self.actor_opt.load_state_dict(state["actor_opt"])
         self.critic_opt.load_state_dict(state["critic_opt"])
         self.sampler.rng.bit_generator.state = state["sampler_rng"]
+        self.start_sampler.rng.bit_generator.state = state["start_sampler_rng"]

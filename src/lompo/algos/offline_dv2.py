@@ -158,7 +158,8 @@ PRESETS: dict[str, dict] = {
                 batch_size=16, sequence_length=32, model_steps=1_000, imagine_batch_size=8, agent_steps=2_000,
                 actor_lr=3e-4, critic_lr=3e-4),
     "tiny": dict(depth=4, deter=16, hidden=16, stoch=4, classes=4, ensemble=3, head_units=16, head_layers=1,
-                 batch_size=2, sequence_length=8, model_steps=6, imagine_batch_size=2, agent_steps=6, slow_target_every=2),
+                 batch_size=2, sequence_length=8, model_steps=6, imagine_batch_size=2, agent_steps=6,
+                 slow_target_every=2),
 }
 VARIANTS: dict[str, dict] = {"offline_dv2": {}}
 

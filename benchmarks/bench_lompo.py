@@ -32,6 +32,15 @@ def timed(fn, repeats: int, warmup: int = 2) -> float:
     return (time.perf_counter() - start) / repeats
 
 
+def bench_store(data: str):
+    """The benchmarks' data: random cartpole-swingup at 64 px, collected once into ``data``."""
+    folder = Path(data) / "cartpole_swingup" / "random" / "64px"
+    if not (folder / "dataset.json").exists():
+        collect_random("cartpole-swingup", data, episodes=10, image_sizes=(64,), render_profile="fast",
+                       progress=False)
+    return load_store(folder)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--presets", default="cpu,paper")
@@ -44,11 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    folder = Path(args.data) / "cartpole_swingup" / "random" / "64px"
-    if not (folder / "dataset.json").exists():
-        collect_random("cartpole-swingup", args.data, episodes=10, image_sizes=(64,), render_profile="fast",
-                       progress=False)
-    store = load_store(folder)
+    store = bench_store(args.data)
     results = {}
     for preset in args.presets.split(","):
         config = LompoConfig(**PRESETS[preset], channels_last=args.channels_last)

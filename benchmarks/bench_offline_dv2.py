@@ -12,14 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-from pathlib import Path
 
 import torch
-from bench_lompo import timed
+from bench_lompo import bench_store, timed
 
 from lompo.algos.offline_dv2 import PRESETS, OfflineDV2, OfflineDV2Config
-from lompo.collect import collect_random
-from lompo.data import load_store
 
 
 def main() -> None:
@@ -32,11 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    folder = Path(args.data) / "cartpole_swingup" / "random" / "64px"
-    if not (folder / "dataset.json").exists():
-        collect_random("cartpole-swingup", args.data, episodes=10, image_sizes=(64,), render_profile="fast",
-                       progress=False)
-    store = load_store(folder)
+    store = bench_store(args.data)
     sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
     results = {}
     for preset in args.presets.split(","):

@@ -276,8 +276,24 @@ class LatentPolicy:
         return action.squeeze(0).cpu().numpy()
 
 
-def strip_image(rows: list[torch.Tensor]) -> np.ndarray:
-    """Rows of ``(T, 3, H, W)`` images in [-0.5, 0.5] -> one uint8 ``(rows x H, T x W, 3)`` image."""
+@torch.no_grad()
+def model_sample_strip(model: nn.Module, store: EpisodeStore, length: int, context: int, seed: int,
+                       device: torch.device, prior_step) -> np.ndarray:
+    """LOMPO figure 5 as one uint8 image: ground truth / posterior reconstruction / open-loop prior rollout.
+
+    The rollout observes the first ``context`` frames of a dataset sequence, then imagines with the
+    dataset's actions, ``prior_step(state, action) -> next state``. Works for any RSSM with ``observe``."""
+    batch = _to_torch(SequenceSampler(store, 1, length, seed=seed).sample(), device)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        post = model.rssm.observe(model.encoder(batch["image"]), batch["action"], batch["is_first"])
+        posterior = torch.cat([post["deter"], post["stoch"]], -1)
+        state = LatentState(post["deter"][:, context - 1], post["stoch"][:, context - 1])
+        imagined = [posterior[:, t] for t in range(context)]
+        for t in range(context, length):
+            state = prior_step(state, batch["action"][:, t])
+            imagined.append(state.features)
+    rows = [preprocess(batch["image"][0]), model.decoder(posterior[0]), model.decoder(torch.stack(imagined, 1)[0])]
     images = [((r.clamp(-0.5, 0.5) + 0.5) * 255).round().byte().permute(0, 2, 3, 1) for r in rows]
     return torch.cat([torch.cat(list(row), 1) for row in images], 0).cpu().numpy()
 
@@ -456,30 +472,16 @@ class Lompo:
             return torch.tanh(self.sac.actor(features)[0])
         return self.sac.actor.sample(features)[0]
 
-    @torch.no_grad()
     def model_strip(self, context: int = 5, length: int | None = None, seed: int = 0) -> np.ndarray:
-        """LOMPO figure 5 as one uint8 image: ground truth / posterior reconstruction / open-loop prior rollout.
+        """LOMPO figure 5 (:func:`model_sample_strip`), a random prior member per imagined step."""
 
-        The rollout observes the first ``context`` frames, then imagines with the dataset's actions and a
-        random prior member per step.
-        """
-        length = length or self.config.sequence_length
-        sampler = SequenceSampler(self.store, 1, length, seed=seed)
-        batch = _to_torch(sampler.sample(), self.device)
-        rssm = self.model.rssm
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            post = self.posterior_states(batch)
-            posterior = torch.cat([post["deter"], post["stoch"]], -1)
-            state = LatentState(post["deter"][:, context - 1], post["stoch"][:, context - 1])
-            imagined = [posterior[:, t] for t in range(context)]
-            for t in range(context, length):
-                deter, _, _, samples = rssm.imagine_all_members(state, batch["action"][:, t])
-                member = torch.randint(0, self.config.ensemble, (1,))
-                state = LatentState(deter, samples[member[0]])
-                imagined.append(state.features)
-        return strip_image([preprocess(batch["image"][0]), self.model.decoder(posterior[0]),
-                            self.model.decoder(torch.stack(imagined, 1)[0])])
+        def prior_step(state: LatentState, action: torch.Tensor) -> LatentState:
+            deter, _, _, samples = self.model.rssm.imagine_all_members(state, action)
+            member = torch.randint(0, self.config.ensemble, (1,))
+            return LatentState(deter, samples[member[0]])
+
+        return model_sample_strip(self.model, self.store, length or self.config.sequence_length, context, seed,
+                                  self.device, prior_step)
 
     # ------------------------------------------------------------ state
     def world_model_state(self) -> dict:

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from lompo.algos.lompo import LatentPolicy, _to_torch, sample_prior_members, strip_image
+from lompo.algos.lompo import LatentPolicy, _to_torch, model_sample_strip, sample_prior_members
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
@@ -368,24 +368,10 @@ class OfflineDV2:
             return self.actor(features).mean
         return self.actor.sample(features)[0]
 
-    @torch.no_grad()
     def model_strip(self, context: int = 5, length: int | None = None, seed: int = 0) -> np.ndarray:
-        """Ground truth / posterior reconstruction / open-loop prior rollout (dataset actions, a random
-        member per step) after ``context`` observed frames, as one uint8 image."""
-        length = length or self.config.sequence_length
-        batch = _to_torch(SequenceSampler(self.store, 1, length, seed=seed).sample(), self.device)
-        rssm = self.model.rssm
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            post = rssm.observe(self.model.encoder(batch["image"]), batch["action"], batch["is_first"])
-            posterior = torch.cat([post["deter"], post["stoch"]], -1)
-            state = LatentState(post["deter"][:, context - 1], post["stoch"][:, context - 1])
-            imagined = [posterior[:, t] for t in range(context)]
-            for t in range(context, length):
-                state, _ = rssm.imagine_step(state, batch["action"][:, t])
-                imagined.append(state.features)
-        return strip_image([preprocess(batch["image"][0]), self.model.decoder(posterior[0]),
-                            self.model.decoder(torch.stack(imagined, 1)[0])])
+        """Ground truth / posterior reconstruction / open-loop prior rollout (a random member per step)."""
+        return model_sample_strip(self.model, self.store, length or self.config.sequence_length, context, seed,
+                                  self.device, lambda state, action: self.model.rssm.imagine_step(state, action)[0])
 
     # ------------------------------------------------------------ state
     def world_model_state(self) -> dict:

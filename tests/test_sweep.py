@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +51,8 @@ def test_two_by_two_sweep_rows_table_and_rerun(tmp_path, tiny_dataset, second_da
     table = (out / "table.md").read_text()
     assert table.splitlines()[0] == "| algorithm | cartpole_swingup-random-32px | cartpole_swingup-random-24px |"
     assert "(1/1)" in table and table.strip() in printed
+    data_mean = json.loads((Path(tiny_dataset) / "dataset.json").read_text())["statistics"]["mean"] / 10
+    assert table.splitlines()[-1].startswith(f"| dataset mean | {data_mean:.1f} | ")
     assert sorted(p.name for p in out.glob("curves-*.png")) == [
         "curves-cartpole_swingup-random-24px.png", "curves-cartpole_swingup-random-32px.png"]
     # the same command again: nothing is retrained
@@ -136,7 +139,7 @@ def test_report_is_self_contained_and_renders_in_headless_chromium(tmp_path, tin
         browser.close()
     assert not problems, problems
     assert len(images) == 3 and all(done and width > 0 for done, width in images), images  # curve + 2 videos
-    assert rows == 1  # one algorithm
+    assert rows == 2  # one algorithm, then the dataset mean
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 

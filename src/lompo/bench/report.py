@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lompo.bench.published import ALGOS as PUBLISHED_ALGOS
 from lompo.bench.published import vd4rl_table1
-from lompo.bench.results import mean_std, plot_curves, write_results
+from lompo.bench.results import dataset_meta, mean_std, plot_curves, score_grid, write_results
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
@@ -44,25 +44,8 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def scores_table(rows: list[dict]) -> str:
-    algos = list(dict.fromkeys(r["algo"] for r in rows))
-    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
-    body = []
-    for algo in algos:
-        cells = [algo]
-        for dataset in datasets:
-            mine = [r for r in rows if r["algo"] == algo and r["dataset"] == dataset]
-            done = [float(r["score"]) for r in mine if r["status"] == "finished"]
-            cells.append(f"{mean_std(done)} ({len(done)}/{len(mine)})" if mine else "")
-        body.append(cells)
-    return _table(["algorithm", *datasets], body)
-
-
-def _dataset_meta(run: Path) -> dict:
-    try:
-        data = json.loads((run / "config.json").read_text())["run"]["data"]
-        return json.loads((Path(data) / "dataset.json").read_text())
-    except (OSError, ValueError, KeyError):
-        return {}
+    header, body = score_grid(rows)
+    return _table(header, body)
 
 
 def published_section(rows: list[dict]) -> str:
@@ -70,7 +53,7 @@ def published_section(rows: list[dict]) -> str:
     parts = []
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         mine = [r for r in rows if r["dataset"] == dataset]
-        meta = _dataset_meta(Path(mine[0]["run"]))
+        meta = dataset_meta(Path(mine[0]["run"]))
         published = vd4rl_table1(meta.get("task", ""), meta.get("recipe", ""))
         if published is None:
             continue

@@ -109,19 +109,43 @@ def write_results(root: Path) -> tuple[list[dict], str]:
     return rows, table
 
 
-def results_table(rows: list[dict]) -> str:
-    """Algorithms as rows, datasets as columns: final score mean ± std over finished seeds (count)."""
+def dataset_meta(run: Path) -> dict:
+    """The ``dataset.json`` of the data a run trained on ({} when it cannot be read)."""
+    try:
+        data = json.loads((Path(run) / "config.json").read_text())["run"]["data"]
+        return json.loads((Path(data) / "dataset.json").read_text())
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def score_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """The scores table as cells: header ``[algorithm, datasets...]``, one row per algorithm with the
+    final score mean ± std over finished seeds (finished/all), then the datasets' mean episode return
+    / 10 (V-D4RL Table 1's "data mean")."""
     algos = list(dict.fromkeys(r["algo"] for r in rows))
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
-    lines = ["| algorithm | " + " | ".join(datasets) + " |", "|---|" + "---|" * len(datasets)]
+    body = []
     for algo in algos:
-        cells = []
+        cells = [algo]
         for dataset in datasets:
-            done = [r["score"] for r in rows if r["algo"] == algo and r["dataset"] == dataset
-                    and r["status"] == "finished"]
-            total = sum(1 for r in rows if r["algo"] == algo and r["dataset"] == dataset)
-            cells.append(f"{mean_std(done)} ({len(done)}/{total})" if total else "")
-        lines.append(f"| {algo} | " + " | ".join(cells) + " |")
+            mine = [r for r in rows if r["algo"] == algo and r["dataset"] == dataset]
+            done = [float(r["score"]) for r in mine if r["status"] == "finished"]
+            cells.append(f"{mean_std(done)} ({len(done)}/{len(mine)})" if mine else "")
+        body.append(cells)
+    data_means = ["dataset mean"]
+    for dataset in datasets:
+        stats = dataset_meta(Path(next(r["run"] for r in rows if r["dataset"] == dataset))).get("statistics", {})
+        data_means.append(f"{stats['mean'] / 10:.1f}" if "mean" in stats else "?")
+    if rows:
+        body.append(data_means)
+    return ["algorithm", *datasets], body
+
+
+def results_table(rows: list[dict]) -> str:
+    """Algorithms as rows, datasets as columns (:func:`score_grid`), in Markdown."""
+    header, body = score_grid(rows)
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---|" * (len(header) - 1)]
+    lines += ["| " + " | ".join(row) + " |" for row in body]
     return "\n".join(lines)
 
 

@@ -159,9 +159,11 @@ def plot_curves(root: Path, rows: list[dict]) -> list[Path]:
     import numpy as np
 
     written = []
+    algos = list(dict.fromkeys(r["algo"] for r in rows))
+    colours = {algo: f"C{i % 10}" for i, algo in enumerate(algos)}  # one colour per algorithm in every plot
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         fig, ax = plt.subplots(figsize=(5, 3.5))
-        for algo in dict.fromkeys(r["algo"] for r in rows):
+        for algo in algos:
             curves = [learning_curve(Path(r["run"])) for r in rows
                       if r["algo"] == algo and r["dataset"] == dataset and r["status"] == "finished"]
             curves = [c for c in curves if c]
@@ -174,10 +176,10 @@ def plot_curves(root: Path, rows: list[dict]) -> list[Path]:
             if len(grid) == 1:  # final evaluations only: a point with its min..max range
                 mean = values.mean()
                 ax.errorbar(grid, [mean], yerr=[[mean - values.min()], [values.max() - mean]], fmt="o",
-                            capsize=4, label=label)
+                            capsize=4, label=label, color=colours[algo])
             else:
-                ax.plot(grid, values.mean(0), marker=".", label=label)
-                ax.fill_between(grid, values.min(0), values.max(0), alpha=0.2)
+                ax.plot(grid, values.mean(0), marker=".", label=label, color=colours[algo])
+                ax.fill_between(grid, values.min(0), values.max(0), alpha=0.2, color=colours[algo])
         ax.set_xlim(-0.02, 1.05)
         ax.set_xlabel("offline epochs (normalised)")
         ax.set_ylabel("score (return / 10)")

@@ -148,9 +148,9 @@ class OfflineDV2Config:
 WORLD_MODEL_FIELDS = ("depth", "deter", "hidden", "stoch", "classes", "ensemble", "unimix", "head_units",
                       "head_layers", "discount_head")
 
-# ``paper``: V-D4RL Table 7 with DreamerV2's DMC defaults. ``cpu``: a cheap task on 2 cores in
-# about 15 minutes: the LOMPO cpu preset's model budget (1,000 steps of 16 x 32), 2,000 agent updates
-# from 256 posterior states each (1/37 of the paper's updates, hence the higher actor and critic
+# ``paper``: V-D4RL Table 7 with DreamerV2's DMC defaults. ``cpu``: a cheap task, 20-25 minutes per
+# run on one core (BENCHMARKS.md): the LOMPO cpu preset's model budget (1,000 steps of 16 x 32),
+# 2,000 agent updates from 256 posterior states each (1/37 of the paper's updates, hence the higher actor and critic
 # learning rates). ``tiny``: tests.
 PRESETS: dict[str, dict] = {
     "paper": {},

@@ -1,53 +1,53 @@
-"""Quality benchmark (not CI): model-free baselines over datasets and seeds.
+"""Quality benchmark (not CI) of the model-free baselines: the V-D4RL Table 1 bar "BC on expert data
+reaches at least 80 % of the data's mean return", read from a finished (or partly finished) sweep.
 
-    python benchmarks/quality_baselines.py --data DATASET[,DATASET...] --algos bc,drqbc --seeds 0,1,2 \
-        --preset cpu --out RUNS
+Run the grid with the ordinary sweep command, then read it:
 
-Prints a Markdown table per dataset: return and D4RL-normalized score (mean ± std over seeds),
-return / dataset mean return, and wall-clock per run, next to the dataset's mean return.
-Re-running continues unfinished runs and skips finished ones.
+    lompo bench --algos bc,drqbc --data EXPERT_84PX,MEDIUM_EXPERT_84PX --seeds 0,1,2 --preset cpu \
+        --workers 2 --set eval_every=2500 --out SWEEP
+    python benchmarks/quality_baselines.py SWEEP
+
+Prints one Markdown row per algorithm x dataset: final return mean ± std over finished seeds, the
+returns per seed, the V-D4RL score (return / 10), the return as a fraction of the dataset's mean
+return, and the wall clock per run. Like `lompo results`, it (re)writes the sweep's results.csv,
+table.md and curves.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from pathlib import Path
 
-from quality_lompo import mean_std, train
+from lompo.bench.results import dataset_meta, mean_std, write_results
+
+
+def baseline_table(sweep: Path) -> str:
+    rows, _ = write_results(sweep)
+    lines = ["| algorithm | dataset (mean return) | return | per seed | score (return / 10) | "
+             "return / data mean | finished | wall clock per run |",
+             "|---|---|---|---|---|---|---|---|"]
+    for algo in dict.fromkeys(r["algo"] for r in rows):
+        for dataset in dict.fromkeys(r["dataset"] for r in rows):
+            mine = [r for r in rows if r["algo"] == algo and r["dataset"] == dataset]
+            done = [r for r in mine if r["status"] == "finished"]
+            if not done:
+                continue
+            data_mean = dataset_meta(Path(done[0]["run"]))["statistics"]["mean"]
+            returns = [float(r["return_mean"]) for r in done]
+            seeds = ", ".join(f"{value:.1f}" for value in returns)
+            wall = statistics.mean(float(r["wall_time"]) for r in done)
+            lines.append(f"| {algo} | {dataset} ({data_mean:.1f}) | {mean_std(returns)} | {seeds} | "
+                         f"{mean_std([x / 10 for x in returns])} | {statistics.mean(returns) / data_mean:.0%} | "
+                         f"{len(done)}/{len(mine)} | {wall:.0f} s |")
+    return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--data", required=True, help="comma-separated dataset folders")
-    parser.add_argument("--algos", default="bc,drqbc")
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--preset", default="cpu")
-    parser.add_argument("--set", action="append", default=[], help="overrides for every run")
-    parser.add_argument("--out", required=True)
+    parser = argparse.ArgumentParser(description="Baselines' final returns against their data's mean return")
+    parser.add_argument("sweep", type=Path, help="a `lompo bench` output folder")
     args = parser.parse_args()
-    out = Path(args.out)
-    lines = []
-    for data in args.data.split(","):
-        meta = json.loads((Path(data) / "dataset.json").read_text())
-        mean = meta["statistics"]["mean"]
-        name = f"{meta['task']} {meta['recipe']} {meta['image_size']}px"
-        lines += ["", f"Dataset `{data}` ({name}): {meta['statistics']['episodes']} episodes, mean return "
-                      f"{mean:.1f}", "",
-                  "| Algorithm | Return | Normalized score (D4RL) | Return / data mean | Seeds | Wall-clock per run (s) |",
-                  "|---|---|---|---|---|---|"]
-        for algo in args.algos.split(","):
-            runs = [train(out / f"{meta['recipe']}-{meta['image_size']}px" / f"{algo}-s{seed}", algo, data, seed,
-                          args.preset, args.set) for seed in map(int, args.seeds.split(","))]
-            returns = [r["return_mean"] for r in runs]
-            scores = [r["score_d4rl"] for r in runs if r.get("score_d4rl") is not None]
-            lines.append(f"| {algo} | {mean_std(returns)} | {mean_std(scores) if scores else 'n/a'} | "
-                         f"{statistics.mean(returns) / mean:.2f} | {len(runs)} | "
-                         f"{statistics.mean(r['wall_time'] for r in runs):.0f} |")
-    text = "\n".join(lines)
-    print(text)
-    (out / "table.md").write_text(text + "\n")
+    print(baseline_table(args.sweep))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,10 @@ def baseline_table(sweep: Path) -> str:
             done = [r for r in mine if r["status"] == "finished"]
             if not done:
                 continue
-            data_mean = dataset_meta(Path(done[0]["run"]))["statistics"]["mean"]
+            stats = dataset_meta(Path(done[0]["run"])).get("statistics")
+            if not stats:
+                raise SystemExit(f"{done[0]['run']}: its dataset's dataset.json is missing or unreadable")
+            data_mean = stats["mean"]
             returns = [float(r["return_mean"]) for r in done]
             seeds = ", ".join(f"{value:.1f}" for value in returns)
             wall = statistics.mean(float(r["wall_time"]) for r in done)

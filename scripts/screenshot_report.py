@@ -10,9 +10,10 @@ holds and whether every one decoded. Needs `playwright` (the test extra) and a C
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
+
+from lompo.bench.report import check_in_chromium
 
 
 def main() -> int:
@@ -23,23 +24,10 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=1300)
     parser.add_argument("--height", type=int, default=1000)
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     if not args.page.is_file():
         sys.exit(f"{args.page}: no such report page (run `lompo report SWEEP` first)")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        sys.exit("no chromium on the PATH (apt-get install chromium)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": args.width, "height": args.height})
-        problems: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.goto(args.page.resolve().as_uri())
-        images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
-        page.screenshot(path=str(args.out), full_page=args.full_page)
-        browser.close()
+    seen = check_in_chromium(args.page, args.out, width=args.width, height=args.height, full_page=args.full_page)
+    images, problems = seen["images"], seen["problems"]
     decoded = sum(1 for done, width in images if done and width > 0)
     print(f"{args.out}: {len(images)} images, {decoded} decoded; console problems: {problems or 'none'}")
     return 0 if not problems and decoded == len(images) else 1

@@ -110,9 +110,7 @@ def test_ablations_wait_for_and_reuse_the_lompo_world_model(tmp_path, tiny_datas
 def test_report_is_self_contained_and_renders_in_headless_chromium(tmp_path, tiny_dataset, capsys):  # noqa: F811
     """`lompo report` on a finished sweep: one HTML file with the table, curves, video and config, no
     external resource; Chromium loads it without console errors and every image decodes."""
-    import shutil
-
-    from playwright.sync_api import sync_playwright
+    from lompo.bench.report import check_in_chromium
 
     out = tmp_path / "sweep"
     assert main(["bench", "--algos", "bc", "--data", str(tiny_dataset), "--seeds", "0,1", "--preset", "tiny",
@@ -124,19 +122,8 @@ def test_report_is_self_contained_and_renders_in_headless_chromium(tmp_path, tin
     assert text.count("data:image/gif;base64,") == 2 and text.count("data:image/png;base64,") >= 1
     assert "http://" not in text and "https://" not in text and "<script" not in text
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Chromium is needed for this test (Debian package chromium; .ci/run installs it)"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        problems = []
-        page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.goto(page_path.as_uri())
-        images = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
-        rows = page.evaluate("document.querySelectorAll('table tbody tr').length")
-        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-        browser.close()
+    seen = check_in_chromium(page_path, tmp_path / "report.png", width=1200, height=900, full_page=True)
+    problems, images, rows = seen["problems"], seen["images"], seen["table_rows"]
     assert not problems, problems
     assert len(images) == 3 and all(done and width > 0 for done, width in images), images  # curve + 2 videos
     assert rows == 2  # one algorithm, then the dataset mean

@@ -150,8 +150,8 @@ WORLD_MODEL_FIELDS = ("depth", "deter", "hidden", "stoch", "classes", "ensemble"
 
 # ``paper``: V-D4RL Table 7 with DreamerV2's DMC defaults. ``cpu``: a cheap task, 20-25 minutes per
 # run on one core (BENCHMARKS.md): the LOMPO cpu preset's model budget (1,000 steps of 16 x 32),
-# 2,000 agent updates from 256 posterior states each (1/37 of the paper's updates, hence the higher actor and critic
-# learning rates). ``tiny``: tests.
+# 2,000 agent updates from 256 posterior states each (1/37 of the paper's updates, hence the higher
+# actor and critic learning rates). ``tiny``: tests.
 PRESETS: dict[str, dict] = {
     "paper": {},
     "cpu": dict(depth=16, deter=128, hidden=128, stoch=16, classes=16, head_units=256, head_layers=2,

@@ -129,6 +129,12 @@ def test_report_is_self_contained_and_renders_in_headless_chromium(tmp_path, tin
     assert rows == 2  # one algorithm, then the dataset mean
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
+    light = tmp_path / "light.html"
+    assert main(["report", str(out), "--no-videos", "--out", str(light)]) == 0
+    light_text = light.read_text()
+    assert "data:image/gif" not in light_text and "data:image/png;base64," in light_text  # curves stay
+    assert "<table>" in light_text and len(light_text) < len(text)
+
 
 def test_ray_backend_gives_the_same_rows_as_local(tmp_path, tiny_dataset):  # noqa: F811
     """The same 1 x 1 x 2 sweep on a local Ray instance (2 CPUs) and on local processes: same runs,

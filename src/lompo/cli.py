@@ -225,7 +225,7 @@ def cmd_results(args) -> int:
 def cmd_report(args) -> int:
     from lompo.bench.report import write_report
 
-    path = write_report(Path(args.root), Path(args.out) if args.out else None)
+    path = write_report(Path(args.root), Path(args.out) if args.out else None, videos=not args.no_videos)
     print(f"wrote {path}")
     return 0
 
@@ -327,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="one self-contained HTML page of a sweep or run folder")
     p.add_argument("root")
     p.add_argument("--out", help="default: ROOT/report.html")
+    p.add_argument("--no-videos", action="store_true",
+                   help="leave out the policy GIFs (most of the page's size on large sweeps)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("quickstart", help="the built-in default job: random data, LOMPO, scores (minutes on 2 cores)")

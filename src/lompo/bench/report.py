@@ -3,7 +3,9 @@
 The page holds the results table (score mean ± std over seeds), the learning curves, for
 V-D4RL's own datasets the published Table 1 scores next to ours, and per run: its scores,
 policy video (GIF), model-sample strip (PNG) and resolved config. Images are embedded as
-``data:`` URIs; there is no script and no external resource.
+``data:`` URIs; there is no script and no external resource. The policy GIFs are most of the page's
+weight (about 1.5 MB per run), so ``videos=False`` (``lompo report --no-videos``) leaves them out for
+large sweeps.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def published_section(rows: list[dict]) -> str:
             "collect, so the data can differ).</p>" + "".join(parts))
 
 
-def run_card(row: dict) -> str:
+def run_card(row: dict, *, videos: bool = True) -> str:
     run = Path(row["run"])
     lines = [f"<div class=run><b>{html.escape(row['algo'])}</b> seed {html.escape(str(row['seed']))} "
              f"<span class=muted>{html.escape(row['dataset'])}</span><br>"]
@@ -86,6 +88,8 @@ def run_card(row: dict) -> str:
     for name, caption in (("policy.gif", "policy (first evaluation episode)"),
                           ("model_strip.png", "ground truth / posterior / open-loop prior")):
         path = run / "videos" / name
+        if name.endswith(".gif") and not videos:
+            continue
         if path.is_file():
             lines.append(f"<figure><img src=\"{data_uri(path)}\" alt=\"{html.escape(caption)}\">"
                          f"<figcaption class=muted>{html.escape(caption)}</figcaption></figure>")
@@ -96,7 +100,7 @@ def run_card(row: dict) -> str:
     return "".join(lines)
 
 
-def write_report(root: Path, out: Path | None = None) -> Path:
+def write_report(root: Path, out: Path | None = None, *, videos: bool = True) -> Path:
     root = Path(root)
     rows, _ = write_results(root)
     if not rows:
@@ -121,7 +125,7 @@ def write_report(root: Path, out: Path | None = None) -> Path:
         "<h2>Learning curves</h2>",
         "".join(f"<img src=\"{data_uri(p)}\" alt=\"learning curves {html.escape(p.stem)}\">" for p in curves),
         "<h2>Runs</h2><div class=runs>",
-        "".join(run_card(r) for r in rows),
+        "".join(run_card(r, videos=videos) for r in rows),
         "</div></body></html>",
     ]
     out.write_text("\n".join(page))

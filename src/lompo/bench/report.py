@@ -4,7 +4,7 @@ The page holds the results table (score mean ± std over seeds), the learning cu
 V-D4RL's own datasets the published Table 1 scores next to ours, and per run: its scores,
 policy video (GIF), model-sample strip (PNG) and resolved config. Images are embedded as
 ``data:`` URIs; there is no script and no external resource. The policy GIFs are most of the page's
-weight (about 1.5 MB per run), so ``videos=False`` (``lompo report --no-videos``) leaves them out for
+weight (about 1.3 MB per run, base64), so ``videos=False`` (``lompo report --no-videos``) leaves them out for
 large sweeps.
 """
 
@@ -85,11 +85,11 @@ def run_card(row: dict, *, videos: bool = True) -> str:
                      f"{float(row['return_std']):.1f}{d4rl}), {float(row['wall_time']):.0f} s<br>")
     else:
         lines.append("<i>unfinished</i><br>")
-    for name, caption in (("policy.gif", "policy (first evaluation episode)"),
-                          ("model_strip.png", "ground truth / posterior / open-loop prior")):
+    figures = [("model_strip.png", "ground truth / posterior / open-loop prior")]
+    if videos:
+        figures.insert(0, ("policy.gif", "policy (first evaluation episode)"))
+    for name, caption in figures:
         path = run / "videos" / name
-        if name.endswith(".gif") and not videos:
-            continue
         if path.is_file():
             lines.append(f"<figure><img src=\"{data_uri(path)}\" alt=\"{html.escape(caption)}\">"
                          f"<figcaption class=muted>{html.escape(caption)}</figcaption></figure>")

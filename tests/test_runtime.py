@@ -1,6 +1,7 @@
 """The shared runtime with LOMPO: end to end, resume, world-model reuse, checkpoints, divergence."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import torch
 from lompo.algos.lompo import Lompo
 from lompo.cli import main
 from lompo.collect import collect_random
+from lompo.data.store import load_store
 from lompo.errors import CheckpointError, ConfigError, DivergenceError
 from lompo.runtime import Run, algorithm_spec, build_configs, latest_checkpoint, load_checkpoint, save_checkpoint
 
@@ -205,6 +207,9 @@ def test_cli_train_evaluate_and_resume(tmp_path, tiny_dataset, capsys):
     assert main(["train", "--data", str(tiny_dataset), "--preset", "tiny", "--out", str(out),
                  "--set", "agent_updates=4", "--no-progress"]) == 0
     assert "final: return" in capsys.readouterr().out
+    final = json.loads((out / "final.json").read_text())  # what the run trained on, as it was then
+    assert final["data_statistics"] == json.loads((Path(tiny_dataset) / "dataset.json").read_text())["statistics"]
+    assert final["data_fingerprint"] == load_store(tiny_dataset).directory.name
     assert main(["train", "--data", str(tiny_dataset), "--preset", "tiny", "--out", str(out)]) == 2
     assert "already holds a run" in capsys.readouterr().err
     assert main(["train", "--resume", str(out), "--no-progress"]) == 0  # finished: nothing to redo

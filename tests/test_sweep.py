@@ -190,3 +190,36 @@ def test_a_trial_restarted_elsewhere_resumes_from_the_checkpoint_tune_kept(tmp_p
     assert latest_checkpoint(run.checkpoints).name == "0-000000003"  # tiny: the checkpoint at step 3
     resumed = Run(run.path).train(log=lambda *a: None)
     assert resumed["returns"] == reference["returns"]
+
+
+def test_results_keep_the_data_statistics_each_run_recorded(tmp_path):
+    """A dataset rebuilt at the same path (another behaviour agent, another mean return) does not
+    relabel finished runs: tables use the statistics in each final.json and show every build's mean."""
+    from lompo.bench.results import write_results
+
+    data = tmp_path / "vd4rl" / "cartpole_swingup" / "expert" / "84px"
+    data.mkdir(parents=True)
+    (data / "dataset.json").write_text(json.dumps({"statistics": {"mean": 850.0}}))  # today's build
+
+    def finished_run(seed, recorded_mean):
+        run = tmp_path / "sweep" / "cartpole_swingup-expert-84px" / "bc" / f"seed{seed}"
+        run.mkdir(parents=True)
+        (run / "config.json").write_text(json.dumps({"run": {"algo": "bc", "data": str(data), "seed": seed}}))
+        final = {"return_mean": 400.0, "return_std": 1.0, "score_vd4rl": 40.0, "episodes": 10,
+                 "steps": {"train": 10}, "wall_time": 1.0}
+        if recorded_mean is not None:
+            final.update(data_fingerprint=f"build{recorded_mean:.0f}", data_statistics={"mean": recorded_mean})
+        (run / "final.json").write_text(json.dumps(final))
+
+    finished_run(0, 800.0)
+    finished_run(1, 800.0)
+    rows, table = write_results(tmp_path / "sweep")
+    assert [r["data_mean"] for r in rows] == [800.0, 800.0]
+    assert [r["data_fingerprint"] for r in rows] == ["build800", "build800"]
+    assert table.splitlines()[-1] == "| dataset mean | 80.0 |"
+    finished_run(2, None)  # a run from before the record existed: today's dataset.json is all there is
+    rows, table = write_results(tmp_path / "sweep")
+    assert [r["data_mean"] for r in rows] == [800.0, 800.0, 850.0]
+    assert table.splitlines()[-1] == "| dataset mean | 80.0 / 85.0 |"
+    with open(tmp_path / "sweep" / "results.csv") as f:
+        assert [row["data_mean"] for row in csv.DictReader(f)] == ["800.0", "800.0", "850.0"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lompo.bench.published import ALGOS as PUBLISHED_ALGOS
 from lompo.bench.published import vd4rl_table1
-from lompo.bench.results import dataset_meta, mean_std, plot_curves, score_grid, write_results
+from lompo.bench.results import data_mean_label, dataset_meta, mean_std, plot_curves, score_grid, write_results
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
@@ -64,9 +64,7 @@ def published_section(rows: list[dict]) -> str:
             ours = [float(r["score"]) for r in mine if r["algo"] == algo and r["status"] == "finished"]
             mean, std = published["scores"][algo]
             body.append([algo, f"{mean:.1f} ± {std:.1f}", mean_std(ours) if ours else "not run"])
-        stats = meta.get("statistics", {})
-        ours_data = f"{stats['mean'] / 10:.1f}" if "mean" in stats else "?"
-        body.append(["dataset mean", f"{published['data_mean']:.1f}", ours_data])
+        body.append(["dataset mean", f"{published['data_mean']:.1f}", data_mean_label(mine, scale=0.1)])
         parts.append(f"<h3>{html.escape(dataset)}</h3>" + _table(["algorithm", "V-D4RL Table 1", "ours"], body))
     if not parts:
         return ""

@@ -16,7 +16,7 @@ from pathlib import Path
 from lompo.bench.sweep import dataset_label
 
 COLUMNS = ("algo", "dataset", "seed", "status", "score", "score_d4rl", "best_score", "return_mean", "return_std",
-           "episodes", "steps", "wall_time", "lompo", "torch", "run")
+           "episodes", "steps", "wall_time", "data_mean", "data_fingerprint", "lompo", "torch", "run")
 
 
 def run_directories(root: Path) -> list[Path]:
@@ -62,6 +62,8 @@ def run_row(run: Path) -> dict:
         "episodes": last.get("episodes"),
         "steps": json.dumps(final["steps"]) if final else "",
         "wall_time": final.get("wall_time") if final else None,
+        "data_mean": dataset_meta(run).get("statistics", {}).get("mean"),
+        "data_fingerprint": (final or {}).get("data_fingerprint", ""),
         "lompo": versions.get("lompo", ""),
         "torch": versions.get("torch", ""),
         "run": str(run),
@@ -110,12 +112,30 @@ def write_results(root: Path) -> tuple[list[dict], str]:
 
 
 def dataset_meta(run: Path) -> dict:
-    """The ``dataset.json`` of the data a run trained on ({} when it cannot be read)."""
+    """The ``dataset.json`` of the data a run trained on ({} when it cannot be read), with the return
+    statistics the run recorded in ``final.json`` in place of today's: a dataset rebuilt at the same
+    path since (another behaviour agent) does not relabel a finished run."""
+    run = Path(run)
     try:
-        data = json.loads((Path(run) / "config.json").read_text())["run"]["data"]
-        return json.loads((Path(data) / "dataset.json").read_text())
+        data = json.loads((run / "config.json").read_text())["run"]["data"]
+        meta = json.loads((Path(data) / "dataset.json").read_text())
     except (OSError, ValueError, KeyError):
-        return {}
+        meta = {}
+    try:
+        recorded = json.loads((run / "final.json").read_text()).get("data_statistics")
+    except (OSError, ValueError):
+        recorded = None
+    if recorded:
+        meta["statistics"] = recorded
+    return meta
+
+
+def data_mean_label(rows: list[dict], scale: float = 1.0) -> str:
+    """The mean return of the data the finished ``rows`` trained on (all rows if none finished), scaled;
+    several values joined by " / " when the runs trained on different builds of the dataset."""
+    finished = [r for r in rows if r["status"] == "finished"] or rows
+    means = list(dict.fromkeys(r["data_mean"] for r in finished if r["data_mean"] is not None))
+    return " / ".join(f"{m * scale:.1f}" for m in means) if means else "?"
 
 
 def score_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
@@ -134,8 +154,7 @@ def score_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
         body.append(cells)
     data_means = ["dataset mean"]
     for dataset in datasets:
-        stats = dataset_meta(Path(next(r["run"] for r in rows if r["dataset"] == dataset))).get("statistics", {})
-        data_means.append(f"{stats['mean'] / 10:.1f}" if "mean" in stats else "?")
+        data_means.append(data_mean_label([r for r in rows if r["dataset"] == dataset], scale=0.1))
     if rows:
         body.append(data_means)
     return ["algorithm", *datasets], body

@@ -35,7 +35,7 @@ from lompo.runtime.algorithms import AlgorithmSpec, algorithm_spec
 from lompo.runtime.checkpoint import (latest_checkpoint, load_checkpoint, restore_rng, rng_state, save_checkpoint,
                                       seed_everything)
 from lompo.runtime.config import RunSettings, configs_from_file, configs_to_json
-from lompo.runtime.evaluate import dataset_task, evaluate, write_png
+from lompo.runtime.evaluate import dataset_metadata, dataset_task, evaluate, write_png
 
 EVAL_SEED = 1_000_000  # evaluation episodes use env seeds EVAL_SEED + i for every run
 
@@ -270,7 +270,10 @@ class Run:
             strip_path = self.videos / "model_strip.png"
             write_png(strip_path, algo.model_strip(seed=s.seed))
             result["model_strip"] = str(strip_path)
-        result.update(algo=s.algo, seed=s.seed, data=s.data, wall_time=round(wall_time, 2),
+        # What the run trained on, as it was then: a rebuilt dataset at the same path (another behaviour
+        # agent, another mean return) must not relabel this result (lompo.bench.results reads these).
+        result.update(algo=s.algo, seed=s.seed, data=s.data, data_fingerprint=store.directory.name,
+                      data_statistics=dataset_metadata(store).get("statistics"), wall_time=round(wall_time, 2),
                       steps={p: algo.phase_length(p) for p in algo.phases}, versions=package_versions())
         _append_jsonl(self.eval_path, {"phase": "final", **result})
         atomic_write_bytes(self.final_path, lambda f: f.write(json.dumps(result, indent=2).encode()))

@@ -263,3 +263,29 @@ def test_discount_head_enters_the_loss(store):
     assert "model/discount_nll" in metrics and metrics["model/discount_nll"] > 0
     loss.backward()
     assert algo.model.discount_head[0].weight.grad.abs().sum() > 0
+
+
+def test_ensemble_layer_gradients_are_bit_identical_with_two_threads():
+    """One member per time-step block repeats members; the gradient that sums the repeats must not
+    depend on thread timing (weight[members] did: two processes of one seed drifted apart)."""
+    from lompo.nets.mlp import EnsembleLinear
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        torch.manual_seed(0)
+        layer = EnsembleLinear(5, 230, 200)
+        members = torch.randint(0, 5, (50,))
+        x = torch.randn(50, 16, 230)
+        grads = set()
+        for _ in range(6):
+            layer.zero_grad()
+            layer(x, members).square().sum().backward()
+            grads.add(layer.weight.grad.numpy().tobytes() + layer.bias.grad.numpy().tobytes())
+        assert len(grads) == 1
+        # and it is still member members[m] applied to block m
+        m = 7
+        expected = x[m] @ layer.weight[members[m]] + layer.bias[members[m]]
+        torch.testing.assert_close(layer(x, members)[m], expected)
+    finally:
+        torch.set_num_threads(threads)

@@ -35,7 +35,10 @@ class EnsembleLinear(nn.Module):
     def forward(self, x: torch.Tensor, members: torch.Tensor | None = None) -> torch.Tensor:
         if members is None:
             return torch.baddbmm(self.bias, x, self.weight)
-        return torch.baddbmm(self.bias[members], x, self.weight[members])
+        # index_select, not weight[members]: members repeat (K heads over M blocks), and the backward of
+        # advanced indexing (index_put_ with accumulate) sums repeats in a thread-dependent order on CPU,
+        # which made multi-threaded runs differ between processes; index_select's backward does not.
+        return torch.baddbmm(self.bias.index_select(0, members), x, self.weight.index_select(0, members))
 
 
 class EnsembleMLP(nn.Module):

@@ -116,3 +116,34 @@ def test_sampled_transitions_match_the_store(store):
         np.testing.assert_array_equal(action, store["action"][t + 1])
         assert reward == pytest.approx(store["reward"][t + 1])
         np.testing.assert_array_equal(next_obs, image[t + 1])
+
+
+def test_two_builds_of_one_dataset_pack_and_sample_alike(tmp_path):
+    """Collectors name episode files by wall-clock time: the same episodes written at other times
+    (so sorted by name in another order) must give the same store and the same batches."""
+    import shutil
+    from datetime import datetime, timedelta, timezone
+
+    from lompo.data import load_store
+    from lompo.data.episodes import episode_filename, write_episode
+
+    first = tmp_path / "a" / "cartpole_swingup" / "random" / "24px"
+    second = tmp_path / "b" / "cartpole_swingup" / "random" / "24px"
+    rng = np.random.default_rng(0)
+    episodes = [make_episode(int(rng.integers(5, 12)), size=24, action_dim=1, seed=i, episode_id=i) for i in range(6)]
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for i, episode in enumerate(episodes):  # build a: written in order; build b: in reverse order
+        uid = f"{i:032x}"
+        write_episode(first, episode, name=episode_filename(len(episode["reward"]), when + timedelta(seconds=i), uid))
+        write_episode(second, episode, name=episode_filename(len(episode["reward"]), when - timedelta(seconds=i), uid))
+    assert sorted(p.name[16:] for p in first.iterdir()) == sorted(p.name[16:] for p in second.iterdir())
+    stores = [load_store(folder, task="cartpole-swingup", cache_root=tmp_path / "cache") for folder in (first, second)]
+    assert stores[0].directory == stores[1].directory  # one content, one store
+    shutil.rmtree(tmp_path / "cache")
+    a = load_store(first, task="cartpole-swingup", cache_root=tmp_path / "cache_a")
+    b = load_store(second, task="cartpole-swingup", cache_root=tmp_path / "cache_b")
+    for key in a.arrays:
+        np.testing.assert_array_equal(a.arrays[key], b.arrays[key])
+    batches = [SequenceSampler(s, 5, 4, seed=3).sample() for s in (a, b)]
+    for key in batches[0]:
+        np.testing.assert_array_equal(batches[0][key], batches[1][key])

@@ -26,7 +26,7 @@ from lompo.data.episodes import STANDARD_KEYS, read_episode
 from lompo.data.vd4rl_hdf5 import read_hdf5_episode
 from lompo.errors import DatasetError, EpisodeFileError, LompoError, Problem
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2  # 2: episodes in content order (1: file-name order)
 STORE_FILE = "store.json"
 
 
@@ -36,10 +36,17 @@ def default_cache_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "lompo" / "stores"
 
 
+def content_order(index: DatasetIndex) -> list:
+    """The dataset's episodes ordered by content (file hash, then position in the file), not by file
+    name: collectors name files by wall-clock time, so two builds of the same data would otherwise pack
+    (and sample) their episodes in different orders, and one seed would give two different runs."""
+    return sorted(index.episodes, key=lambda e: (index.file_hashes[e.path], e.span[0] if e.span else 0))
+
+
 def store_key(index: DatasetIndex) -> str:
     """Hash of the store format, every source file's content and the episodes taken from it."""
     digest = hashlib.sha256(f"lompo-store-v{STORE_FORMAT}".encode())
-    for episode in index.episodes:
+    for episode in content_order(index):
         digest.update(f"{index.file_hashes[episode.path]}:{episode.span}:{episode.num_steps};".encode())
     return digest.hexdigest()[:32]
 
@@ -76,16 +83,17 @@ class EpisodeStore:
         if (target / STORE_FILE).exists():
             return cls(target)
         common = set.intersection(*(set(e.keys) for e in index.episodes)) | set(STANDARD_KEYS)
+        episodes = content_order(index)
 
         def load(i: int) -> dict[str, np.ndarray]:
-            summary = index.episodes[i]
+            summary = episodes[i]
             if summary.span is not None:
                 return read_hdf5_episode(summary.path, summary.span)
             return read_episode(summary.path)
 
         info = {"source": str(index.root), "task": index.task, "metadata": index.metadata,
                 "files": [str(p) for p in index.source_files]}
-        lengths = [e.num_steps for e in index.episodes]
+        lengths = [e.num_steps for e in episodes]
         return cls.pack(target, lengths, load, keys=sorted(common), info=info, progress=progress)
 
     @classmethod

@@ -62,7 +62,8 @@ def run_row(run: Path) -> dict:
         "episodes": last.get("episodes"),
         "steps": json.dumps(final["steps"]) if final else "",
         "wall_time": final.get("wall_time") if final else None,
-        "data_mean": dataset_meta(run).get("statistics", {}).get("mean"),
+        # the statistics the run recorded: a dataset rebuilt at the same path since must not relabel it
+        "data_mean": ((final or {}).get("data_statistics") or dataset_meta(run).get("statistics") or {}).get("mean"),
         "data_fingerprint": (final or {}).get("data_fingerprint", ""),
         "lompo": versions.get("lompo", ""),
         "torch": versions.get("torch", ""),
@@ -112,22 +113,12 @@ def write_results(root: Path) -> tuple[list[dict], str]:
 
 
 def dataset_meta(run: Path) -> dict:
-    """The ``dataset.json`` of the data a run trained on ({} when it cannot be read), with the return
-    statistics the run recorded in ``final.json`` in place of today's: a dataset rebuilt at the same
-    path since (another behaviour agent) does not relabel a finished run."""
-    run = Path(run)
+    """The ``dataset.json`` of the data a run trained on ({} when it cannot be read)."""
     try:
-        data = json.loads((run / "config.json").read_text())["run"]["data"]
-        meta = json.loads((Path(data) / "dataset.json").read_text())
+        data = json.loads((Path(run) / "config.json").read_text())["run"]["data"]
+        return json.loads((Path(data) / "dataset.json").read_text())
     except (OSError, ValueError, KeyError):
-        meta = {}
-    try:
-        recorded = json.loads((run / "final.json").read_text()).get("data_statistics")
-    except (OSError, ValueError):
-        recorded = None
-    if recorded:
-        meta["statistics"] = recorded
-    return meta
+        return {}
 
 
 def data_mean_label(rows: list[dict], scale: float = 1.0) -> str:

@@ -170,7 +170,7 @@ def test_rollouts_have_horizon_h_and_start_from_posterior_states(store):
     post = algo.posterior_states(batch)
     start = LatentState(post["deter"].flatten(0, 1), post["stoch"].flatten(0, 1))
     n = start.deter.shape[0]
-    out = algo.latent_rollouts(start, random_actions=True)
+    out, _ = algo.latent_rollouts(start, random_actions=True)
     assert len(out["reward"]) == n * TINY.horizon
     obs = out["obs"].reshape(TINY.horizon, n, -1)
     nxt = out["next_obs"].reshape(TINY.horizon, n, -1)

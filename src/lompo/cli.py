@@ -222,6 +222,29 @@ def cmd_results(args) -> int:
     return 0
 
 
+def cmd_diagnose(args) -> int:
+    from lompo.bench.diagnose import diagnose
+
+    path = diagnose(Path(args.run), Path(args.data) if args.data else None, sequences=args.sequences,
+                    context=args.context, horizon=args.horizon, seed=args.seed)
+    result = json.loads(path.read_text())
+    print(f"{result['algo']} world model ({result['checkpoint']}) on {result['dataset']}, "
+          f"{result['one_step']['transitions']} transitions")
+    ensemble = result["open_loop"]["ensemble"]
+    print("open-loop latent KL at h = 1, 5, H: " + ", ".join(
+        f"{ensemble['latent_kl'][h - 1]:.2f}" for h in sorted({1, min(5, result['horizon']), result['horizon']})))
+    print(f"{'penalty':<20}{'rho 1-step':>12}{'rho H-step':>12}")
+    for name, entry in result["one_step"]["penalties"].items():
+        rho_h = result["h_step"]["penalties"][name]["spearman"]
+        print(f"{name:<20}{_fmt(entry['spearman']):>12}{_fmt(rho_h):>12}")
+    print(f"wrote {path} and its plots")
+    return 0
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def cmd_report(args) -> int:
     from lompo.bench.report import write_report
 
@@ -234,7 +257,7 @@ def cmd_evaluate(args) -> int:
     from lompo.runtime import Run
 
     run = Run(args.run)
-    result = run.evaluate(episodes=args.episodes, video=args.video, progress=_progress(args))
+    result = run.evaluate(episodes=args.episodes, video=args.video, progress=_progress(args), latent=args.latent)
     _print_scores(result, Path(result["checkpoint"]).name)
     if result.get("video"):
         print(f"video {result['video']}")
@@ -300,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run")
     p.add_argument("--episodes", type=int, default=None, help="default: the run's eval_episodes")
     p.add_argument("--video", action="store_true", help="write a GIF of the first episode")
+    p.add_argument("--latent", choices=("sample", "mean"), default="sample",
+                   help="latent-model policies: sample the posterior state as in training (default), or use its mean")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)
@@ -323,6 +348,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("results", help="results.csv, table and curves of a sweep or run folder")
     p.add_argument("root")
     p.set_defaults(func=cmd_results)
+
+    p = sub.add_parser("diagnose", help="does the ensemble's penalty measure model error? JSON + plots in RUN/diagnostics")
+    p.add_argument("run")
+    p.add_argument("--data", help="dataset folder to measure on (default: the run's own dataset)")
+    p.add_argument("--sequences", type=int, default=32, help="dataset windows to measure on")
+    p.add_argument("--context", type=int, default=5, help="frames filtered before the open-loop prediction")
+    p.add_argument("--horizon", type=int, default=15, help="open-loop steps (and the H of the H-step error)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_diagnose)
 
     p = sub.add_parser("report", help="one self-contained HTML page of a sweep or run folder")
     p.add_argument("root")

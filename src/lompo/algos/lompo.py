@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lompo.algos.kl import masked_mean, split_kl
 from lompo.algos.sac import SAC, SACConfig
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore
@@ -45,13 +46,18 @@ class LompoConfig:
     deter: int = 256  # GRU units
     stoch: int = 64  # Gaussian stochastic state
     hidden: int = 256  # units of the RSSM and head MLPs
-    mlp_layers: int = 3  # hidden layers of posterior, prior heads, reward head ("3-layer, 256 units")
+    # Hidden layers of the posterior, each prior head and the reward head, each followed by a linear
+    # output: "3-layer fully connected networks with 256 units" (appendix C) read as 3 hidden layers
+    # (docs/lompo.md; the authors' code has 1 hidden layer in the posterior and each prior head).
+    mlp_layers: int = 3
     ensemble: int = 7  # K prior heads
     min_std: float = 0.1  # std = softplus(.) + min_std
     discount_head: bool = False
     kl_scale: float = 1.0
-    # KL below 3 nats gets no gradient: Dreamer's default (the code LOMPO builds on). Without it the
-    # posterior collapses onto the prior on cartpole-sized objects (measured: KL 0.004 after 200 steps).
+    # Free nats on the posterior side of the KL only (algos/kl.py): the posterior is not pulled towards
+    # the prior while the mean KL is below 3 nats (Dreamer's default, the code LOMPO builds on; without a
+    # floor the posterior collapsed onto the prior on cartpole, KL 0.004 after 200 steps), while the
+    # prior heads always receive eq. 8's full gradient.
     free_nats: float = 3.0
     model_lr: float = 6e-4
     model_grad_clip: float = 100.0
@@ -141,8 +147,13 @@ class WorldModel(nn.Module):
 
 
 def sample_prior_members(length: int, ensemble: int, device=None) -> torch.Tensor:
-    """Eq. 8: one prior member per time step, uniform over ``0..K-1`` (torch's global RNG)."""
-    return torch.randint(0, ensemble, (length,), device=device)
+    """Eq. 8: one prior member per time step, uniform over ``0..K-1`` (torch's global RNG).
+
+    Drawn as consecutive random permutations of the K members cut to ``length``: each step's member is
+    still uniform, but every member is drawn (and so trained) in every batch of ``length >= K`` steps,
+    where independent draws would leave one out now and then (7·(6/7)^32 ≈ 5 % of the ``cpu`` batches)."""
+    rounds = -(-length // ensemble)
+    return torch.cat([torch.randperm(ensemble) for _ in range(rounds)])[:length].to(device)
 
 
 def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor], config: LompoConfig,
@@ -150,8 +161,12 @@ def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor], config: 
     """Negative of eq. 8, averaged over the valid steps of a ``(B, T)`` batch.
 
     ``-log D(x_t|s_t) - log p(r_t|s_t) + kl_scale * KL(q(z_t|.) || p_{k_t}(z_t|d_t))``; Normal(·, 1)
-    likelihoods for images and rewards (constants dropped). The GRU and posterior run in the time
-    loop; the prior heads run afterwards in one batched call, member ``k_t`` for step ``t``.
+    likelihoods for images and rewards (constants dropped). The KL is :func:`~lompo.algos.kl.split_kl`
+    with weights 1 and 1: eq. 8's gradient for the prior heads always, and for the posterior whenever
+    its mean KL is above ``free_nats``. The GRU and posterior run in the time loop; the prior heads run
+    afterwards in one batched call, member ``k_t`` for step ``t``. Metrics: ``model/kl`` is the mean
+    ``KL(q ‖ p_{k_t})`` (the trained pairs); ``model/kl_member{k}`` is the mean KL of head ``k``
+    against the posterior on every step of the batch (all heads evaluated without gradient).
     """
     image, action = batch["image"], batch["action"]
     length = image.shape[1]
@@ -159,24 +174,30 @@ def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor], config: 
     post = model.rssm.observe(embed, action, batch["is_first"])
     if members is None:
         members = sample_prior_members(length, config.ensemble, image.device)
-    prior_mean, prior_std = model.rssm.prior(post["deter"].transpose(0, 1), members)  # (T, B, Z)
-    kl = gaussian_kl(post["post_mean"], post["post_std"], prior_mean.transpose(0, 1), prior_std.transpose(0, 1))
-    kl_loss = torch.clamp(kl, min=config.free_nats) if config.free_nats > 0 else kl
+    deter = post["deter"].transpose(0, 1)  # (T, B, D)
+    prior_mean, prior_std = (x.transpose(0, 1) for x in model.rssm.prior(deter, members))  # (B, T, Z)
+    post_mean, post_std = post["post_mean"], post["post_std"]
+    kl_prior_side = gaussian_kl(post_mean.detach(), post_std.detach(), prior_mean, prior_std)
+    kl_posterior_side = gaussian_kl(post_mean, post_std, prior_mean.detach(), prior_std.detach())
+    mask = batch["mask"]
+    kl_loss = split_kl(kl_prior_side, kl_posterior_side, 1.0, 1.0, config.free_nats, mask)
     features = torch.cat([post["deter"], post["stoch"]], -1)
-    image_nll = 0.5 * (model.decoder(features) - preprocess(image)).pow(2).sum((-3, -2, -1))
-    reward_nll = 0.5 * (model.reward(features) - batch["reward"]).pow(2)
-    per_step = image_nll + reward_nll + config.kl_scale * kl_loss
-    metrics = {}
+    terms = {"image_nll": 0.5 * (model.decoder(features) - preprocess(image)).pow(2).sum((-3, -2, -1)),
+             "reward_nll": 0.5 * (model.reward(features) - batch["reward"]).pow(2)}
     if model.discount_head is not None:
         logits = model.discount_head(features).squeeze(-1)
-        discount_nll = F.binary_cross_entropy_with_logits(logits, batch["discount"], reduction="none")
-        per_step = per_step + discount_nll
-        metrics["discount_nll"] = discount_nll
-    mask = batch["mask"].float()
-    count = mask.sum().clamp(min=1.0)
-    loss = (per_step * mask).sum() / count
-    metrics.update(image_nll=image_nll, reward_nll=reward_nll, kl=kl)
-    return loss, {f"model/{k}": ((v * mask).sum() / count).item() for k, v in metrics.items()}
+        terms["discount_nll"] = F.binary_cross_entropy_with_logits(logits, batch["discount"], reduction="none")
+    loss = masked_mean(sum(terms.values()), mask) + config.kl_scale * kl_loss
+    metrics = {f"model/{k}": masked_mean(v.detach(), mask).item() for k, v in terms.items()}
+    metrics["model/kl"] = masked_mean(kl_prior_side.detach(), mask).item()
+    with torch.no_grad():
+        all_means, all_stds = model.rssm.prior(deter.reshape(-1, deter.shape[-1]))  # (K, T*B, Z)
+        flat = (post_mean.transpose(0, 1).reshape(1, -1, post_mean.shape[-1]),
+                post_std.transpose(0, 1).reshape(1, -1, post_std.shape[-1]))
+        kl_members = gaussian_kl(*flat, all_means, all_stds).view(config.ensemble, length, -1).transpose(1, 2)
+        for k in range(config.ensemble):
+            metrics[f"model/kl_member{k}"] = masked_mean(kl_members[k], mask).item()
+    return loss, metrics
 
 
 # ---------------------------------------------------------------------------- penalties (eq. 9)
@@ -252,11 +273,21 @@ class LatentReplay:
 class LatentPolicy:
     """Acts from real frames: ``s_t = post(s_{t-1}, a_{t-1}, E(x_t))``, ``a_t = π(s_t)`` (DESIGN.md 7.1).
 
-    ``act_fn(features, deterministic)`` maps latent features to actions; any RSSM with ``initial`` and
-    ``observe_step`` (Gaussian or discrete) works, so Offline DV2 evaluates through this class too."""
+    The latent is inferred as in training: ``z_t`` is *sampled* from the posterior (as the authors'
+    LOMPO code and V-D4RL's DreamerV2 do, ``eval_state_mean: False``), because the actor only ever saw
+    sampled posterior states in ``B_real`` and model rollouts. ``latent="mean"`` uses the posterior
+    mean (Gaussian) or most likely class (discrete) instead, for comparison. ``deterministic`` in
+    :meth:`act` concerns the action only (the actor's mean). ``act_fn(features, deterministic)`` maps
+    latent features to actions; any RSSM with ``initial`` and ``observe_step`` (Gaussian or discrete)
+    works, so Offline DV2 evaluates through this class too."""
 
-    def __init__(self, model: nn.Module, act_fn, action_dim: int, device: torch.device):
+    LATENTS = ("sample", "mean")
+
+    def __init__(self, model: nn.Module, act_fn, action_dim: int, device: torch.device, latent: str = "sample"):
+        if latent not in self.LATENTS:
+            raise ConfigError(f"latent inference must be one of {self.LATENTS}, got {latent!r}")
         self.model, self.act_fn, self.action_dim, self.device = model, act_fn, action_dim, device
+        self.latent = latent
         self.reset()
 
     def reset(self) -> None:
@@ -270,7 +301,7 @@ class LatentPolicy:
         embed = self.model.encoder(image)
         is_first = torch.tensor([self.first], device=self.device)
         self.state = self.model.rssm.observe_step(self.state, self.previous_action, embed, is_first,
-                                                  sample=not deterministic)[0]
+                                                  sample=self.latent == "sample")[0]
         action = self.act_fn(self.state.features, deterministic)
         self.previous_action, self.first = action, False
         return action.squeeze(0).cpu().numpy()
@@ -333,6 +364,7 @@ class Lompo:
         self.real = LatentReplay(config.real_capacity, feat, self.action_dim)
         self.latent = LatentReplay(config.latent_capacity, feat, self.action_dim)
         self.penalty_fn = PENALTIES[config.penalty]
+        self.rollout_stats: dict[str, float] = {}  # latest rollout batch's statistics, reported every agent step
 
     def phase_length(self, phase: str) -> int:
         return {"model": self.config.model_steps, "buffers": 1, "agent": self.config.agent_updates}[phase]
@@ -344,8 +376,10 @@ class Lompo:
         loss, metrics = world_model_loss(self.model, batch, self.config)
         self.model_opt.zero_grad(set_to_none=True)
         loss.backward()
+        member_norms = self.model.rssm.prior_net.member_grad_norms()
         grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.config.model_grad_clip)
         self.model_opt.step()
+        metrics.update({f"model/prior_grad_norm_member{k}": float(v) for k, v in enumerate(member_norms)})
         return {"model/loss": loss.item(), "model/grad_norm": grad_norm.item(), **metrics}
 
     # ------------------------------------------------------------ buffers
@@ -370,12 +404,29 @@ class Lompo:
         }
         return {k: v.cpu().numpy() for k, v in transitions.items()}, post
 
+    def penalized_step(self, state: LatentState, action: torch.Tensor):
+        """One step of the penalised latent MDP (eq. 9) from N states: ``(next_state, r̃, r, u)``."""
+        c = self.config
+        n = action.shape[0]
+        deter, means, stds, samples = self.model.rssm.imagine_all_members(state, action)
+        member = torch.randint(0, c.ensemble, (n,), device=self.device)
+        next_stoch = samples[member, torch.arange(n, device=self.device)]
+        member_rewards = self.model.reward(torch.cat([deter.expand(c.ensemble, -1, -1), samples], -1))
+        next_state = LatentState(deter, next_stoch)
+        sampled_reward = self.model.reward(next_state.features)
+        uncertainty = self.penalty_fn(next_stoch, means, stds)
+        reward = member_rewards.mean(0) if c.reward_source == "ensemble_mean" else sampled_reward
+        return next_state, penalized_reward(member_rewards, sampled_reward, uncertainty, c.penalty_scale,
+                                            c.reward_source), reward, uncertainty
+
     @torch.no_grad()
-    def latent_rollouts(self, start: LatentState, random_actions: bool) -> dict[str, np.ndarray]:
-        """``H``-step rollouts in the penalised latent MDP from ``start`` (N states) -> N·H transitions."""
-        c, rssm = self.config, self.model.rssm
+    def latent_rollouts(self, start: LatentState, random_actions: bool) -> tuple[dict[str, np.ndarray], dict]:
+        """``H``-step rollouts in the penalised latent MDP from ``start`` (N states) -> N·H transitions,
+        and their statistics (:meth:`rollout_statistics`)."""
+        c = self.config
         state, n = start, start.deter.shape[0]
         out = {k: [] for k in LatentReplay.KEYS}
+        raw_rewards, penalties = [], []
         for _ in range(c.horizon):
             obs = state.features
             if random_actions:
@@ -384,25 +435,40 @@ class Lompo:
                 action, _ = self.sac.actor.sample(obs)
                 if c.rollout_noise > 0:
                     action = (action + c.rollout_noise * torch.randn_like(action)).clamp(-1, 1)
-            deter, means, stds, samples = rssm.imagine_all_members(state, action)
-            member = torch.randint(0, c.ensemble, (n,), device=self.device)
-            next_stoch = samples[member, torch.arange(n, device=self.device)]
-            member_rewards = self.model.reward(torch.cat([deter.expand(c.ensemble, -1, -1), samples], -1))
-            next_state = LatentState(deter, next_stoch)
-            sampled_reward = self.model.reward(next_state.features)
-            uncertainty = self.penalty_fn(next_stoch, means, stds)
-            reward = penalized_reward(member_rewards, sampled_reward, uncertainty, c.penalty_scale, c.reward_source)
+            next_state, reward, raw_reward, uncertainty = self.penalized_step(state, action)
             if self.model.discount_head is not None:
                 discount = torch.sigmoid(self.model.discount_head(next_state.features).squeeze(-1)).round()
             else:
                 discount = torch.ones(n, device=self.device)
             for key, value in zip(LatentReplay.KEYS, (obs, action, reward, discount, next_state.features)):
                 out[key].append(value)
+            raw_rewards.append(raw_reward)
+            penalties.append(uncertainty)
             state = next_state
-        return {k: torch.cat(v).cpu().numpy() for k, v in out.items()}
+        transitions = {k: torch.cat(v).cpu().numpy() for k, v in out.items()}
+        return transitions, self.rollout_statistics(start, torch.cat(raw_rewards), torch.cat(penalties),
+                                                    torch.cat(out["reward"]))
+
+    def rollout_statistics(self, start: LatentState, raw_reward: torch.Tensor, penalty: torch.Tensor,
+                           reward: torch.Tensor, states: int = 64, actions: int = 8) -> dict[str, float]:
+        """What the agent phase feeds the critic: the model reward before the penalty, the penalty ``u``
+        (mean, std), the penalised reward ``r̃``, and ``u``'s spread across actions from one state: the
+        std of ``u`` over ``actions`` uniform random actions from each of the first ``states`` start
+        states, averaged over states (``penalty_std_across_actions``; next to ``penalty_std``, which
+        mixes states and actions, it says whether the penalty can steer the policy at all)."""
+        subset = LatentState(start.deter[:states], start.stoch[:states])
+        m = subset.deter.shape[0]
+        repeated = LatentState(subset.deter.repeat(actions, 1), subset.stoch.repeat(actions, 1))
+        action = torch.rand(m * actions, self.action_dim, device=self.device) * 2 - 1
+        spread = self.penalized_step(repeated, action)[3].view(actions, m).std(0, unbiased=False).mean()
+        return {"latent/raw_reward": raw_reward.mean().item(), "latent/penalty_mean": penalty.mean().item(),
+                "latent/penalty_std": penalty.std(unbiased=False).item(),
+                "latent/penalized_reward": reward.mean().item(),
+                "latent/penalty_std_across_actions": spread.item()}
 
     def refresh_buffers(self, real_batches: int, latent_batches: int, random_actions: bool) -> dict[str, float]:
-        """Algorithm 1's refresh: real batches into ``B_real``, rollouts from posterior starts into ``B_latent``."""
+        """Algorithm 1's refresh: real batches into ``B_real``, rollouts from posterior starts into ``B_latent``.
+        Returns the statistics of the last rollout batch (empty without rollouts)."""
         metrics: dict[str, float] = {}
         for _ in range(real_batches):
             transitions, _ = self.encode_real_transitions(_to_torch(self.refresh_sampler.sample(), self.device))
@@ -414,9 +480,8 @@ class Lompo:
             post = self.posterior_states(batch)
             valid = batch["mask"]
             start = LatentState(post["deter"][valid], post["stoch"][valid])
-            transitions = self.latent_rollouts(start, random_actions)
+            transitions, metrics = self.latent_rollouts(start, random_actions)
             self.latent.add(transitions)
-            metrics["latent/penalized_reward"] = float(transitions["reward"].mean())
         return metrics
 
     def fill_buffers(self) -> dict[str, float]:
@@ -428,6 +493,7 @@ class Lompo:
         metrics = {}
         while c.model_rollouts and self.latent.size < min(c.initial_latent_transitions, c.latent_capacity):
             metrics = self.refresh_buffers(0, 1, random_actions=True)
+        self.rollout_stats = {**metrics, "latent/policy_refreshes": 0} if metrics else {}
         return {"buffers/real": self.real.size, "buffers/latent": self.latent.size, **metrics}
 
     # ------------------------------------------------------------ phase 3: latent actor-critic
@@ -444,14 +510,17 @@ class Lompo:
         return batch
 
     def agent_step(self, step: int) -> dict[str, float]:
-        metrics = {}
+        """One SAC update; every ``updates_per_epoch`` a buffer refresh first. Every step reports the
+        statistics of the latest policy rollouts (the initial random-action fill's before the first)."""
         if step > 0 and step % self.config.updates_per_epoch == 0:
-            metrics = self.refresh_buffers(self.config.real_refresh_batches, self.config.latent_refresh_batches,
-                                           random_actions=False)
+            stats = self.refresh_buffers(self.config.real_refresh_batches, self.config.latent_refresh_batches,
+                                         random_actions=False)
+            self.rollout_stats = {**stats, "latent/policy_refreshes": self.rollout_stats.get(
+                "latent/policy_refreshes", 0) + 1} if stats else self.rollout_stats
         batch = self.agent_batch()
         batch.pop("source")
         sac_metrics = self.sac.update(_to_torch(batch, self.device))
-        return {**{f"agent/{k}": v for k, v in sac_metrics.items()}, **metrics}
+        return {**{f"agent/{k}": v for k, v in sac_metrics.items()}, **self.rollout_stats}
 
     def train_step(self, phase: str, step: int) -> dict[str, float]:
         if phase == "model":
@@ -463,9 +532,9 @@ class Lompo:
         raise ConfigError(f"LOMPO has no phase {phase!r}")
 
     # ------------------------------------------------------------ evaluation helpers
-    def policy(self) -> LatentPolicy:
+    def policy(self, latent: str = "sample") -> LatentPolicy:
         self.model.eval()
-        return LatentPolicy(self.model, self._act, self.action_dim, self.device)
+        return LatentPolicy(self.model, self._act, self.action_dim, self.device, latent)
 
     def _act(self, features: torch.Tensor, deterministic: bool) -> torch.Tensor:
         if deterministic:
@@ -500,6 +569,7 @@ class Lompo:
             "replay_rng": self.rng.bit_generator.state,
             "real": self.real.state_dict(),
             "latent": self.latent.state_dict(),
+            "rollout_stats": dict(self.rollout_stats),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -511,3 +581,4 @@ class Lompo:
         self.rng.bit_generator.state = state["replay_rng"]
         self.real.load_state_dict(state["real"])
         self.latent.load_state_dict(state["latent"])
+        self.rollout_stats = {k: float(v) for k, v in state.get("rollout_stats", {}).items()}

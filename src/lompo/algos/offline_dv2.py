@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lompo.algos.kl import masked_mean, split_kl
 from lompo.algos.lompo import LatentPolicy, _to_torch, model_sample_strip, sample_prior_members
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore
@@ -48,20 +49,14 @@ def categorical_kl(q_probs: torch.Tensor, p_probs: torch.Tensor, eps: float = 1e
 def balanced_kl(post_probs: torch.Tensor, prior_probs: torch.Tensor, balance: float = 0.8,
                 free_nats: float = 1.0, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """DreamerV2's KL balancing: the prior moves towards the posterior with weight ``balance`` and the
-    posterior towards the prior with ``1 - balance``; each term is ``max(mean KL, free_nats)``, the mean
-    over the entries where ``mask`` is set (all by default). Returns ``(loss, mean KL)``."""
-    kl_prior_side = _masked_mean(categorical_kl(post_probs.detach(), prior_probs), mask)
-    kl_post_side = _masked_mean(categorical_kl(post_probs, prior_probs.detach()), mask)
-    floor = torch.tensor(free_nats, dtype=kl_prior_side.dtype, device=kl_prior_side.device)
-    loss = balance * torch.maximum(kl_prior_side, floor) + (1.0 - balance) * torch.maximum(kl_post_side, floor)
-    return loss, kl_prior_side.detach()
-
-
-def _masked_mean(value: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    if mask is None:
-        return value.mean()
-    mask = mask.to(value.dtype)
-    return (value * mask).sum() / mask.sum().clamp(min=1.0)
+    posterior towards the prior with ``1 - balance``. The free-nats floor ``max(mean KL, free_nats)``
+    sits on the posterior side only (:func:`~lompo.algos.kl.split_kl`; DreamerV2 floors both sides,
+    which stops the ensemble's prior heads whenever the mean KL is below 1 nat). Means run over the
+    entries where ``mask`` is set (all by default). Returns ``(loss, mean KL)``."""
+    kl_prior_side = categorical_kl(post_probs.detach(), prior_probs)
+    kl_post_side = categorical_kl(post_probs, prior_probs.detach())
+    loss = split_kl(kl_prior_side, kl_post_side, balance, 1.0 - balance, free_nats, mask)
+    return loss, masked_mean(kl_prior_side.detach(), mask)
 
 
 def lambda_returns(reward: torch.Tensor, value: torch.Tensor, discount: torch.Tensor,
@@ -231,9 +226,9 @@ def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor], config: 
     if model.discount_head is not None:
         logits = model.discount_head(features).squeeze(-1)
         terms["discount_nll"] = F.binary_cross_entropy_with_logits(logits, batch["discount"], reduction="none")
-    likelihood_loss = _masked_mean(sum(terms.values()), mask)
+    likelihood_loss = masked_mean(sum(terms.values()), mask)
     loss = likelihood_loss + config.kl_scale * kl_loss
-    metrics = {f"model/{k}": _masked_mean(v.detach(), mask).item() for k, v in terms.items()}
+    metrics = {f"model/{k}": masked_mean(v.detach(), mask).item() for k, v in terms.items()}
     metrics["model/kl"] = kl.item()
     return loss, metrics
 
@@ -319,8 +314,10 @@ class OfflineDV2:
         loss, metrics = world_model_loss(self.model, batch, self.config)
         self.model_opt.zero_grad(set_to_none=True)
         loss.backward()
+        member_norms = self.model.rssm.prior_net.member_grad_norms()
         grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.model_opt.step()
+        metrics.update({f"model/prior_grad_norm_member{k}": float(v) for k, v in enumerate(member_norms)})
         return {"model/loss": loss.item(), "model/grad_norm": grad_norm.item(), **metrics}
 
     @torch.no_grad()
@@ -359,9 +356,9 @@ class OfflineDV2:
                 "agent/entropy": traj["entropy"].mean().item()}
 
     # ------------------------------------------------------------ evaluation
-    def policy(self) -> LatentPolicy:
+    def policy(self, latent: str = "sample") -> LatentPolicy:
         self.model.eval()
-        return LatentPolicy(self.model, self._act, self.action_dim, self.device)
+        return LatentPolicy(self.model, self._act, self.action_dim, self.device, latent)
 
     def _act(self, features: torch.Tensor, deterministic: bool) -> torch.Tensor:
         if deterministic:

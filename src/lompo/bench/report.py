@@ -73,6 +73,32 @@ def published_section(rows: list[dict]) -> str:
             "collect, so the data can differ).</p>" + "".join(parts))
 
 
+def diagnostics_section(run: Path) -> list[str]:
+    """``lompo diagnose`` results of a run: penalty-vs-error correlations per dataset, and the plots."""
+    parts = []
+    for json_path in sorted((run / "diagnostics").glob("*.json")):
+        try:
+            result = json.loads(json_path.read_text())
+            rows = [[name, _rho(entry["spearman"]),
+                     _rho(result["h_step"]["penalties"][name]["spearman"])]
+                    for name, entry in result["one_step"]["penalties"].items()]
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            parts.append(f"<p class=muted>{html.escape(json_path.name)}: unreadable diagnostics ({html.escape(str(err))})</p>")
+            continue
+        parts.append(f"<details open><summary>diagnostics on {html.escape(str(result.get('dataset')))} "
+                     f"(Spearman ρ of penalty vs true error)</summary>")
+        parts.append(_table(["penalty", "ρ one step", f"ρ {result.get('horizon')} steps"], rows))
+        for png in sorted(run.glob(f"diagnostics/{json_path.stem}-*.png")):
+            parts.append(f"<figure><img src=\"{data_uri(png)}\" alt=\"{html.escape(png.stem)}\">"
+                         f"<figcaption class=muted>{html.escape(png.stem)}</figcaption></figure>")
+        parts.append("</details>")
+    return parts
+
+
+def _rho(value) -> str:
+    return "n/a" if value is None else f"{float(value):.2f}"
+
+
 def run_card(row: dict, *, videos: bool = True) -> str:
     run = Path(row["run"])
     lines = [f"<div class=run><b>{html.escape(row['algo'])}</b> seed {html.escape(str(row['seed']))} "
@@ -91,6 +117,7 @@ def run_card(row: dict, *, videos: bool = True) -> str:
         if path.is_file():
             lines.append(f"<figure><img src=\"{data_uri(path)}\" alt=\"{html.escape(caption)}\">"
                          f"<figcaption class=muted>{html.escape(caption)}</figcaption></figure>")
+    lines.extend(diagnostics_section(run))
     config_path = run / "config.json"
     if config_path.is_file():
         lines.append(f"<details><summary>config</summary><pre>{html.escape(config_path.read_text())}</pre></details>")

@@ -58,3 +58,12 @@ class EnsembleMLP(nn.Module):
             if i < len(self.linears) - 1:
                 x = self.act(x)
         return x
+
+    def member_grad_norms(self) -> torch.Tensor:
+        """``(K,)``: the L2 norm of each member's gradient over all its layers (zero where none)."""
+        squares = torch.zeros(self.members, device=self.linears[0].weight.device)
+        for linear in self.linears:
+            for param in (linear.weight, linear.bias):
+                if param.grad is not None:
+                    squares = squares + param.grad.detach().pow(2).flatten(1).sum(1)
+        return squares.sqrt()

@@ -66,7 +66,8 @@ class EnsembleRSSM(nn.Module):
         self.action_dim = action_dim
         self.gru_input = nn.Sequential(nn.Linear(stoch + action_dim, hidden), nn.ELU())
         self.gru = nn.GRUCell(hidden, deter)
-        # "3-layer fully connected networks with 256 units" (LOMPO appendix C): 2 hidden + output.
+        # ``layers`` hidden layers + a linear output each (LompoConfig.mlp_layers: 3 in the paper preset,
+        # 2 in ``cpu``).
         self.posterior_net = mlp(deter + embed_dim, 2 * stoch, hidden, layers)
         self.prior_net = EnsembleMLP(ensemble, deter, 2 * stoch, hidden, layers)
 

@@ -63,7 +63,8 @@ def normalized_scores(mean_return: float, random: float | None, expert: float | 
 
 def run_episodes(policy: Policy, env: DMCEnv, episodes: int, seed: int,
                  record_episodes: int = 0, progress: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Returns of ``episodes`` episodes (env seeds ``seed + i``, mean actions) and recorded frames."""
+    """Returns of ``episodes`` episodes (env seeds ``seed + i``, mean actions) and recorded frames.
+    Torch's RNG (latent sampling) is seeded with ``seed`` inside a fork, so training streams are untouched."""
     returns, frames = [], []
     iterator = range(episodes)
     if progress:
@@ -71,6 +72,7 @@ def run_episodes(policy: Policy, env: DMCEnv, episodes: int, seed: int,
 
         iterator = tqdm(iterator, desc="evaluate", unit="ep", leave=False)
     with torch.random.fork_rng():  # evaluation never shifts the training RNG streams
+        torch.manual_seed(seed)  # sampled latents: the same checkpoint gives the same evaluation
         for i in iterator:
             obs, _ = env.reset(seed=seed + i)
             policy.reset()

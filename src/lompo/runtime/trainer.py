@@ -279,16 +279,25 @@ class Run:
         atomic_write_bytes(self.final_path, lambda f: f.write(json.dumps(result, indent=2).encode()))
         return result
 
-    def evaluate(self, episodes: int | None = None, video: bool = False, progress: bool = False) -> dict:
-        """``lompo evaluate RUN``: the latest checkpoint's policy, E episodes; returned, not appended to eval.jsonl."""
-        store = self.open_store()
+    def trained_algorithm(self, store: EpisodeStore):
+        """``(algorithm, checkpoint path)``: the run's algorithm with its latest checkpoint loaded."""
         algo = self.build(store)
         checkpoint = latest_checkpoint(self.checkpoints)
         if checkpoint is None:
-            raise CheckpointError(self.checkpoints, "no complete checkpoint to evaluate")
-        state = load_checkpoint(checkpoint)
-        algo.load_state_dict(state["algo"])
+            raise CheckpointError(self.checkpoints, "no complete checkpoint to load")
+        algo.load_state_dict(load_checkpoint(checkpoint)["algo"])
+        return algo, checkpoint
+
+    def evaluate(self, episodes: int | None = None, video: bool = False, progress: bool = False,
+                 latent: str = "sample") -> dict:
+        """``lompo evaluate RUN``: the latest checkpoint's policy, E episodes; returned, not appended to eval.jsonl.
+        ``latent="mean"`` infers latent-model policies' states from the posterior mean (comparison only)."""
+        store = self.open_store()
+        algo, checkpoint = self.trained_algorithm(store)
         video_path = self.videos / f"evaluate-{checkpoint.name}.gif" if video else None
-        result = evaluate(algo.policy(), store, episodes or self.settings.eval_episodes, EVAL_SEED,
+        if latent != "sample" and not hasattr(algo, "model"):
+            raise ConfigError(f"{self.settings.algo} has no latent model; --latent {latent} does not apply")
+        policy = algo.policy(latent) if hasattr(algo, "model") else algo.policy()
+        result = evaluate(policy, store, episodes or self.settings.eval_episodes, EVAL_SEED,
                           video_path=video_path, progress=progress)
-        return {"checkpoint": str(checkpoint), **result}
+        return {"checkpoint": str(checkpoint), "latent": latent, **result}

@@ -1,0 +1,358 @@
+"""``lompo diagnose RUN``: does the ensemble's penalty measure where the world model is wrong?
+
+For a trained LOMPO world model (``lompo``, ``lmbrl``, ``offline_slac``) and sequences of a dataset
+(the run's own, or another one: e.g. expert data for a model trained on random data):
+
+1. **Open-loop error per horizon step** ``h = 1..H``: from the posterior state at the end of a context,
+   the model predicts with the dataset's actions, once per prior head ``k`` (that head at every step,
+   its mean) and once as the latent MDP does (a random head per step, sampled). Against the real
+   frames' posterior: ``KL(q(z_{t+h} | x) ‖ p(z_{t+h} | d̂_{t+h}))``, the reward error
+   ``|r̂ − r|`` and the decoded image's mean squared error per pixel (pixels in [−0.5, 0.5]).
+2. **Penalty against true error**, for every penalty type of eq. 9 (:data:`~lompo.algos.lompo.PENALTIES`):
+   ``u(s_t, a_t)`` against the one-step error (mean over heads of ``KL(q(z_{t+1}|x) ‖ p_k)``), and the
+   sum of ``u`` along an ``H``-step open-loop rollout against the error at step ``H``. Spearman rank
+   correlation and a calibration curve (mean error in ten quantile bins of ``u``).
+3. **Penalty by action source** from the same posterior states: the dataset's actions, uniform random
+   actions and the trained policy's actions (all penalty types).
+4. **Per-head training statistics** from the run's ``metrics.jsonl`` (gradient norms and KL per head).
+
+Writes ``RUN/diagnostics/<dataset>.json`` and PNG plots beside it; ``lompo report`` shows them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lompo.algos.lompo import PENALTIES, Lompo, _to_torch
+from lompo.data.episodes import atomic_write_bytes
+from lompo.data.samplers import SequenceSampler
+from lompo.data.store import EpisodeStore, load_store
+from lompo.errors import ConfigError
+from lompo.nets import LatentState
+from lompo.nets.conv import preprocess
+from lompo.nets.rssm import gaussian_kl
+
+BINS = 10
+
+
+# ---------------------------------------------------------------------------- statistics
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman rank correlation (average ranks for ties); NaN when either side is constant."""
+    from scipy.stats import spearmanr
+
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(spearmanr(x, y).statistic)
+
+
+def calibration(penalty: np.ndarray, error: np.ndarray, bins: int = BINS) -> dict[str, list[float]]:
+    """Mean penalty and mean error in ``bins`` quantile bins of the penalty (equal counts)."""
+    order = np.argsort(penalty, kind="stable")
+    groups = [g for g in np.array_split(order, bins) if len(g)]
+    return {"penalty": [float(penalty[g].mean()) for g in groups], "error": [float(error[g].mean()) for g in groups]}
+
+
+def agreement(penalties: dict[str, np.ndarray], error: np.ndarray) -> dict[str, dict]:
+    """For each penalty type: Spearman correlation with ``error`` and its calibration curve."""
+    return {name: {"spearman": spearman(u, error), "calibration": calibration(u, error)}
+            for name, u in penalties.items()}
+
+
+def summary(values: np.ndarray) -> dict[str, float]:
+    values = np.asarray(values, np.float64)
+    p10, p50, p90 = np.percentile(values, [10, 50, 90])
+    return {"mean": float(values.mean()), "std": float(values.std()), "p10": float(p10), "median": float(p50),
+            "p90": float(p90)}
+
+
+def all_penalties(next_stoch: torch.Tensor, means: torch.Tensor, stds: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Every penalty type of eq. 9 for ``N`` transitions: ``{name: (N,)}``."""
+    return {name: fn(next_stoch, means, stds) for name, fn in PENALTIES.items()}
+
+
+# ---------------------------------------------------------------------------- model measurements
+class Diagnosis:
+    """The measurements of one world model on one batch of dataset sequences."""
+
+    def __init__(self, algo: Lompo, batch: dict[str, torch.Tensor], context: int, horizon: int):
+        self.algo, self.model, self.rssm = algo, algo.model, algo.model.rssm
+        self.batch, self.context, self.horizon = batch, context, horizon
+        self.ensemble = algo.config.ensemble
+        post = self.rssm.observe(self.model.encoder(batch["image"]), batch["action"], batch["is_first"])
+        self.post = post  # the real frames' posterior: the reference every prediction is measured against
+
+    def _target(self, t: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.post["post_mean"][:, t], self.post["post_std"][:, t]
+
+    def _state(self, t: int) -> LatentState:
+        return LatentState(self.post["deter"][:, t], self.post["stoch"][:, t])
+
+    def _errors(self, deter: torch.Tensor, stoch: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
+                t: int) -> dict[str, torch.Tensor]:
+        """Per-sequence errors of a predicted state for frame ``t``: latent KL, reward, image."""
+        features = torch.cat([deter, stoch], -1)
+        image = preprocess(self.batch["image"][:, t])
+        return {"latent_kl": gaussian_kl(*self._target(t), mean, std),
+                "reward_error": (self.model.reward(features) - self.batch["reward"][:, t]).abs(),
+                "image_mse": (self.model.decoder(features) - image).pow(2).mean((-3, -2, -1))}
+
+    def open_loop(self) -> dict[str, dict[str, list[float]]]:
+        """Errors per horizon step for each head (its mean at every step) and the ensemble (random head
+        per step, sampled, as in the latent MDP). ``{source: {metric: [h=1..H]}}``."""
+        start, actions = self.context - 1, self.batch["action"]
+        out: dict[str, dict[str, list[float]]] = {}
+        for source in [f"member{k}" for k in range(self.ensemble)] + ["ensemble"]:
+            state = self._state(start)
+            curves: dict[str, list[float]] = {}
+            for h in range(1, self.horizon + 1):
+                deter = self.rssm.deterministic_step(state, actions[:, start + h])
+                means, stds = self.rssm.prior(deter)
+                if source == "ensemble":
+                    k = int(torch.randint(0, self.ensemble, ()))
+                    stoch = means[k] + stds[k] * torch.randn_like(stds[k])
+                else:
+                    k = int(source[len("member"):])
+                    stoch = means[k]
+                errors = self._errors(deter, stoch, means[k], stds[k], start + h)
+                valid = self.batch["mask"][:, start + h]
+                for name, value in errors.items():
+                    curves.setdefault(name, []).append(float(value[valid].mean()))
+                state = LatentState(deter, stoch)
+            out[source] = curves
+        return out
+
+    def one_step(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """``u(s_t, a_{t+1})`` of every penalty type and the true one-step error (mean over heads of the
+        KL to the next frame's posterior) for every ``t`` of every sequence."""
+        length = self.batch["image"].shape[1]
+        penalties: dict[str, list] = {name: [] for name in PENALTIES}
+        errors = []
+        for t in range(length - 1):
+            valid = ~self.batch["is_first"][:, t + 1] & self.batch["mask"][:, t + 1]
+            deter = self.rssm.deterministic_step(self._state(t), self.batch["action"][:, t + 1])
+            means, stds = self.rssm.prior(deter)
+            stoch = self._sampled_member(means, stds)
+            for name, u in all_penalties(stoch, means, stds).items():
+                penalties[name].append(u[valid])
+            mean_q, std_q = self._target(t + 1)
+            errors.append(gaussian_kl(mean_q.unsqueeze(0), std_q.unsqueeze(0), means, stds).mean(0)[valid])
+        return {k: torch.cat(v).cpu().numpy() for k, v in penalties.items()}, torch.cat(errors).cpu().numpy()
+
+    def h_step(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Penalty summed along an ``H``-step open-loop rollout (dataset actions, a random head per step)
+        from every start ``t`` with ``t + H`` inside the sequence, and the latent KL at step ``H``."""
+        length = self.batch["image"].shape[1]
+        penalties: dict[str, list] = {name: [] for name in PENALTIES}
+        errors = []
+        for t in range(length - self.horizon):
+            frames = slice(t + 1, t + self.horizon + 1)
+            valid = self.batch["mask"][:, frames].all(1) & ~self.batch["is_first"][:, frames].any(1)
+            state, total = self._state(t), {name: 0.0 for name in PENALTIES}
+            for h in range(1, self.horizon + 1):
+                deter = self.rssm.deterministic_step(state, self.batch["action"][:, t + h])
+                means, stds = self.rssm.prior(deter)
+                stoch = self._sampled_member(means, stds)
+                for name, u in all_penalties(stoch, means, stds).items():
+                    total[name] = total[name] + u
+                state = LatentState(deter, stoch)
+            for name in PENALTIES:
+                penalties[name].append(total[name][valid])
+            mean_q, std_q = self._target(t + self.horizon)
+            errors.append(gaussian_kl(mean_q.unsqueeze(0), std_q.unsqueeze(0), means, stds).mean(0)[valid])
+        return {k: torch.cat(v).cpu().numpy() for k, v in penalties.items()}, torch.cat(errors).cpu().numpy()
+
+    def by_action_source(self, actions_per_state: int = 4) -> dict[str, dict[str, dict[str, float]]]:
+        """Penalty distributions from the posterior states for the dataset's, uniform random and the
+        policy's actions: ``{source: {penalty: summary}}``."""
+        valid = (self.batch["mask"][:, 1:] & ~self.batch["is_first"][:, 1:]).reshape(-1)
+        flat = LatentState(self.post["deter"][:, :-1].reshape(-1, self.rssm.deter_dim)[valid],
+                           self.post["stoch"][:, :-1].reshape(-1, self.rssm.stoch_dim)[valid])
+        dataset_actions = self.batch["action"][:, 1:].reshape(-1, self.algo.action_dim)[valid]
+        n = flat.deter.shape[0]
+        repeat = LatentState(flat.deter.repeat(actions_per_state, 1), flat.stoch.repeat(actions_per_state, 1))
+        sources = {
+            "dataset": (flat, dataset_actions),
+            "random": (repeat, torch.rand(n * actions_per_state, self.algo.action_dim) * 2 - 1),
+            "policy": (repeat, self.algo.sac.actor.sample(repeat.features)[0]),
+        }
+        out = {}
+        for source, (state, action) in sources.items():
+            deter = self.rssm.deterministic_step(state, action)
+            means, stds = self.rssm.prior(deter)
+            u = all_penalties(self._sampled_member(means, stds), means, stds)
+            out[source] = {name: summary(value.cpu().numpy()) for name, value in u.items()}
+        return out
+
+    def _sampled_member(self, means: torch.Tensor, stds: torch.Tensor) -> torch.Tensor:
+        """The latent MDP's next state: a sample of a random head per transition (eq. 9)."""
+        n = means.shape[1]
+        member = torch.randint(0, self.ensemble, (n,))
+        index = torch.arange(n)
+        return means[member, index] + stds[member, index] * torch.randn_like(stds[member, index])
+
+
+def head_statistics(metrics_path: Path) -> dict:
+    """Gradient norm and KL of every prior head over the model phase's logged steps (``metrics.jsonl``);
+    ``{"logged": False}`` for runs from before these metrics existed."""
+    lines = []
+    if metrics_path.is_file():
+        for line in metrics_path.read_text().splitlines():
+            record = json.loads(line)
+            if record.get("phase") == "model":
+                lines.append(record)
+    keys = sorted({k for line in lines for k in line if k.startswith(("model/prior_grad_norm_member",
+                                                                     "model/kl_member"))})
+    if not keys:
+        return {"logged": False, "model_log_steps": len(lines)}
+    out: dict = {"logged": True, "model_log_steps": len(lines), "steps": [line["step"] for line in lines]}
+    for key in keys:
+        values = np.array([line[key] for line in lines if key in line], np.float64)
+        out[key.removeprefix("model/")] = {"first": float(values[0]), "last": float(values[-1]),
+                                           "mean": float(values.mean()), "zero_fraction": float((values == 0).mean())}
+    return out
+
+
+# ---------------------------------------------------------------------------- the command
+def diagnose(run_path: Path | str, data: Path | str | None = None, sequences: int = 32, context: int = 5,
+             horizon: int = 15, seed: int = 0, plots: bool = True) -> Path:
+    """Measure the run's world model on ``sequences`` windows of ``data`` (default: its own dataset);
+    returns the path of the JSON written into ``RUN/diagnostics/``."""
+    from lompo.bench.sweep import dataset_label
+    from lompo.runtime import Run
+
+    run = Run(run_path)
+    if run.settings.algo not in ("lompo", "lmbrl", "offline_slac"):
+        raise ConfigError(f"{run.path}: lompo diagnose measures LOMPO's Gaussian ensemble; this run is "
+                          f"{run.settings.algo!r}")
+    own_store = run.open_store()
+    store = own_store if data is None else load_store(data)
+    _check_compatible(run.path, own_store, store, data)
+    if context < 1 or horizon < 1:
+        raise ConfigError(f"context and horizon must be >= 1, got {context} and {horizon}")
+    algo, checkpoint = run.trained_algorithm(own_store)
+    algo.model.eval()
+    length = context + horizon
+    longest = int(store.episode_lengths.max())
+    if longest < length:
+        raise ConfigError(f"{data or run.settings.data}: episodes of at most {longest} steps are shorter "
+                          f"than context + horizon = {length}")
+    sampler = SequenceSampler(store, sequences, length, seed=seed)
+    batch = _to_torch(sampler.sample(), algo.device)
+    label = dataset_label(str(data if data is not None else run.settings.data))
+    with torch.no_grad(), torch.random.fork_rng():
+        torch.manual_seed(seed)
+        diagnosis = Diagnosis(algo, batch, context, horizon)
+        open_loop = diagnosis.open_loop()
+        one_penalties, one_error = diagnosis.one_step()
+        h_penalties, h_error = diagnosis.h_step()
+        by_source = diagnosis.by_action_source()
+    result = {
+        "run": str(run.path), "algo": run.settings.algo, "checkpoint": checkpoint.name,
+        "data": str(data if data is not None else run.settings.data), "dataset": label,
+        "own_data": data is None, "sequences": sequences, "context": context, "horizon": horizon, "seed": seed,
+        "config": {"penalty": algo.config.penalty, "penalty_scale": algo.config.penalty_scale,
+                   "rollout_horizon": algo.config.horizon, "ensemble": algo.config.ensemble,
+                   "free_nats": algo.config.free_nats},
+        "open_loop": open_loop,
+        "one_step": {"transitions": int(len(one_error)), "error": summary(one_error),
+                     "penalties": agreement(one_penalties, one_error)},
+        "h_step": {"transitions": int(len(h_error)), "error": summary(h_error),
+                   "penalties": agreement(h_penalties, h_error)},
+        "penalty_by_action_source": by_source,
+        "heads": head_statistics(run.metrics_path),
+    }
+    out_dir = run.path / "diagnostics"
+    out_dir.mkdir(exist_ok=True)
+    json_path = out_dir / f"{label}.json"
+    text = json.dumps(_finite_or_none(result), indent=2).encode()
+    atomic_write_bytes(json_path, lambda f: f.write(text))
+    if plots:
+        write_plots(result, out_dir / label)
+    return json_path
+
+
+def _check_compatible(run_path: Path, own: EpisodeStore, other: EpisodeStore, data) -> None:
+    if tuple(other.image_shape) != tuple(own.image_shape) or other.action_dim != own.action_dim:
+        raise ConfigError(f"{data}: images {tuple(other.image_shape)} and {other.action_dim}-dim actions, but "
+                          f"the world model of {run_path} was trained on {tuple(own.image_shape)} and "
+                          f"{own.action_dim}-dim actions")
+
+
+def _finite_or_none(tree):
+    """JSON has no NaN: undefined statistics (e.g. a constant penalty's correlation) become null."""
+    if isinstance(tree, dict):
+        return {k: _finite_or_none(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_finite_or_none(v) for v in tree]
+    if isinstance(tree, float) and not math.isfinite(tree):
+        return None
+    return tree
+
+
+# ---------------------------------------------------------------------------- plots
+def write_plots(result: dict, prefix: Path) -> list[Path]:
+    """``<prefix>-open_loop.png`` (errors per horizon step), ``<prefix>-penalty.png`` (calibration per
+    penalty type, one and H steps) and ``<prefix>-actions.png`` (penalty by action source)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    metrics = ("latent_kl", "reward_error", "image_mse")
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    steps = np.arange(1, result["horizon"] + 1)
+    for ax, metric in zip(axes, metrics):
+        for source, curves in result["open_loop"].items():
+            style = dict(color="black", linewidth=2.2) if source == "ensemble" else dict(alpha=0.55, linewidth=1)
+            ax.plot(steps, curves[metric], label=source, **style)
+        ax.set_xlabel("open-loop step h")
+        ax.set_title(metric.replace("_", " "))
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{result['algo']} on {result['dataset']}: open-loop prediction error", fontsize=10)
+    fig.tight_layout()
+    paths.append(_save(fig, prefix, "open_loop"))
+
+    names = list(PENALTIES)
+    fig, axes = plt.subplots(2, len(names), figsize=(3.3 * len(names), 6.2))
+    for row, key in enumerate(("one_step", "h_step")):
+        for ax, name in zip(axes[row], names):
+            entry = result[key]["penalties"][name]
+            ax.plot(entry["calibration"]["penalty"], entry["calibration"]["error"], "o-")
+            rho = entry["spearman"]
+            ax.set_title(f"{name}: ρ = {'n/a' if rho is None or not math.isfinite(rho) else f'{rho:.2f}'}",
+                         fontsize=9)
+            ax.set_xlabel("penalty u" if key == "one_step" else f"Σ u over {result['horizon']} steps", fontsize=8)
+            ax.set_ylabel("one-step KL" if key == "one_step" else f"KL at step {result['horizon']}", fontsize=8)
+    fig.suptitle("penalty against true error (decile bins; Spearman ρ)", fontsize=10)
+    fig.tight_layout()
+    paths.append(_save(fig, prefix, "penalty"))
+
+    fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names), 3.2))
+    sources = list(result["penalty_by_action_source"])
+    for ax, name in zip(axes, names):
+        stats = [result["penalty_by_action_source"][s][name] for s in sources]
+        x = np.arange(len(sources))
+        ax.bar(x, [s["median"] for s in stats], color="#8fb3d9")
+        ax.errorbar(x, [s["median"] for s in stats],
+                    yerr=[[s["median"] - s["p10"] for s in stats], [s["p90"] - s["median"] for s in stats]],
+                    fmt="none", color="black", capsize=3)
+        ax.set_xticks(x, sources)
+        ax.set_title(name, fontsize=9)
+    fig.suptitle("penalty by action source (median, P10-P90)", fontsize=10)
+    fig.tight_layout()
+    paths.append(_save(fig, prefix, "actions"))
+    plt.close("all")
+    return paths
+
+
+def _save(fig, prefix: Path, name: str) -> Path:
+    path = prefix.parent / f"{prefix.name}-{name}.png"
+    fig.savefig(path, dpi=80)
+    return path

@@ -1,0 +1,228 @@
+"""LOMPO's mechanism, pinned: every prior head learns, the posterior does not collapse, evaluation infers
+latents as training does, and the agent phase reports what its rollouts feed the critic."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lompo.algos.lompo import PRESETS, Lompo, LompoConfig, _to_torch
+from lompo.algos.offline_dv2 import PRESETS as DV2_PRESETS
+from lompo.algos.offline_dv2 import OfflineDV2, OfflineDV2Config
+from lompo.collect import collect_random
+from lompo.data import EpisodeStore
+from lompo.data.store import load_store
+from lompo.runtime import Run, algorithm_spec, build_configs
+from conftest import make_episode
+
+
+@pytest.fixture(scope="module")
+def cartpole(tmp_path_factory):
+    """Two rendered cartpole-swingup episodes (100 steps) at 32 and 64 px: real frames for the gradient tests."""
+    out = tmp_path_factory.mktemp("data")
+    folders = collect_random("cartpole-swingup", out, episodes=2, image_sizes=(32, 64), render_profile="fast",
+                             seed=0, episode_length=100, progress=False)
+    return dict(zip((32, 64), folders))
+
+
+@pytest.fixture
+def synthetic(tmp_path):
+    episodes = [make_episode(30, size=32, action_dim=2, seed=i, episode_id=i) for i in range(3)]
+    return EpisodeStore.from_episodes(episodes, tmp_path / "store")
+
+
+def _prior_head_snapshot(algo):
+    return [p.detach().clone() for p in algo.model.rssm.prior_net.parameters()]
+
+
+@pytest.mark.parametrize("preset,size", [("tiny", 32), ("cpu", 64)])
+@pytest.mark.parametrize("free_nats", [None, 1e6])
+def test_every_prior_head_learns_from_one_model_step(cartpole, preset, size, free_nats):
+    """Eq. 8 trains the K heads through the KL alone. With the free-nats floor on that term (free_nats
+    = 1e6: the KL is certainly below it) the heads must still get gradient and move; the floor may
+    only stop the posterior side."""
+    torch.manual_seed(0)
+    overrides = {} if free_nats is None else {"free_nats": free_nats}
+    algo = Lompo(LompoConfig(**{**PRESETS[preset], **overrides}), load_store(cartpole[size]))
+    before = _prior_head_snapshot(algo)
+    metrics = algo.model_step()
+    norms = [metrics[f"model/prior_grad_norm_member{k}"] for k in range(algo.config.ensemble)]
+    assert all(n > 0 for n in norms), norms
+    after = _prior_head_snapshot(algo)
+    for b, a in zip(before, after):  # every member's slice of every layer moved
+        moved = (a - b).flatten(1).abs().amax(1)
+        assert (moved > 0).all(), moved
+    assert metrics["model/kl"] > 0
+    assert all(metrics[f"model/kl_member{k}"] > 0 for k in range(algo.config.ensemble))
+
+
+@pytest.mark.parametrize("free_nats", [0.0, 1e6])
+def test_split_kl_gives_the_prior_eq8s_gradient_whatever_the_floor(free_nats):
+    """``split_kl`` with weights 1, 1: the prior parameters get exactly the gradient of the plain mean
+    KL (eq. 8) whether or not the KL is below the floor; the posterior parameters get it above the
+    floor and nothing below it."""
+    from lompo.algos.kl import split_kl
+    from lompo.nets.rssm import gaussian_kl
+
+    torch.manual_seed(0)
+    q = [torch.randn(4, 3, requires_grad=True), (torch.rand(4, 3) + 0.5).requires_grad_(True)]
+    p = [torch.randn(4, 3, requires_grad=True), (torch.rand(4, 3) + 0.5).requires_grad_(True)]
+    plain = gaussian_kl(*q, *p).mean()
+    plain_grads = torch.autograd.grad(plain, q + p)
+    prior_side = gaussian_kl(q[0].detach(), q[1].detach(), *p)
+    posterior_side = gaussian_kl(*q, p[0].detach(), p[1].detach())
+    loss = split_kl(prior_side, posterior_side, 1.0, 1.0, free_nats)
+    grads = torch.autograd.grad(loss, q + p)
+    for got, want in zip(grads[2:], plain_grads[2:]):
+        assert torch.allclose(got, want, atol=1e-6)
+    for got, want in zip(grads[:2], plain_grads[:2]):
+        assert torch.allclose(got, want if free_nats == 0 else torch.zeros_like(want), atol=1e-6)
+
+
+def test_posterior_keeps_information_over_training(synthetic):
+    """No collapse: after 100 tiny model steps the KL stays well above zero with the default floor;
+    without any floor (free_nats = 0) the same run collapses onto the prior (the control)."""
+    final_kl = {}
+    for free_nats in (PRESETS["tiny"].get("free_nats", LompoConfig.free_nats), 0.0):
+        torch.manual_seed(0)
+        algo = Lompo(LompoConfig(**{**PRESETS["tiny"], "free_nats": free_nats}), synthetic)
+        kls = [algo.model_step()["model/kl"] for _ in range(100)]
+        final_kl[free_nats] = float(np.mean(kls[-10:]))
+    assert final_kl[LompoConfig.free_nats] > 0.05, final_kl
+    assert final_kl[0.0] < 0.02, final_kl  # the test can fail: the control collapses
+
+
+def test_offline_dv2_prior_heads_learn_below_the_free_nats(cartpole):
+    torch.manual_seed(0)
+    algo = OfflineDV2(OfflineDV2Config(**{**DV2_PRESETS["tiny"], "free_nats": 1e6}), load_store(cartpole[32]))
+    before = _prior_head_snapshot(algo)
+    metrics = algo.model_step()
+    assert all(metrics[f"model/prior_grad_norm_member{k}"] > 0 for k in range(algo.config.ensemble))
+    for b, a in zip(before, _prior_head_snapshot(algo)):
+        assert ((a - b).flatten(1).abs().amax(1) > 0).all()
+
+
+# --------------------------------------------------------------------- evaluation inference
+@pytest.mark.parametrize("algo_cls,config_cls,presets", [(Lompo, LompoConfig, PRESETS),
+                                                          (OfflineDV2, OfflineDV2Config, DV2_PRESETS)])
+def test_evaluation_samples_the_latent_as_training_does(synthetic, algo_cls, config_cls, presets):
+    """The policy's latent at step t is a posterior *sample* (it depends on the draw); the mean action
+    does not make it deterministic. ``latent='mean'`` is the old inference, kept for comparison."""
+    torch.manual_seed(0)
+    algo = algo_cls(config_cls(**presets["tiny"]), synthetic)
+    frames = synthetic["image"][:4]
+
+    def latents(latent, seed):
+        policy = algo.policy(latent)
+        policy.reset()
+        torch.manual_seed(seed)
+        states = []
+        for frame in frames:
+            policy.act(frame, deterministic=True)
+            states.append(policy.state.stoch.clone())
+        return torch.stack(states)
+
+    assert not torch.equal(latents("sample", 1), latents("sample", 2))
+    assert torch.equal(latents("sample", 1), latents("sample", 1))
+    assert torch.equal(latents("mean", 1), latents("mean", 2))
+
+
+def test_evaluation_is_reproducible_with_sampled_latents(tmp_path, cartpole):
+    from lompo.runtime.evaluate import evaluate
+
+    store = load_store(cartpole[32])
+    torch.manual_seed(0)
+    algo = Lompo(LompoConfig(**PRESETS["tiny"]), store)
+    torch.manual_seed(1)
+    first = evaluate(algo.policy(), store, 1, seed=7)
+    torch.manual_seed(2)  # the caller's RNG state does not matter: evaluation seeds its own fork
+    second = evaluate(algo.policy(), store, 1, seed=7)
+    assert first["returns"] == second["returns"]
+
+
+# --------------------------------------------------------------------- agent-phase logging
+def test_agent_phase_logs_the_policy_rollouts(tmp_path, cartpole):
+    spec = algorithm_spec("lompo")
+    settings, config = build_configs("lompo", spec.config_cls, spec.presets, spec.variants, "tiny",
+                                     {"video": "false", "eval_every": "0"}, base={"data": str(cartpole[32])})
+    run = Run.create(tmp_path / "run", settings, config)
+    run.train()
+    lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
+    agent = [line for line in lines if line["phase"] == "agent"]
+    keys = ("latent/raw_reward", "latent/penalty_mean", "latent/penalty_std", "latent/penalized_reward",
+            "latent/penalty_std_across_actions", "latent/policy_refreshes")
+    assert agent and all(all(k in line for k in keys) for line in agent)
+    # refreshes every updates_per_epoch = 3 updates: after 8 updates, two policy refreshes were logged
+    assert [line["latent/policy_refreshes"] for line in agent][-1] == 2
+    refreshed = [line for line in agent if line["latent/policy_refreshes"] > 0]
+    assert refreshed[0]["latent/penalized_reward"] != agent[0]["latent/penalized_reward"]
+    for line in agent:  # r̃ = r − λ·u on the same rollouts
+        assert line["latent/penalized_reward"] == pytest.approx(
+            line["latent/raw_reward"] - config.penalty_scale * line["latent/penalty_mean"], rel=1e-4, abs=1e-4)
+        assert line["latent/penalty_std_across_actions"] >= 0
+
+
+# --------------------------------------------------------------------- lompo diagnose
+def _seen_and_unseen(rng, n=400, z=6, k=5, spread_of_unseen=1.0):
+    """Members that agree on "seen" inputs (first half) and disagree on "unseen" ones (second half),
+    around a true posterior; the true error (mean KL of the posterior to the members) follows."""
+    truth = torch.randn(n, z, generator=rng)
+    spread = torch.cat([torch.full((n // 2, 1), 0.05), torch.full((n - n // 2, 1), spread_of_unseen)])
+    means = truth.unsqueeze(0) + spread.unsqueeze(0) * torch.randn(k, n, z, generator=rng)
+    stds = torch.full((k, n, z), 0.5)
+    post_std = torch.full((n, z), 0.5)
+    return truth, post_std, means, stds
+
+
+def test_penalty_correlation_on_a_case_with_a_known_answer():
+    from lompo.bench.diagnose import agreement, all_penalties, spearman
+    from lompo.nets.rssm import gaussian_kl
+
+    rng = torch.Generator().manual_seed(0)
+    truth, post_std, means, stds = _seen_and_unseen(rng)
+    error = gaussian_kl(truth.unsqueeze(0), post_std.unsqueeze(0), means, stds).mean(0).numpy()
+    member = torch.randint(0, means.shape[0], (means.shape[1],), generator=rng)
+    index = torch.arange(means.shape[1])
+    next_stoch = means[member, index] + stds[member, index] * torch.randn(means.shape[1:], generator=rng)
+    penalties = {k: v.numpy() for k, v in all_penalties(next_stoch, means, stds).items()}
+    result = agreement(penalties, error)
+    # disagreement of the means ranks unseen above seen inputs, as the error does
+    assert result["mean_disagreement"]["spearman"] > 0.8
+    assert result["logprob_std"]["spearman"] > 0.5 and result["logprob_var"]["spearman"] > 0.5
+    assert np.isnan(result["max_std"]["spearman"])  # equal stds everywhere: no information, no number
+    curve = result["mean_disagreement"]["calibration"]
+    assert len(curve["error"]) == 10 and curve["error"][-1] > 5 * curve["error"][0]
+    # control: a penalty unrelated to the error does not correlate
+    shuffled = np.random.default_rng(0).permutation(penalties["mean_disagreement"])
+    assert abs(spearman(shuffled, error)) < 0.15
+    assert spearman(np.arange(10.0), -np.arange(10.0)) == pytest.approx(-1.0)
+
+
+def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cartpole, capsys):
+    from lompo.bench.report import write_report
+    from lompo.cli import main
+
+    spec = algorithm_spec("lompo")
+    settings, config = build_configs("lompo", spec.config_cls, spec.presets, spec.variants, "tiny",
+                                     {"video": "false"}, base={"data": str(cartpole[32])})
+    run = Run.create(tmp_path / "run", settings, config)
+    run.train(log=lambda *a: None)
+    assert main(["diagnose", str(run.path), "--horizon", "6", "--sequences", "8"]) == 0
+    printed = capsys.readouterr().out
+    assert "logprob_std" in printed and "wrote" in printed
+    (json_path,) = (run.path / "diagnostics").glob("*.json")
+    result = json.loads(json_path.read_text())
+    assert len(result["open_loop"]["ensemble"]["latent_kl"]) == 6
+    assert set(result["open_loop"]) == {f"member{k}" for k in range(config.ensemble)} | {"ensemble"}
+    assert set(result["one_step"]["penalties"]) == {"logprob_var", "logprob_std", "mean_disagreement", "max_std"}
+    assert set(result["penalty_by_action_source"]) == {"dataset", "random", "policy"}
+    assert result["heads"]["logged"] and result["heads"]["prior_grad_norm_member0"]["zero_fraction"] == 0.0
+    pngs = sorted(p.name.rsplit("-", 1)[1] for p in json_path.parent.glob("*.png"))
+    assert pngs == ["actions.png", "open_loop.png", "penalty.png"]
+    page = write_report(tmp_path / "run").read_text()
+    assert "diagnostics on" in page and page.count("data:image/png") >= 3
+    # another dataset must fit the world model: a clear error naming the folder
+    assert main(["diagnose", str(run.path), "--data", str(cartpole[64])]) == 2
+    err = capsys.readouterr().err
+    assert str(cartpole[64]) in err and "64" in err

@@ -223,3 +223,28 @@ def test_results_keep_the_data_statistics_each_run_recorded(tmp_path):
     assert table.splitlines()[-1] == "| dataset mean | 80.0 / 85.0 |"
     with open(tmp_path / "sweep" / "results.csv") as f:
         assert [row["data_mean"] for row in csv.DictReader(f)] == ["800.0", "800.0", "850.0"]
+
+
+def test_tables_give_the_iqm_with_a_bootstrap_interval_from_five_seeds(tmp_path):
+    """IQM of 5 seeds = mean of the middle 3 (rliable's trimmed mean drops 25 % each side); the interval
+    brackets it; fewer than 5 finished seeds give no IQM line."""
+    from lompo.bench.results import iqm_interval, write_results
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "dataset.json").write_text(json.dumps({"statistics": {"mean": 100.0}}))
+    scores = [10.0, 20.0, 30.0, 40.0, 500.0]
+    for seed, score in enumerate(scores):
+        run = tmp_path / "sweep" / "cartpole_swingup-random-64px" / "lompo" / f"seed{seed}"
+        run.mkdir(parents=True)
+        (run / "config.json").write_text(json.dumps({"run": {"algo": "lompo", "data": str(data), "seed": seed}}))
+        (run / "final.json").write_text(json.dumps({"return_mean": score * 10, "return_std": 0.0,
+                                                    "score_vd4rl": score, "episodes": 10, "steps": {"agent": 1},
+                                                    "wall_time": 1.0}))
+        rows, table = write_results(tmp_path / "sweep")
+        assert ("IQM" in table) == (seed == 4)
+    iqm, low, high = iqm_interval(scores)
+    assert iqm == pytest.approx(30.0)  # robust to the 500 outlier, unlike the mean (120)
+    assert low <= iqm <= high and low >= 10.0 and high <= 500.0
+    assert iqm_interval(scores) == (iqm, low, high)  # seeded bootstrap: the same interval every time
+    assert "30.0 [" in table

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from lompo.bench.published import ALGOS as PUBLISHED_ALGOS
 from lompo.bench.published import vd4rl_table1
-from lompo.bench.results import data_mean_label, dataset_meta, mean_std, plot_curves, score_grid, write_results
+from lompo.bench.results import (data_mean_label, dataset_meta, iqm_grid, mean_std, plot_curves, score_grid,
+                                 write_results)
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
@@ -46,8 +47,10 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def scores_table(rows: list[dict]) -> str:
+    """Mean ± std over seeds; below it the IQM with its bootstrap interval where >= 5 seeds finished."""
     header, body = score_grid(rows)
-    return _table(header, body)
+    iqm = iqm_grid(rows)
+    return _table(header, body) + ("" if iqm is None else _table(*iqm))
 
 
 def published_section(rows: list[dict]) -> str:

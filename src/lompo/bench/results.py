@@ -14,6 +14,7 @@ import statistics
 from pathlib import Path
 
 from lompo.bench.sweep import dataset_label
+from lompo.errors import ConfigError
 
 COLUMNS = ("algo", "dataset", "seed", "status", "score", "score_d4rl", "best_score", "return_mean", "return_std",
            "episodes", "steps", "wall_time", "data_mean", "data_fingerprint", "lompo", "torch", "run")
@@ -151,11 +152,65 @@ def score_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     return ["algorithm", *datasets], body
 
 
+IQM_MIN_SEEDS = 5
+
+
+def iqm_interval(scores: list[float], reps: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Interquartile mean of per-seed scores with a 95 % stratified bootstrap interval (``rliable``,
+    Agarwal et al. 2021): ``(iqm, low, high)``."""
+    try:
+        from rliable import library as rly
+        from rliable import metrics
+    except ImportError:
+        raise ConfigError("the interquartile mean needs rliable: pip install 'lompo[stats]'") from None
+    import numpy as np
+
+    matrix = {"algo": np.asarray(scores, np.float64).reshape(-1, 1)}  # (seeds, one task)
+    state = np.random.get_state()
+    np.random.seed(seed)  # rliable's bootstrap draws from numpy's global generator
+    try:
+        point, interval = rly.get_interval_estimates(matrix, lambda x: np.array([metrics.aggregate_iqm(x)]),
+                                                     reps=reps)
+    finally:
+        np.random.set_state(state)
+    return float(point["algo"][0]), float(interval["algo"][0, 0]), float(interval["algo"][1, 0])
+
+
+def iqm_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]] | None:
+    """Like :func:`score_grid`, with the IQM [95 % CI] of every cell with >= 5 finished seeds; ``None``
+    when no cell has that many."""
+    algos = list(dict.fromkeys(r["algo"] for r in rows))
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    body, any_cell = [], False
+    for algo in algos:
+        cells = [algo]
+        for dataset in datasets:
+            done = [float(r["score"]) for r in rows
+                    if r["algo"] == algo and r["dataset"] == dataset and r["status"] == "finished"]
+            if len(done) >= IQM_MIN_SEEDS:
+                iqm, low, high = iqm_interval(done)
+                cells.append(f"{iqm:.1f} [{low:.1f}, {high:.1f}] ({len(done)})")
+                any_cell = True
+            else:
+                cells.append("-")
+        body.append(cells)
+    return (["algorithm (IQM [95 % CI])", *datasets], body) if any_cell else None
+
+
+def _markdown(header: list[str], body: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|---|" + "---|" * (len(header) - 1),
+            *("| " + " | ".join(row) + " |" for row in body)]
+
+
 def results_table(rows: list[dict]) -> str:
-    """Algorithms as rows, datasets as columns (:func:`score_grid`), in Markdown."""
-    header, body = score_grid(rows)
-    lines = ["| " + " | ".join(header) + " |", "|---|" + "---|" * (len(header) - 1)]
-    lines += ["| " + " | ".join(row) + " |" for row in body]
+    """Algorithms as rows, datasets as columns (:func:`score_grid`), in Markdown; below it the
+    interquartile means (:func:`iqm_grid`) where a cell has at least five finished seeds."""
+    lines = _markdown(*score_grid(rows))
+    iqm = iqm_grid(rows)
+    if iqm is not None:
+        lines += ["", f"Interquartile mean of the per-seed scores, 95 % stratified bootstrap interval "
+                      f"(rliable, 2000 resamples); cells with >= {IQM_MIN_SEEDS} finished seeds:", "",
+                  *_markdown(*iqm)]
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""Bad-input corpus (issue 8, DESIGN.md 4.2): write every broken dataset of
+"""Bad-input corpus: write every broken dataset of
 ``lompo.testing.BAD_INPUTS`` and feed each to the real command line, as a user would.
 
     python benchmarks/bad_input_corpus.py --out /tmp/corpus [--table docs/reliability-corpus.md]

@@ -1,4 +1,4 @@
-"""Memory over time (issue 8): resident set size of long training runs, per phase.
+"""Memory over time: resident set size of long training runs, per phase.
 
     # train LOMPO (64 px data) and DrQ+BC (84 px data) with the cpu preset, then report
     python benchmarks/memory_rss.py --lompo-data D64 --drq-data D84 --out /tmp/rss [--set threads=1]

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Offline DV2 quality on CPU (issue 6): cartpole-swingup random and medium_replay, 3 seeds, cpu preset,
+# Offline DV2 quality on CPU: cartpole-swingup random and medium_replay, 3 seeds, cpu preset,
 # next to LOMPO. Two queues of single-threaded runs, balanced for 2 cores (about 105 minutes):
 #   queue 1: offline_dv2 on random (seeds 0-2), then on medium_replay (seed 0)
 #   queue 2: lompo on random (seeds 0-2), then offline_dv2 on medium_replay (seeds 1-2)

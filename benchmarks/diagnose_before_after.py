@@ -31,11 +31,11 @@ from lompo.nets.rssm import gaussian_kl
 from lompo.runtime import Run
 
 
-def head_gradients(run_path: Path, seed: int = 0) -> dict[str, list[float]]:
+def head_gradients(run_path: Path, checkpoint: str | None = None, seed: int = 0) -> dict[str, list[float]]:
     """Per-head gradient norms of the KL term on one model batch, old clamp vs split_kl."""
     run = Run(run_path)
     store = run.open_store()
-    algo, _ = run.trained_algorithm(store)
+    algo, _ = run.trained_algorithm(store, checkpoint)
     model, config = algo.model, algo.config
     torch.manual_seed(seed)
     batch = _to_torch(algo.model_sampler.sample(), algo.device)
@@ -60,7 +60,7 @@ def head_gradients(run_path: Path, seed: int = 0) -> dict[str, list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("runs", nargs="+", help="LABEL=RUN")
+    parser.add_argument("runs", nargs="+", help="LABEL=RUN or LABEL=RUN@CHECKPOINT")
     parser.add_argument("--other", action="append", default=[], help="another dataset to diagnose on")
     parser.add_argument("--horizon", type=int, default=15)
     parser.add_argument("--sequences", type=int, default=32)
@@ -70,10 +70,12 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     results = {}
     for item in args.runs:
-        label, _, run = item.partition("=")
-        entry = {"run": run, "head_gradients": head_gradients(Path(run)), "diagnostics": {}}
+        label, _, target = item.partition("=")
+        run, _, checkpoint = target.partition("@")
+        entry = {"run": run, "checkpoint": checkpoint or "latest",
+                 "head_gradients": head_gradients(Path(run), checkpoint or None), "diagnostics": {}}
         for data in [None, *args.other]:
-            path = diagnose(run, data, sequences=args.sequences, horizon=args.horizon)
+            path = diagnose(run, data, sequences=args.sequences, horizon=args.horizon, checkpoint=checkpoint or None)
             diag = json.loads(path.read_text())
             entry["diagnostics"][diag["dataset"]] = {
                 "own_data": diag["own_data"],

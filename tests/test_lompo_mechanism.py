@@ -211,7 +211,7 @@ def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cart
     assert main(["diagnose", str(run.path), "--horizon", "6", "--sequences", "8"]) == 0
     printed = capsys.readouterr().out
     assert "logprob_std" in printed and "wrote" in printed
-    (json_path,) = (run.path / "diagnostics").glob("*.json")
+    (json_path,) = (run.path / "diagnostics").glob("*.json")  # before any --checkpoint
     result = json.loads(json_path.read_text())
     assert len(result["open_loop"]["ensemble"]["latent_kl"]) == 6
     assert set(result["open_loop"]) == {f"member{k}" for k in range(config.ensemble)} | {"ensemble"}
@@ -222,6 +222,12 @@ def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cart
     assert pngs == ["actions.png", "open_loop.png", "penalty.png"]
     page = write_report(tmp_path / "run").read_text()
     assert "diagnostics on" in page and page.count("data:image/png") >= 3
+    # an earlier checkpoint by name; an unknown name is a clear error listing the kept ones
+    kept = sorted(p.parent.name for p in run.checkpoints.glob("*/manifest.json"))
+    assert main(["diagnose", str(run.path), "--horizon", "6", "--sequences", "8", "--checkpoint", kept[0]]) == 0
+    assert (json_path.parent / f"{json_path.stem}@{kept[0]}.json").is_file()
+    assert main(["diagnose", str(run.path), "--checkpoint", "9-999"]) == 2
+    assert "no such checkpoint" in capsys.readouterr().err
     # another dataset must fit the world model: a clear error naming the folder
     assert main(["diagnose", str(run.path), "--data", str(cartpole[64])]) == 2
     err = capsys.readouterr().err

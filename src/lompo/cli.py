@@ -226,7 +226,7 @@ def cmd_diagnose(args) -> int:
     from lompo.bench.diagnose import diagnose
 
     path = diagnose(Path(args.run), Path(args.data) if args.data else None, sequences=args.sequences,
-                    context=args.context, horizon=args.horizon, seed=args.seed)
+                    context=args.context, horizon=args.horizon, seed=args.seed, checkpoint=args.checkpoint)
     result = json.loads(path.read_text())
     print(f"{result['algo']} world model ({result['checkpoint']}) on {result['dataset']}, "
           f"{result['one_step']['transitions']} transitions")
@@ -356,6 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--context", type=int, default=5, help="frames filtered before the open-loop prediction")
     p.add_argument("--horizon", type=int, default=15, help="open-loop steps (and the H of the H-step error)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint", help="a checkpoint folder name under RUN/checkpoints (default: the latest)")
     p.set_defaults(func=cmd_diagnose)
 
     p = sub.add_parser("report", help="one self-contained HTML page of a sweep or run folder")

@@ -220,9 +220,10 @@ def head_statistics(metrics_path: Path) -> dict:
 
 # ---------------------------------------------------------------------------- the command
 def diagnose(run_path: Path | str, data: Path | str | None = None, sequences: int = 32, context: int = 5,
-             horizon: int = 15, seed: int = 0, plots: bool = True) -> Path:
-    """Measure the run's world model on ``sequences`` windows of ``data`` (default: its own dataset);
-    returns the path of the JSON written into ``RUN/diagnostics/``."""
+             horizon: int = 15, seed: int = 0, plots: bool = True, checkpoint: str | None = None) -> Path:
+    """Measure the run's world model (latest checkpoint, or the one named) on ``sequences`` windows of
+    ``data`` (default: its own dataset); returns the path of the JSON written into ``RUN/diagnostics/``
+    (``<dataset>.json``, or ``<dataset>@<checkpoint>.json`` for a named checkpoint)."""
     from lompo.bench.sweep import dataset_label
     from lompo.runtime import Run
 
@@ -235,7 +236,7 @@ def diagnose(run_path: Path | str, data: Path | str | None = None, sequences: in
     _check_compatible(run.path, own_store, store, data)
     if context < 1 or horizon < 1:
         raise ConfigError(f"context and horizon must be >= 1, got {context} and {horizon}")
-    algo, checkpoint = run.trained_algorithm(own_store)
+    algo, checkpoint_path = run.trained_algorithm(own_store, checkpoint)
     algo.model.eval()
     length = context + horizon
     longest = int(store.episode_lengths.max())
@@ -253,7 +254,7 @@ def diagnose(run_path: Path | str, data: Path | str | None = None, sequences: in
         h_penalties, h_error = diagnosis.h_step()
         by_source = diagnosis.by_action_source()
     result = {
-        "run": str(run.path), "algo": run.settings.algo, "checkpoint": checkpoint.name,
+        "run": str(run.path), "algo": run.settings.algo, "checkpoint": checkpoint_path.name,
         "data": str(data if data is not None else run.settings.data), "dataset": label,
         "own_data": data is None, "sequences": sequences, "context": context, "horizon": horizon, "seed": seed,
         "config": {"penalty": algo.config.penalty, "penalty_scale": algo.config.penalty_scale,
@@ -269,11 +270,12 @@ def diagnose(run_path: Path | str, data: Path | str | None = None, sequences: in
     }
     out_dir = run.path / "diagnostics"
     out_dir.mkdir(exist_ok=True)
-    json_path = out_dir / f"{label}.json"
+    stem = label if checkpoint is None else f"{label}@{checkpoint}"
+    json_path = out_dir / f"{stem}.json"
     text = json.dumps(_finite_or_none(result), indent=2).encode()
     atomic_write_bytes(json_path, lambda f: f.write(text))
     if plots:
-        write_plots(result, out_dir / label)
+        write_plots(result, out_dir / stem)
     return json_path
 
 

@@ -279,12 +279,19 @@ class Run:
         atomic_write_bytes(self.final_path, lambda f: f.write(json.dumps(result, indent=2).encode()))
         return result
 
-    def trained_algorithm(self, store: EpisodeStore):
-        """``(algorithm, checkpoint path)``: the run's algorithm with its latest checkpoint loaded."""
+    def trained_algorithm(self, store: EpisodeStore, checkpoint: str | None = None):
+        """``(algorithm, checkpoint path)``: the run's algorithm with its latest checkpoint (or the one
+        named ``checkpoint``) loaded."""
         algo = self.build(store)
-        checkpoint = latest_checkpoint(self.checkpoints)
         if checkpoint is None:
-            raise CheckpointError(self.checkpoints, "no complete checkpoint to load")
+            checkpoint = latest_checkpoint(self.checkpoints)
+            if checkpoint is None:
+                raise CheckpointError(self.checkpoints, "no complete checkpoint to load")
+        else:
+            checkpoint = self.checkpoints / checkpoint
+            if not (checkpoint / "manifest.json").is_file():
+                kept = sorted(p.parent.name for p in self.checkpoints.glob("*/manifest.json"))
+                raise CheckpointError(checkpoint, f"no such checkpoint; this run keeps {', '.join(kept) or 'none'}")
         algo.load_state_dict(load_checkpoint(checkpoint)["algo"])
         return algo, checkpoint
 

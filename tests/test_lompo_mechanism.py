@@ -232,3 +232,20 @@ def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cart
     assert main(["diagnose", str(run.path), "--data", str(cartpole[64])]) == 2
     err = capsys.readouterr().err
     assert str(cartpole[64]) in err and "64" in err
+
+
+def test_eval_latent_setting_chooses_the_inference_and_rejects_nonsense(tmp_path, cartpole):
+    from lompo.errors import ConfigError
+
+    spec = algorithm_spec("lompo")
+    for value, ok in (("mean", True), ("sample", True), ("median", False)):
+        settings, config = build_configs("lompo", spec.config_cls, spec.presets, spec.variants, "tiny",
+                                         {"eval_latent": value}, base={"data": str(cartpole[32])})
+        run = Run.create(tmp_path / value, settings, config)
+        algo = run.build(load_store(cartpole[32]))
+        if ok:
+            assert run.policy(algo).latent == value
+            assert run.policy(algo, "sample").latent == "sample"  # lompo evaluate --latent overrides
+        else:
+            with pytest.raises(ConfigError, match="eval_latent"):
+                run.train()

@@ -323,8 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run")
     p.add_argument("--episodes", type=int, default=None, help="default: the run's eval_episodes")
     p.add_argument("--video", action="store_true", help="write a GIF of the first episode")
-    p.add_argument("--latent", choices=("sample", "mean"), default="sample",
-                   help="latent-model policies: sample the posterior state as in training (default), or use its mean")
+    p.add_argument("--latent", choices=("sample", "mean"), default=None,
+                   help="latent-model policies: sample the posterior state as in training, or use its mean "
+                        "(default: the run's eval_latent, normally sample)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)

@@ -32,6 +32,9 @@ class RunSettings:
     device: str = "cpu"
     eval_episodes: int = 10  # E (DESIGN.md 8)
     eval_every: int = 0  # agent updates between evaluations; 0: only at the end
+    # Latent-model policies (LOMPO, Offline DV2): "sample" infers z_t as training does (the authors'
+    # codes); "mean" uses the posterior mean. Model-free algorithms have no latent: "sample" only.
+    eval_latent: str = "sample"
     checkpoint_every: int = 1000  # steps within a phase between checkpoints (and at every phase end)
     keep_checkpoints: int = 2
     log_every: int = 100

@@ -216,6 +216,7 @@ class Run:
         store = self.open_store(progress, log)
         dataset_task(store)  # evaluation needs the task: fail now, not after hours of training
         algo = self.build(store)
+        self.policy(algo)  # a wrong eval_latent fails now, not at the first evaluation
         state = self.restore(algo, store)
         if "checkpoint" in state:
             log(f"resuming from {state.pop('checkpoint')}")
@@ -247,7 +248,7 @@ class Run:
                     _append_jsonl(self.metrics_path, {"phase": phase, "step": step, "wall_time": round(wall, 3),
                                                       **resident_memory_mib(), **metrics})
                 if phase == phases[-1] and s.eval_every and step % s.eval_every == 0 and step < total:
-                    result = evaluate(algo.policy(), store, s.eval_episodes, EVAL_SEED)
+                    result = evaluate(self.policy(algo), store, s.eval_episodes, EVAL_SEED)
                     _append_jsonl(self.eval_path, {"phase": phase, "step": step, "wall_time": round(wall, 3),
                                                    **result})
                 if step % s.checkpoint_every == 0 or step == total:
@@ -265,7 +266,7 @@ class Run:
     def final_evaluation(self, algo, store: EpisodeStore, wall_time: float, progress: bool = False) -> dict:
         s = self.settings
         video = self.videos / "policy.gif" if s.video else None
-        result = evaluate(algo.policy(), store, s.eval_episodes, EVAL_SEED, video_path=video, progress=progress)
+        result = evaluate(self.policy(algo), store, s.eval_episodes, EVAL_SEED, video_path=video, progress=progress)
         if s.video and hasattr(algo, "model_strip"):
             strip_path = self.videos / "model_strip.png"
             write_png(strip_path, algo.model_strip(seed=s.seed))
@@ -295,16 +296,25 @@ class Run:
         algo.load_state_dict(load_checkpoint(checkpoint)["algo"])
         return algo, checkpoint
 
+    def policy(self, algo, latent: str | None = None):
+        """The policy to evaluate; latent-model algorithms infer their latent as ``latent`` says
+        (default: the run's ``eval_latent``)."""
+        latent = latent or self.settings.eval_latent
+        if latent not in ("sample", "mean"):
+            raise ConfigError(f"eval_latent must be sample or mean, got {latent!r}")
+        if hasattr(algo, "model") and hasattr(algo.model, "rssm"):
+            return algo.policy(latent)
+        if latent != "sample":
+            raise ConfigError(f"{self.settings.algo} has no latent model; eval_latent={latent} does not apply")
+        return algo.policy()
+
     def evaluate(self, episodes: int | None = None, video: bool = False, progress: bool = False,
-                 latent: str = "sample") -> dict:
+                 latent: str | None = None) -> dict:
         """``lompo evaluate RUN``: the latest checkpoint's policy, E episodes; returned, not appended to eval.jsonl.
-        ``latent="mean"`` infers latent-model policies' states from the posterior mean (comparison only)."""
+        ``latent`` overrides the run's ``eval_latent`` for latent-model policies."""
         store = self.open_store()
         algo, checkpoint = self.trained_algorithm(store)
         video_path = self.videos / f"evaluate-{checkpoint.name}.gif" if video else None
-        if latent != "sample" and not hasattr(algo, "model"):
-            raise ConfigError(f"{self.settings.algo} has no latent model; --latent {latent} does not apply")
-        policy = algo.policy(latent) if hasattr(algo, "model") else algo.policy()
-        result = evaluate(policy, store, episodes or self.settings.eval_episodes, EVAL_SEED,
+        result = evaluate(self.policy(algo, latent), store, episodes or self.settings.eval_episodes, EVAL_SEED,
                           video_path=video_path, progress=progress)
-        return {"checkpoint": str(checkpoint), "latent": latent, **result}
+        return {"checkpoint": str(checkpoint), "latent": latent or self.settings.eval_latent, **result}

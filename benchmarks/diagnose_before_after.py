@@ -85,6 +85,7 @@ def main() -> None:
                 "open_loop_kl": diag["open_loop"]["ensemble"]["latent_kl"],
                 "penalty_by_action_source": {s: v[diag["config"]["penalty"]]["mean"]
                                              for s, v in diag["penalty_by_action_source"].items()},
+                "action_sensitivity": {k: v["ratio"] for k, v in diag["action_sensitivity"].items()},
             }
             for png in path.parent.glob(f"{path.stem}-*.png"):  # keep the plots with the table
                 shutil.copy(png, args.out / f"{label}-{png.name}")
@@ -117,6 +118,13 @@ def markdown(results: dict, horizon: int) -> str:
             lines.append(f"| {label} | {dataset}{' (own)' if d['own_data'] else ''} | {one} | {many} | "
                          f"{d['one_step_error_mean']:.2f} | {kl[0]:.2f} / {kl[min(4, len(kl) - 1)]:.2f} / {kl[-1]:.2f} | "
                          f"{by['dataset']:.2f} / {by['random']:.2f} / {by['policy']:.2f} |")
+    lines += ["", "| model | measured on | action sensitivity (std across actions / across states): "
+              "logprob_var / logprob_std / mean_disagreement / max_std / reward |", "|---|---|---|"]
+    for label, entry in results.items():
+        for dataset, d in entry["diagnostics"].items():
+            ratios = " / ".join(_rho(d["action_sensitivity"][k]) for k in ("logprob_var", "logprob_std",
+                                                                          "mean_disagreement", "max_std", "reward"))
+            lines.append(f"| {label} | {dataset}{' (own)' if d['own_data'] else ''} | {ratios} |")
     return "\n".join(lines)
 
 

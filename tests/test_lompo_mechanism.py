@@ -217,6 +217,9 @@ def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cart
     assert set(result["open_loop"]) == {f"member{k}" for k in range(config.ensemble)} | {"ensemble"}
     assert set(result["one_step"]["penalties"]) == {"logprob_var", "logprob_std", "mean_disagreement", "max_std"}
     assert set(result["penalty_by_action_source"]) == {"dataset", "random", "policy"}
+    sensitivity = result["action_sensitivity"]
+    assert set(sensitivity) == {"logprob_var", "logprob_std", "mean_disagreement", "max_std", "reward"}
+    assert all(entry["std_across_actions"] >= 0 and entry["std_across_states"] > 0 for entry in sensitivity.values())
     assert result["heads"]["logged"] and result["heads"]["prior_grad_norm_member0"]["zero_fraction"] == 0.0
     pngs = sorted(p.name.rsplit("-", 1)[1] for p in json_path.parent.glob("*.png"))
     assert pngs == ["actions.png", "open_loop.png", "penalty.png"]
@@ -249,3 +252,25 @@ def test_eval_latent_setting_chooses_the_inference_and_rejects_nonsense(tmp_path
         else:
             with pytest.raises(ConfigError, match="eval_latent"):
                 run.train()
+
+
+def test_action_sensitivity_is_zero_for_a_model_that_ignores_actions(synthetic):
+    """Known answer: with the action's columns of the GRU input zeroed, nothing downstream can depend
+    on the action, so every ratio is exactly 0; the untouched model is the control (> 0)."""
+    from lompo.bench.diagnose import Diagnosis
+
+    torch.manual_seed(0)
+    algo = Lompo(LompoConfig(**PRESETS["tiny"]), synthetic)
+    batch = _to_torch(_sequence_batch(synthetic), "cpu")
+    with torch.no_grad():
+        control = Diagnosis(algo, batch, context=2, horizon=3).action_sensitivity(states=16)
+        algo.model.rssm.gru_input[0].weight[:, algo.model.rssm.stoch_dim:] = 0.0
+        blind = Diagnosis(algo, batch, context=2, horizon=3).action_sensitivity(states=16)
+    assert all(entry["ratio"] > 0 for entry in control.values())
+    assert all(entry["std_across_actions"] == pytest.approx(0.0, abs=1e-6) for entry in blind.values())
+
+
+def _sequence_batch(store):
+    from lompo.data.samplers import SequenceSampler
+
+    return SequenceSampler(store, 4, 8, seed=0).sample()

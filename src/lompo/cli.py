@@ -237,6 +237,9 @@ def cmd_diagnose(args) -> int:
     for name, entry in result["one_step"]["penalties"].items():
         rho_h = result["h_step"]["penalties"][name]["spearman"]
         print(f"{name:<20}{_fmt(entry['spearman']):>12}{_fmt(rho_h):>12}")
+    sensitivity = result["action_sensitivity"]
+    print("action sensitivity (std across actions / across states): " + ", ".join(
+        f"{name} {_fmt(entry['ratio'])}" for name, entry in sensitivity.items()))
     print(f"wrote {path} and its plots")
     return 0
 

@@ -13,7 +13,9 @@ For a trained LOMPO world model (``lompo``, ``lmbrl``, ``offline_slac``) and seq
    sum of ``u`` along an ``H``-step open-loop rollout against the error at step ``H``. Spearman rank
    correlation and a calibration curve (mean error in ten quantile bins of ``u``).
 3. **Penalty by action source** from the same posterior states: the dataset's actions, uniform random
-   actions and the trained policy's actions (all penalty types).
+   actions and the trained policy's actions (all penalty types); and **action sensitivity**: how much
+   each penalty and the reward head change with the action from one state, against how much they
+   change across states (:meth:`Diagnosis.action_sensitivity`).
 4. **Per-head training statistics** from the run's ``metrics.jsonl`` (gradient norms and KL per head).
 
 Writes ``RUN/diagnostics/<dataset>.json`` and PNG plots beside it; ``lompo report`` shows them.
@@ -189,6 +191,31 @@ class Diagnosis:
             out[source] = {name: summary(value.cpu().numpy()) for name, value in u.items()}
         return out
 
+    def action_sensitivity(self, actions_per_state: int = 16, states: int = 128) -> dict[str, dict[str, float]]:
+        """How much each penalty type and the reward head depend on the action: from each of ``states``
+        posterior states, ``actions_per_state`` uniform random actions; the std across actions (mean
+        over states) next to the std across states (of the per-state mean). Penalties are evaluated at
+        the ensemble's mean prediction, so the sampling noise of the logprob penalties is left out:
+        this is the signal a policy could follow. A ratio near 0 means the penalty (or reward) is a
+        function of the state only and cannot steer the policy."""
+        valid = (self.batch["mask"] & ~self.batch["is_first"]).reshape(-1)
+        deter = self.post["deter"].reshape(-1, self.rssm.deter_dim)[valid][:states]
+        stoch = self.post["stoch"].reshape(-1, self.rssm.stoch_dim)[valid][:states]
+        n, repeat = deter.shape[0], actions_per_state
+        state = LatentState(deter.repeat(repeat, 1), stoch.repeat(repeat, 1))
+        action = torch.rand(n * repeat, self.algo.action_dim) * 2 - 1
+        next_deter = self.rssm.deterministic_step(state, action)
+        means, stds = self.rssm.prior(next_deter)
+        values = all_penalties(means.mean(0), means, stds)
+        values["reward"] = self.model.reward(torch.cat([next_deter.expand(self.ensemble, -1, -1), means], -1)).mean(0)
+        out = {}
+        for name, value in values.items():
+            grid = value.view(repeat, n)
+            across_actions, across_states = float(grid.std(0).mean()), float(grid.mean(0).std())
+            out[name] = {"std_across_actions": across_actions, "std_across_states": across_states,
+                         "ratio": across_actions / across_states if across_states > 0 else float("nan")}
+        return out
+
     def _sampled_member(self, means: torch.Tensor, stds: torch.Tensor) -> torch.Tensor:
         """The latent MDP's next state: a sample of a random head per transition (eq. 9)."""
         n = means.shape[1]
@@ -253,6 +280,7 @@ def diagnose(run_path: Path | str, data: Path | str | None = None, sequences: in
         one_penalties, one_error = diagnosis.one_step()
         h_penalties, h_error = diagnosis.h_step()
         by_source = diagnosis.by_action_source()
+        sensitivity = diagnosis.action_sensitivity()
     result = {
         "run": str(run.path), "algo": run.settings.algo, "checkpoint": checkpoint_path.name,
         "data": str(data if data is not None else run.settings.data), "dataset": label,
@@ -266,6 +294,7 @@ def diagnose(run_path: Path | str, data: Path | str | None = None, sequences: in
         "h_step": {"transitions": int(len(h_error)), "error": summary(h_error),
                    "penalties": agreement(h_penalties, h_error)},
         "penalty_by_action_source": by_source,
+        "action_sensitivity": sensitivity,
         "heads": head_statistics(run.metrics_path),
     }
     out_dir = run.path / "diagnostics"

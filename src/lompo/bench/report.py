@@ -30,6 +30,8 @@ th { background: #f0f0f0; }
 .runs { display: flex; flex-wrap: wrap; gap: 1em; }
 .run { border: 1px solid #ddd; padding: 0.5em; width: 360px; }
 .run img { max-width: 100%; image-rendering: pixelated; }
+.run.wide { width: 100%; }
+.diagnostics img { image-rendering: auto; }
 pre { font-size: 11px; max-height: 300px; overflow: auto; background: #f8f8f8; }
 .muted { color: #777; font-size: 90%; }
 """
@@ -88,7 +90,7 @@ def diagnostics_section(run: Path) -> list[str]:
         except (OSError, ValueError, KeyError, TypeError) as err:
             parts.append(f"<p class=muted>{html.escape(json_path.name)}: unreadable diagnostics ({html.escape(str(err))})</p>")
             continue
-        parts.append(f"<details open><summary>diagnostics on {html.escape(str(result.get('dataset')))} "
+        parts.append(f"<details open class=diagnostics><summary>diagnostics on {html.escape(str(result.get('dataset')))} "
                      f"(Spearman ρ of penalty vs true error)</summary>")
         parts.append(_table(["penalty", "ρ one step", f"ρ {result.get('horizon')} steps"], rows))
         for png in sorted(run.glob(f"diagnostics/{json_path.stem}-*.png")):
@@ -104,7 +106,9 @@ def _rho(value) -> str:
 
 def run_card(row: dict, *, videos: bool = True) -> str:
     run = Path(row["run"])
-    lines = [f"<div class=run><b>{html.escape(row['algo'])}</b> seed {html.escape(str(row['seed']))} "
+    diagnostics = diagnostics_section(run)
+    card = "run wide" if diagnostics else "run"  # the diagnostics plots need the page's width
+    lines = [f"<div class=\"{card}\"><b>{html.escape(row['algo'])}</b> seed {html.escape(str(row['seed']))} "
              f"<span class=muted>{html.escape(row['dataset'])}</span><br>"]
     if row["status"] == "finished":
         d4rl = f", D4RL-normalized {float(row['score_d4rl']):.1f}" if row.get("score_d4rl") not in (None, "") else ""
@@ -120,7 +124,7 @@ def run_card(row: dict, *, videos: bool = True) -> str:
         if path.is_file():
             lines.append(f"<figure><img src=\"{data_uri(path)}\" alt=\"{html.escape(caption)}\">"
                          f"<figcaption class=muted>{html.escape(caption)}</figcaption></figure>")
-    lines.extend(diagnostics_section(run))
+    lines.extend(diagnostics)
     config_path = run / "config.json"
     if config_path.is_file():
         lines.append(f"<details><summary>config</summary><pre>{html.escape(config_path.read_text())}</pre></details>")

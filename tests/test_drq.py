@@ -185,7 +185,7 @@ def test_each_algorithm_end_to_end_and_resume_is_exact(tmp_path, tiny_dataset, a
 
 @pytest.mark.parametrize("algo", ["drqbc", "cql", "bc"])
 def test_a_nan_weight_stops_the_run_naming_step_phase_and_loss(tmp_path, tiny_dataset, algo, monkeypatch):
-    """DESIGN.md 11: an injected NaN (in the first encoder layer at step 5) stops training with the step,
+    """An injected NaN (in the first encoder layer at step 5) stops training with the step,
     the phase and the loss, and the checkpoint of step 3 stays the latest and loads."""
     from lompo.algos import drq
     from lompo.errors import DivergenceError

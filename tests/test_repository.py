@@ -5,7 +5,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = re.compile(r"\.\./shared|\bsessions? \d|\bsession-\d|\bissues? \d|\bissue-\d", re.IGNORECASE)
+FORBIDDEN = re.compile(r"DESIGN\.md|\.\./shared|\bsessions? \d|\bsession-\d|\bissues? \d|\bissue-\d", re.IGNORECASE)
 TEXT = {".py", ".md", ".sh", ".toml", ".txt", ".json", ".yaml", ".yml", ".cfg"}
 
 

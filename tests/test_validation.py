@@ -1,4 +1,4 @@
-"""Every kind of bad input of DESIGN.md 4.2 gives an error naming the file and the problem."""
+"""Every kind of bad input (docs/reliability.md) gives an error naming the file and the problem."""
 
 import pickle
 import re

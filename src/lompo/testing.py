@@ -1,4 +1,4 @@
-"""Synthetic episodes and the bad-input corpus (DESIGN.md 4.2 and 11), for tests and for
+"""Synthetic episodes and the bad-input corpus (docs/reliability.md), for tests and for
 ``benchmarks/bad_input_corpus.py``.
 
 Each :class:`BadInput` builds one broken dataset folder — a few good episodes plus the

@@ -41,7 +41,7 @@ from lompo.nets.rssm import gaussian_kl, gaussian_log_prob
 
 @dataclass
 class LompoConfig:
-    # World model (LOMPO appendix C; DESIGN.md 7.1).
+    # World model (LOMPO appendix C; docs/lompo.md).
     depth: int = 32  # encoder/decoder channel unit
     deter: int = 256  # GRU units
     stoch: int = 64  # Gaussian stochastic state
@@ -107,7 +107,7 @@ class LompoConfig:
 
 WORLD_MODEL_FIELDS = ("depth", "deter", "stoch", "hidden", "mlp_layers", "ensemble", "min_std", "discount_head")
 
-# Presets (field overrides). ``paper``: the numbers of LOMPO appendix C / DESIGN.md 7.1 with
+# Presets (field overrides). ``paper``: the numbers of LOMPO appendix C (docs/lompo.md) with
 # our Algorithm-1 sizes. ``cpu``: learns a cheap task on 2 cores in minutes. ``tiny``: tests.
 PRESETS: dict[str, dict] = {
     "paper": {},
@@ -229,11 +229,16 @@ def max_std(next_stoch, means, stds) -> torch.Tensor:
 PENALTIES = {f.__name__: f for f in (logprob_var, logprob_std, mean_disagreement, max_std)}
 
 
+def model_reward(member_rewards: torch.Tensor, sampled_reward: torch.Tensor,
+                 reward_source: str = "ensemble_mean") -> torch.Tensor:
+    """Eq. 9's reward before the penalty: ``(1/K) Σ_k r(s'_k)``, or ``r(s')`` for ``reward_source='sampled'``."""
+    return member_rewards.mean(0) if reward_source == "ensemble_mean" else sampled_reward
+
+
 def penalized_reward(member_rewards: torch.Tensor, sampled_reward: torch.Tensor, uncertainty: torch.Tensor,
                      penalty_scale: float, reward_source: str = "ensemble_mean") -> torch.Tensor:
     """Eq. 9: ``r̃ = (1/K) Σ_k r(s'_k) − λ·u``; ``reward_source='sampled'`` uses ``r(s')`` instead."""
-    reward = member_rewards.mean(0) if reward_source == "ensemble_mean" else sampled_reward
-    return reward - penalty_scale * uncertainty
+    return model_reward(member_rewards, sampled_reward, reward_source) - penalty_scale * uncertainty
 
 
 # ---------------------------------------------------------------------------- buffers
@@ -271,7 +276,7 @@ class LatentReplay:
 
 # ---------------------------------------------------------------------------- policy
 class LatentPolicy:
-    """Acts from real frames: ``s_t = post(s_{t-1}, a_{t-1}, E(x_t))``, ``a_t = π(s_t)`` (DESIGN.md 7.1).
+    """Acts from real frames: ``s_t = post(s_{t-1}, a_{t-1}, E(x_t))``, ``a_t = π(s_t)`` (docs/lompo.md).
 
     The latent is inferred as in training: ``z_t`` is *sampled* from the posterior (as the authors'
     LOMPO code and V-D4RL's DreamerV2 do, ``eval_state_mean: False``), because the actor only ever saw
@@ -415,9 +420,8 @@ class Lompo:
         next_state = LatentState(deter, next_stoch)
         sampled_reward = self.model.reward(next_state.features)
         uncertainty = self.penalty_fn(next_stoch, means, stds)
-        reward = member_rewards.mean(0) if c.reward_source == "ensemble_mean" else sampled_reward
-        return next_state, penalized_reward(member_rewards, sampled_reward, uncertainty, c.penalty_scale,
-                                            c.reward_source), reward, uncertainty
+        reward = model_reward(member_rewards, sampled_reward, c.reward_source)
+        return next_state, reward - c.penalty_scale * uncertainty, reward, uncertainty
 
     @torch.no_grad()
     def latent_rollouts(self, start: LatentState, random_actions: bool) -> tuple[dict[str, np.ndarray], dict]:
@@ -515,8 +519,9 @@ class Lompo:
         if step > 0 and step % self.config.updates_per_epoch == 0:
             stats = self.refresh_buffers(self.config.real_refresh_batches, self.config.latent_refresh_batches,
                                          random_actions=False)
-            self.rollout_stats = {**stats, "latent/policy_refreshes": self.rollout_stats.get(
-                "latent/policy_refreshes", 0) + 1} if stats else self.rollout_stats
+            if stats:  # Offline SLAC has no rollouts to report
+                refreshes = self.rollout_stats.get("latent/policy_refreshes", 0) + 1
+                self.rollout_stats = {**stats, "latent/policy_refreshes": refreshes}
         batch = self.agent_batch()
         batch.pop("source")
         sac_metrics = self.sac.update(_to_torch(batch, self.device))

@@ -1,5 +1,5 @@
 """Offline DreamerV2 with an ensemble disagreement penalty (V-D4RL section 4.2, Appendix B.1, C.1;
-DreamerV2, Hafner et al. 2021). DESIGN.md 7.2.
+DreamerV2, Hafner et al. 2021); docs/offline_dv2.md.
 
 The pieces, in the order of the method:
 
@@ -84,14 +84,14 @@ def mean_disagreement(member_probs: torch.Tensor) -> torch.Tensor:
 
 
 def penalized_reward(reward: torch.Tensor, disagreement: torch.Tensor, scale: float) -> torch.Tensor:
-    """V-D4RL eq. 1: ``r - lambda u`` (lambda 10 by default, DESIGN.md 7.2)."""
+    """V-D4RL eq. 1: ``r - lambda u`` (lambda 10 by default, docs/offline_dv2.md)."""
     return reward - scale * disagreement
 
 
 # ---------------------------------------------------------------------------- configuration
 @dataclass
 class OfflineDV2Config:
-    # World model (DreamerV2's DMC settings; V-D4RL Table 7; DESIGN.md 7.2).
+    # World model (DreamerV2's DMC settings; V-D4RL Table 7).
     depth: int = 48  # encoder/decoder channel unit (DreamerV2 cnn_depth)
     deter: int = 200
     hidden: int = 200

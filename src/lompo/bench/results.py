@@ -1,6 +1,6 @@
 """Results of runs and sweeps: one row per run, mean +- std tables, learning curves.
 
-Scores (DESIGN.md 8): ``score`` is V-D4RL's ``return / 10`` (0-100 on DMC); ``score_d4rl`` is
+Scores: ``score`` is V-D4RL's ``return / 10`` (0-100 on DMC); ``score_d4rl`` is
 ``100 (R - R_random) / (R_expert - R_random)`` where the dataset records reference returns.
 Learning curves put evaluations on "offline epochs" normalised to [0, 1] (the step within the
 last phase over its length, V-D4RL Appendix C.6), the final evaluation at 1.

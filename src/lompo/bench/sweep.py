@@ -1,6 +1,6 @@
 """Sweeps: algorithms x datasets x seeds as ordinary training runs, and their results.
 
-Layout (DESIGN.md 9)::
+Layout::
 
     SWEEP/sweep.json                         the grid (algorithms, datasets, seeds, preset, overrides)
     SWEEP/<dataset>/<algo>/seed<S>/          one run directory each (config.json, checkpoints, final.json)

@@ -106,7 +106,7 @@ class DatasetWriter:
 
     def finalize(self, render_profile: str, behaviour: dict, references: dict | None = None,
                  extra: dict | None = None) -> list[Path]:
-        """Write ``dataset.json`` (DESIGN.md 4.1: per-file SHA-256, return statistics, references)."""
+        """Write ``dataset.json`` (docs/datasets.md: per-file SHA-256, return statistics, references)."""
         folders = []
         for size in self.image_sizes:
             folder = self.folder(size)

@@ -1,6 +1,6 @@
 """V-D4RL / Dreamer episode files: one episode per ``.npz``.
 
-Format (DESIGN.md 4.1): every array has the same leading length ``T + 1``.
+Format (docs/datasets.md): every array has the same leading length ``T + 1``.
 ``image`` uint8 ``(T+1, H, W, 3)``; ``action`` float32 ``(T+1, A)`` whose first
 row is zero (step 0 is the reset frame); ``reward`` float32 ``(T+1,)`` with 0 at
 step 0; ``discount`` float32; ``is_first``, ``is_last``, ``is_terminal`` bool.

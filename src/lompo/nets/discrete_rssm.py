@@ -1,4 +1,4 @@
-"""DreamerV2's discrete RSSM with an ensemble of K prior heads (V-D4RL Appendix B.1; DESIGN.md 7.2).
+"""DreamerV2's discrete RSSM with an ensemble of K prior heads (V-D4RL Appendix B.1; docs/offline_dv2.md).
 
 State ``s_t = [d_t, z_t]``:
 

@@ -1,4 +1,4 @@
-"""Run settings, named presets and ``key=value`` overrides (DESIGN.md section 8).
+"""Run settings, named presets and ``key=value`` overrides.
 
 A run is configured by two dataclasses: :class:`RunSettings` (what every
 algorithm shares: data, seed, evaluation, checkpoint cadence) and the
@@ -30,7 +30,7 @@ class RunSettings:
     seed: int = 0
     preset: str = "cpu"
     device: str = "cpu"
-    eval_episodes: int = 10  # E (DESIGN.md 8)
+    eval_episodes: int = 10  # E, episodes per evaluation
     eval_every: int = 0  # agent updates between evaluations; 0: only at the end
     # Latent-model policies (LOMPO, Offline DV2): "sample" infers z_t as training does (the authors'
     # codes); "mean" uses the posterior mean. Model-free algorithms have no latent: "sample" only.

@@ -1,6 +1,6 @@
 """Evaluation: run a :class:`Policy` in the dataset's own environment; scores, videos, strips.
 
-Scores (DESIGN.md 8): the V-D4RL convention ``return / 10`` (DMC returns are in
+Scores: the V-D4RL convention ``return / 10`` (DMC returns are in
 [0, 1000], so 0–100), and, where the dataset or the task registry records
 reference returns, the D4RL convention ``100 (R − R_random) / (R_expert − R_random)``.
 """

@@ -1,6 +1,6 @@
 """The training loop every algorithm shares: phases, logging, checkpoints, resume, evaluation.
 
-Run directory (DESIGN.md 8)::
+Run directory::
 
     RUN/config.json       resolved settings (written once)
     RUN/metrics.jsonl     one line per log step: phase, step, wall time, resident memory, losses
@@ -41,7 +41,7 @@ EVAL_SEED = 1_000_000  # evaluation episodes use env seeds EVAL_SEED + i for eve
 
 
 def check_finite(metrics: dict[str, float], phase: str, step: int, last_checkpoint: Path | None) -> None:
-    """DESIGN.md 11: a NaN/inf loss or gradient stops the run, naming the step, the phase and the loss."""
+    """A NaN/inf loss or gradient stops the run, naming the step, the phase and the loss."""
     for name, value in metrics.items():
         if isinstance(value, float) and not math.isfinite(value):
             kept = f"the last good checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint yet"
@@ -216,7 +216,7 @@ class Run:
         store = self.open_store(progress, log)
         dataset_task(store)  # evaluation needs the task: fail now, not after hours of training
         algo = self.build(store)
-        self.policy(algo)  # a wrong eval_latent fails now, not at the first evaluation
+        self._latent_model(algo, s.eval_latent)  # a wrong eval_latent fails now, not at the first evaluation
         state = self.restore(algo, store)
         if "checkpoint" in state:
             log(f"resuming from {state.pop('checkpoint')}")
@@ -300,13 +300,16 @@ class Run:
         """The policy to evaluate; latent-model algorithms infer their latent as ``latent`` says
         (default: the run's ``eval_latent``)."""
         latent = latent or self.settings.eval_latent
+        return algo.policy(latent) if self._latent_model(algo, latent) else algo.policy()
+
+    def _latent_model(self, algo, latent: str) -> bool:
+        """Whether ``algo`` infers a latent; raises when ``latent`` is no inference it can do."""
         if latent not in ("sample", "mean"):
             raise ConfigError(f"eval_latent must be sample or mean, got {latent!r}")
-        if hasattr(algo, "model") and hasattr(algo.model, "rssm"):
-            return algo.policy(latent)
-        if latent != "sample":
+        has_latent = hasattr(algo, "model") and hasattr(algo.model, "rssm")
+        if not has_latent and latent != "sample":
             raise ConfigError(f"{self.settings.algo} has no latent model; eval_latent={latent} does not apply")
-        return algo.policy()
+        return has_latent
 
     def evaluate(self, episodes: int | None = None, video: bool = False, progress: bool = False,
                  latent: str | None = None) -> dict:

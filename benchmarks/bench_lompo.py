@@ -17,7 +17,8 @@ from pathlib import Path
 
 import torch
 
-from lompo.algos.lompo import PRESETS, Lompo, LompoConfig, _to_torch
+from lompo.algos.lompo import PRESETS, Lompo, LompoConfig
+from lompo.algos.world_model import batch_to_torch
 from lompo.collect import collect_random
 from lompo.data import load_store
 from lompo.nets import LatentState
@@ -70,7 +71,7 @@ def main() -> None:
 
         t_model = timed(model_step, args.repeats)
         images = config.batch_size * config.sequence_length
-        batch = _to_torch(algo.refresh_sampler.sample(), algo.device)
+        batch = batch_to_torch(algo.refresh_sampler.sample(), algo.device)
         post = algo.posterior_states(batch)
         start = LatentState(post["deter"].flatten(0, 1), post["stoch"].flatten(0, 1))
 

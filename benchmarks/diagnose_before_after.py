@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from lompo.algos.kl import masked_mean, split_kl
-from lompo.algos.lompo import _to_torch, sample_prior_members
+from lompo.algos.world_model import batch_to_torch, sample_prior_members
 from lompo.bench.diagnose import diagnose
 from lompo.nets.rssm import gaussian_kl
 from lompo.runtime import Run
@@ -38,7 +38,7 @@ def head_gradients(run_path: Path, checkpoint: str | None = None, seed: int = 0)
     algo, _ = run.trained_algorithm(store, checkpoint)
     model, config = algo.model, algo.config
     torch.manual_seed(seed)
-    batch = _to_torch(algo.model_sampler.sample(), algo.device)
+    batch = batch_to_torch(algo.model_sampler.sample(), algo.device)
     out = {}
     for loss_name in ("clamp_per_element", "split_kl"):
         torch.manual_seed(seed + 1)

@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 
-from conftest import file_digests
+from lompo.testing import file_digests
 from lompo.cli import main
 from lompo.data import scan_dataset
 from lompo.data.store import load_store

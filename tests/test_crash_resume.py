@@ -12,7 +12,7 @@ import pytest
 
 from lompo.runtime import Run, latest_checkpoint, load_checkpoint
 from lompo.runtime.checkpoint import verify_checkpoint
-from test_runtime import metric_lines, new_run, tiny_dataset  # noqa: F401  (the fixture)
+from helpers import metric_lines, new_run
 
 
 def _start(args, env):
@@ -20,7 +20,7 @@ def _start(args, env):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def test_sigkill_at_random_moments_then_resume(tmp_path, tiny_dataset):  # noqa: F811
+def test_sigkill_at_random_moments_then_resume(tmp_path, tiny_dataset):
     reference = new_run(tmp_path / "reference", tiny_dataset).train()
 
     run_dir = tmp_path / "killed"
@@ -141,7 +141,7 @@ KILL_POINTS = ("tensors_written", "before_rename", "before_pointer", "during_pru
 
 
 @pytest.mark.parametrize("algo", ["lompo", "drqbc"])
-def test_sigkill_inside_checkpoint_writes_then_resume(tmp_path, tiny_dataset, algo):  # noqa: F811
+def test_sigkill_inside_checkpoint_writes_then_resume(tmp_path, tiny_dataset, algo):
     """Kill the process at each point of a checkpoint write in turn (each time in the first write after
     the resume); after every kill the latest checkpoint loads, and the resumed run ends exactly like an
     uninterrupted one."""

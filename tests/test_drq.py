@@ -15,7 +15,7 @@ from lompo.algos.drq import (PRESETS, Critic, DrQAgent, DrQConfig, Encoder, Fram
                              std_schedule, td_target)
 from lompo.data.store import load_store
 from lompo.runtime import latest_checkpoint, load_checkpoint
-from test_runtime import metric_lines, new_run, tiny_dataset  # noqa: F401  (session fixture)
+from helpers import metric_lines, new_run
 
 
 def test_random_shift_moves_content_by_at_most_pad_pixels():

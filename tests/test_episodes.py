@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from conftest import file_digests, make_episode
+from lompo.testing import file_digests
+from lompo.testing import synthetic_episode as make_episode
 from lompo.data import EpisodeBuilder, read_episode, write_episode
 from lompo.data.episodes import episode_filename, inspect_episode
 from lompo.errors import EpisodeFileError

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from lompo.algos.world_model import LatentPolicy, batch_to_torch, sample_prior_members
 from lompo.algos.lompo import (
     PRESETS,
-    LatentPolicy,
     LatentReplay,
     Lompo,
     LompoConfig,
@@ -17,14 +17,12 @@ from lompo.algos.lompo import (
     max_std,
     mean_disagreement,
     penalized_reward,
-    sample_prior_members,
-    _to_torch,
     world_model_loss,
 )
 from lompo.data import EpisodeStore
 from lompo.nets import EnsembleRSSM, LatentState
 from lompo.nets.rssm import gaussian_kl
-from conftest import make_episode
+from lompo.testing import synthetic_episode as make_episode
 
 TINY = LompoConfig(**PRESETS["tiny"])
 
@@ -131,7 +129,7 @@ def test_batched_priors_equal_step_by_step_priors():
 def test_world_model_loss_uses_the_drawn_member(store):
     torch.manual_seed(0)
     algo = Lompo(LompoConfig(**PRESETS["tiny"]), store)
-    batch = _to_torch(algo.model_sampler.sample(), "cpu")
+    batch = batch_to_torch(algo.model_sampler.sample(), "cpu")
     length = batch["image"].shape[1]
     results = []
     for member in range(TINY.ensemble):
@@ -166,7 +164,7 @@ def test_offline_slac_uses_real_transitions_only(store):
 def test_rollouts_have_horizon_h_and_start_from_posterior_states(store):
     torch.manual_seed(0)
     algo = Lompo(LompoConfig(**PRESETS["tiny"]), store)
-    batch = _to_torch(algo.refresh_sampler.sample(), "cpu")
+    batch = batch_to_torch(algo.refresh_sampler.sample(), "cpu")
     post = algo.posterior_states(batch)
     start = LatentState(post["deter"].flatten(0, 1), post["stoch"].flatten(0, 1))
     n = start.deter.shape[0]
@@ -181,7 +179,7 @@ def test_rollouts_have_horizon_h_and_start_from_posterior_states(store):
 
 def test_real_transitions_pair_consecutive_posterior_states(store):
     algo = Lompo(LompoConfig(**PRESETS["tiny"]), store)
-    batch = _to_torch(algo.refresh_sampler.sample(), "cpu")
+    batch = batch_to_torch(algo.refresh_sampler.sample(), "cpu")
     torch.manual_seed(0)
     transitions, post = algo.encode_real_transitions(batch)
     feats = torch.cat([post["deter"], post["stoch"]], -1).numpy()
@@ -258,7 +256,7 @@ def test_paper_encoder_channels_for_64px():
 def test_discount_head_enters_the_loss(store):
     torch.manual_seed(0)
     algo = Lompo(LompoConfig(**{**PRESETS["tiny"], "discount_head": True}), store)
-    batch = _to_torch(algo.model_sampler.sample(), "cpu")
+    batch = batch_to_torch(algo.model_sampler.sample(), "cpu")
     loss, metrics = world_model_loss(algo.model, batch, algo.config)
     assert "model/discount_nll" in metrics and metrics["model/discount_nll"] > 0
     loss.backward()

@@ -7,14 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from lompo.algos.lompo import PRESETS, Lompo, LompoConfig, _to_torch
+from lompo.algos.lompo import PRESETS, Lompo, LompoConfig
+from lompo.algos.world_model import batch_to_torch
 from lompo.algos.offline_dv2 import PRESETS as DV2_PRESETS
 from lompo.algos.offline_dv2 import OfflineDV2, OfflineDV2Config
 from lompo.collect import collect_random
 from lompo.data import EpisodeStore
 from lompo.data.store import load_store
-from lompo.runtime import Run, algorithm_spec, build_configs
-from conftest import make_episode
+from lompo.testing import synthetic_episode as make_episode
+
+from helpers import new_run
 
 
 @pytest.fixture(scope="module")
@@ -143,10 +145,7 @@ def test_evaluation_is_reproducible_with_sampled_latents(tmp_path, cartpole):
 
 # --------------------------------------------------------------------- agent-phase logging
 def test_agent_phase_logs_the_policy_rollouts(tmp_path, cartpole):
-    spec = algorithm_spec("lompo")
-    settings, config = build_configs("lompo", spec.config_cls, spec.presets, spec.variants, "tiny",
-                                     {"video": "false", "eval_every": "0"}, base={"data": str(cartpole[32])})
-    run = Run.create(tmp_path / "run", settings, config)
+    run = new_run(tmp_path / "run", cartpole[32], video="false", eval_every=0)
     run.train()
     lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
     agent = [line for line in lines if line["phase"] == "agent"]
@@ -159,7 +158,7 @@ def test_agent_phase_logs_the_policy_rollouts(tmp_path, cartpole):
     assert refreshed[0]["latent/penalized_reward"] != agent[0]["latent/penalized_reward"]
     for line in agent:  # r̃ = r − λ·u on the same rollouts
         assert line["latent/penalized_reward"] == pytest.approx(
-            line["latent/raw_reward"] - config.penalty_scale * line["latent/penalty_mean"], rel=1e-4, abs=1e-4)
+            line["latent/raw_reward"] - run.config.penalty_scale * line["latent/penalty_mean"], rel=1e-4, abs=1e-4)
         assert line["latent/penalty_std_across_actions"] >= 0
 
 
@@ -203,10 +202,7 @@ def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cart
     from lompo.bench.report import write_report
     from lompo.cli import main
 
-    spec = algorithm_spec("lompo")
-    settings, config = build_configs("lompo", spec.config_cls, spec.presets, spec.variants, "tiny",
-                                     {"video": "false"}, base={"data": str(cartpole[32])})
-    run = Run.create(tmp_path / "run", settings, config)
+    run = new_run(tmp_path / "run", cartpole[32], video="false")
     run.train(log=lambda *a: None)
     assert main(["diagnose", str(run.path), "--horizon", "6", "--sequences", "8"]) == 0
     printed = capsys.readouterr().out
@@ -214,7 +210,7 @@ def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cart
     (json_path,) = (run.path / "diagnostics").glob("*.json")  # before any --checkpoint
     result = json.loads(json_path.read_text())
     assert len(result["open_loop"]["ensemble"]["latent_kl"]) == 6
-    assert set(result["open_loop"]) == {f"member{k}" for k in range(config.ensemble)} | {"ensemble"}
+    assert set(result["open_loop"]) == {f"member{k}" for k in range(run.config.ensemble)} | {"ensemble"}
     assert set(result["one_step"]["penalties"]) == {"logprob_var", "logprob_std", "mean_disagreement", "max_std"}
     assert set(result["penalty_by_action_source"]) == {"dataset", "random", "policy"}
     sensitivity = result["action_sensitivity"]
@@ -240,11 +236,8 @@ def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cart
 def test_eval_latent_setting_chooses_the_inference_and_rejects_nonsense(tmp_path, cartpole):
     from lompo.errors import ConfigError
 
-    spec = algorithm_spec("lompo")
     for value, ok in (("mean", True), ("sample", True), ("median", False)):
-        settings, config = build_configs("lompo", spec.config_cls, spec.presets, spec.variants, "tiny",
-                                         {"eval_latent": value}, base={"data": str(cartpole[32])})
-        run = Run.create(tmp_path / value, settings, config)
+        run = new_run(tmp_path / value, cartpole[32], eval_latent=value)
         algo = run.build(load_store(cartpole[32]))
         if ok:
             assert run.policy(algo).latent == value
@@ -261,7 +254,7 @@ def test_action_sensitivity_is_zero_for_a_model_that_ignores_actions(synthetic):
 
     torch.manual_seed(0)
     algo = Lompo(LompoConfig(**PRESETS["tiny"]), synthetic)
-    batch = _to_torch(_sequence_batch(synthetic), "cpu")
+    batch = batch_to_torch(_sequence_batch(synthetic), "cpu")
     with torch.no_grad():
         control = Diagnosis(algo, batch, context=2, horizon=3).action_sensitivity(states=16)
         algo.model.rssm.gru_input[0].weight[:, algo.model.rssm.stoch_dim:] = 0.0

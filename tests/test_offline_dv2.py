@@ -11,7 +11,7 @@ from lompo.algos.offline_dv2 import OfflineDV2
 from lompo.cli import main
 from lompo.errors import ConfigError
 from lompo.runtime import Run, latest_checkpoint, load_checkpoint
-from test_runtime import metric_lines, new_run, tiny_dataset  # noqa: F401 (fixture)
+from helpers import metric_lines, new_run
 
 
 def test_tiny_offline_dv2_end_to_end_through_the_cli(tmp_path, tiny_dataset, capsys):

@@ -7,7 +7,8 @@ import torch
 
 from lompo.algos.offline_dv2 import (PRESETS, Actor, OfflineDV2Config, WorldModel, actor_loss, balanced_kl,
                                      categorical_kl, critic_loss, imagine, lambda_returns, mean_disagreement,
-                                     penalized_reward, straight_through_onehot, trajectory_weights)
+                                     penalized_reward, trajectory_weights)
+from lompo.nets.discrete_rssm import straight_through_onehot
 from lompo.nets import LatentState
 
 

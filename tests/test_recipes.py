@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from safetensors.torch import load_file
 
-from conftest import file_digests
+from lompo.testing import file_digests
 from lompo.algos.sac import SACConfig
 from lompo.cli import RECIPE_NAMES, main
 from lompo.collect import RECIPES, collect, render_stored_episode, rollout

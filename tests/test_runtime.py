@@ -9,39 +9,11 @@ import torch
 
 from lompo.algos.lompo import Lompo
 from lompo.cli import main
-from lompo.collect import collect_random
 from lompo.data.store import load_store
 from lompo.errors import CheckpointError, ConfigError, DivergenceError
 from lompo.runtime import Run, algorithm_spec, build_configs, latest_checkpoint, load_checkpoint, save_checkpoint
 
-
-@pytest.fixture(scope="session")
-def tiny_dataset(tmp_path_factory):
-    """Three short rendered cartpole-swingup episodes (100 simulator steps) at 32 px, fast profile."""
-    out = tmp_path_factory.mktemp("data")
-    (folder,) = collect_random("cartpole-swingup", out, episodes=3, image_sizes=(32,), render_profile="fast",
-                               seed=0, episode_length=100, progress=False)
-    return folder
-
-
-def new_run(path, data, algo="lompo", **overrides):
-    spec = algorithm_spec(algo)
-    settings, config = build_configs(algo, spec.config_cls, spec.presets, spec.variants, "tiny",
-                                     {k: str(v) for k, v in overrides.items()}, base={"data": str(data)})
-    return Run.create(path, settings, config)
-
-
-def metric_lines(run):
-    lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
-    for line in lines:
-        line.pop("wall_time")
-        line.pop("rss_mib")
-        line.pop("rss_anon_mib")
-    return lines
-
-
-def final_weights(run):
-    return load_checkpoint(latest_checkpoint(run.checkpoints))["algo"]["sac"]["actor"]
+from helpers import final_weights, metric_lines, new_run
 
 
 def test_tiny_lompo_end_to_end(tmp_path, tiny_dataset):

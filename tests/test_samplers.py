@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from conftest import make_episode
+from lompo.testing import synthetic_episode as make_episode
 from lompo.data import EpisodeStore, SequenceSampler, TransitionSampler
 
 LENGTHS = [12, 3, 20, 7]  # transitions per episode; one episode shorter than the window

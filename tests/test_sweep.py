@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from lompo.bench.sweep import SweepSpec, job_command, plan
+from lompo.bench.sweep import SweepSpec, job_command, open_run, plan
 from lompo.cli import main
 from lompo.collect import collect_random
 from lompo.errors import ConfigError
-from test_runtime import tiny_dataset  # noqa: F401  (session fixture)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +35,7 @@ def _rows(out):
         return list(csv.DictReader(f))
 
 
-def test_two_by_two_sweep_rows_table_and_rerun(tmp_path, tiny_dataset, second_dataset, capsys):  # noqa: F811
+def test_two_by_two_sweep_rows_table_and_rerun(tmp_path, tiny_dataset, second_dataset, capsys):
     out = tmp_path / "sweep"
     assert main(_bench(out, [tiny_dataset, second_dataset])) == 0
     printed = capsys.readouterr().out
@@ -65,7 +64,7 @@ def test_two_by_two_sweep_rows_table_and_rerun(tmp_path, tiny_dataset, second_da
     assert "holds another sweep" in capsys.readouterr().err
 
 
-def test_killed_sweep_finishes_without_redoing_finished_runs(tmp_path, tiny_dataset, second_dataset):  # noqa: F811
+def test_killed_sweep_finishes_without_redoing_finished_runs(tmp_path, tiny_dataset, second_dataset):
     out = tmp_path / "sweep"
     command = [sys.executable, "-m", "lompo.cli", *_bench(out, [tiny_dataset, second_dataset])]
     command[command.index("--workers") + 1] = "1"
@@ -87,7 +86,7 @@ def test_killed_sweep_finishes_without_redoing_finished_runs(tmp_path, tiny_data
     assert all(r["status"] == "finished" for r in _rows(out))
 
 
-def test_ablations_wait_for_and_reuse_the_lompo_world_model(tmp_path, tiny_dataset):  # noqa: F811
+def test_ablations_wait_for_and_reuse_the_lompo_world_model(tmp_path, tiny_dataset):
     spec = SweepSpec(["lompo", "lmbrl", "offline_slac", "bc"], [str(tiny_dataset)], [0, 1], "tiny",
                      ["lompo:horizon=2", "threads=1"])
     jobs = plan(spec, tmp_path)
@@ -96,18 +95,19 @@ def test_ablations_wait_for_and_reuse_the_lompo_world_model(tmp_path, tiny_datas
     for algo in ("lmbrl", "offline_slac"):
         job = by_name[(algo, 1)]
         assert job.after == by_name[("lompo", 1)].path
-        command = job_command(job, spec, threads=1)
-        assert command[command.index("--world-model") + 1] == str(by_name[("lompo", 1)].path)
-        assert "horizon=2" not in command  # scoped to lompo
+        run = open_run(job, spec, threads=1)
+        assert run.settings.world_model == str(by_name[("lompo", 1)].path)
+        assert run.config.horizon != 2  # the override is scoped to lompo
+        assert job_command(job)[-3:] == ["--resume", str(job.path), "--no-progress"]
     assert by_name[("bc", 0)].after is None
-    assert "horizon=2" in job_command(by_name[("lompo", 0)], spec, threads=1)
+    assert open_run(by_name[("lompo", 0)], spec, threads=1).config.horizon == 2
     with pytest.raises(ConfigError, match="unknown algorithm"):
         SweepSpec(["nope"], ["x"], [0]).validate()
     with pytest.raises(ConfigError, match="same name"):
         plan(SweepSpec(["bc"], [str(tiny_dataset), str(tiny_dataset)], [0]), tmp_path)
 
 
-def test_report_is_self_contained_and_renders_in_headless_chromium(tmp_path, tiny_dataset, capsys):  # noqa: F811
+def test_report_is_self_contained_and_renders_in_headless_chromium(tmp_path, tiny_dataset, capsys):
     """`lompo report` on a finished sweep: one HTML file with the table, curves, video and config, no
     external resource; Chromium loads it without console errors and every image decodes."""
     from lompo.bench.report import check_in_chromium
@@ -136,7 +136,7 @@ def test_report_is_self_contained_and_renders_in_headless_chromium(tmp_path, tin
     assert "<table>" in light_text and len(light_text) < len(text)
 
 
-def test_ray_backend_gives_the_same_rows_as_local(tmp_path, tiny_dataset):  # noqa: F811
+def test_ray_backend_gives_the_same_rows_as_local(tmp_path, tiny_dataset):
     """The same 1 x 1 x 2 sweep on a local Ray instance (2 CPUs) and on local processes: same runs,
     same final returns (both with 1 torch thread per run)."""
     import ray
@@ -160,7 +160,7 @@ def test_ray_backend_gives_the_same_rows_as_local(tmp_path, tiny_dataset):  # no
     assert list((tmp_path / "ray" / "ray").rglob("checkpoint_*/manifest.json"))
 
 
-def test_a_trial_restarted_elsewhere_resumes_from_the_checkpoint_tune_kept(tmp_path, tiny_dataset):  # noqa: F811
+def test_a_trial_restarted_elsewhere_resumes_from_the_checkpoint_tune_kept(tmp_path, tiny_dataset):
     """After a worker failure Tune hands the restarted trial its last reported checkpoint; when the run
     directory lacks it (another machine), it is copied in and the run resumes to the same result."""
     import shutil

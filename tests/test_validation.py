@@ -6,13 +6,13 @@ import re
 import numpy as np
 import pytest
 
-from conftest import file_digests, make_episode
+from lompo.testing import file_digests
+from lompo.testing import synthetic_episode as make_episode
 from lompo.cli import main
 from lompo.data import scan_dataset, write_episode
 from lompo.data.store import load_store
 from lompo.errors import DatasetError
 from lompo.testing import BAD_INPUTS, CORPUS_TASK, FILE_CASES, write_corpus
-from test_runtime import tiny_dataset  # noqa: F401
 
 
 def _dataset(tmp_path, n=3):
@@ -125,7 +125,7 @@ def test_cli_reports_bad_input_without_traceback(tmp_path, capsys):
 
 def test_dataset_json_detects_missing_and_changed_files(tmp_path):
     from lompo.data import write_metadata
-    from lompo.data.dataset import sha256_of
+    from lompo.files import sha256_of
 
     folder = _dataset(tmp_path, n=3)
     files = sorted(folder.glob("*.npz"))
@@ -141,7 +141,7 @@ def test_dataset_json_detects_missing_and_changed_files(tmp_path):
     assert scan_dataset(folder, skip_bad=True).num_episodes == 1
 
 
-def test_train_stops_on_a_bad_file_or_skips_it(tmp_path, tiny_dataset, capsys):  # noqa: F811
+def test_train_stops_on_a_bad_file_or_skips_it(tmp_path, tiny_dataset, capsys):
     import shutil
 
     folder = tmp_path / "data"

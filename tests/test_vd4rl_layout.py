@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from conftest import make_episode
+from lompo.testing import synthetic_episode as make_episode
 from lompo.cli import main
 from lompo.data import EpisodeStore, scan_dataset, write_hdf5_shard
 from lompo.data.store import load_store

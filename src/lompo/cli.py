@@ -115,7 +115,7 @@ def cmd_quickstart(args) -> int:
     """The built-in default job: a random dataset of a cheap task, LOMPO trained on it, the score table."""
     from lompo.collect import collect_random
     from lompo.data import statistics_table
-    from lompo.runtime import Run, algorithm_spec, build_configs, parse_overrides
+    from lompo.runtime import Run
 
     out = Path(args.out)
     total = time.perf_counter()
@@ -132,11 +132,7 @@ def cmd_quickstart(args) -> int:
     if (run_dir / "config.json").exists():
         run = Run(run_dir)
     else:
-        spec = algorithm_spec("lompo")
-        settings, config = build_configs("lompo", spec.config_cls, spec.presets, spec.variants, args.preset,
-                                         parse_overrides(args.set or []),
-                                         base={"data": str(folder), "seed": args.seed})
-        run = Run.create(run_dir, settings, config)
+        run = Run.new(run_dir, "lompo", folder, preset=args.preset, seed=args.seed, overrides=args.set or [])
     result = run.train(progress=_progress(args))
     print(f"      done in {time.perf_counter() - start:.1f} s")
     print(f"[3/3] scores ({result['episodes']} evaluation episodes; score = return / 10, V-D4RL convention)")
@@ -157,7 +153,7 @@ def _print_scores(result: dict, label: str) -> None:
 
 
 def cmd_train(args) -> int:
-    from lompo.runtime import Run, algorithm_spec, build_configs, parse_overrides
+    from lompo.runtime import Run
 
     if args.resume:
         if args.data or args.out or args.set or args.world_model or args.skip_bad:
@@ -166,13 +162,8 @@ def cmd_train(args) -> int:
     else:
         if not args.data or not args.out:
             raise LompoError("a new run needs --data DATASET and --out RUN_DIR (or --resume RUN_DIR)")
-        spec = algorithm_spec(args.algo)
-        overrides = parse_overrides(args.set or [])
-        base = {"data": str(Path(args.data)), "seed": args.seed, "world_model": args.world_model or "",
-                "skip_bad": args.skip_bad}
-        settings, config = build_configs(args.algo, spec.config_cls, spec.presets, spec.variants, args.preset,
-                                         overrides, base=base)
-        run = Run.create(args.out, settings, config)
+        run = Run.new(args.out, args.algo, Path(args.data), preset=args.preset, seed=args.seed,
+                      overrides=args.set or [], world_model=args.world_model, skip_bad=args.skip_bad)
     print(f"run {run.path}: {run.settings.algo}, preset {run.settings.preset}, seed {run.settings.seed}, "
           f"data {run.settings.data}")
     result = run.train(progress=_progress(args))

@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from lompo.algos.sac import soft_update
+from lompo.algos.spec import AlgorithmSpec
 from lompo.data.samplers import TransitionSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
@@ -387,3 +388,8 @@ class DrQAgent:
             self.critic.load_state_dict(state["critic"])
             self.critic_target.load_state_dict(state["critic_target"])
             self.critic_opt.load_state_dict(state["critic_opt"])
+
+
+def algorithm_spec(name: str) -> AlgorithmSpec:
+    """``drqbc``, ``cql`` and ``bc``: one agent, three objectives (V-D4RL section 4.1)."""
+    return AlgorithmSpec(name, DrQConfig, PRESETS, VARIANTS, DrQAgent)

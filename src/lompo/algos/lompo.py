@@ -31,6 +31,8 @@ from torch.nn import functional as F
 
 from lompo.algos.kl import masked_mean, split_kl
 from lompo.algos.sac import SAC, SACConfig
+from lompo.algos.spec import AlgorithmSpec
+from lompo.algos.world_model import LatentPolicy, batch_to_torch, model_sample_strip, sample_prior_members, use_channels_last, world_model_step
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
@@ -144,16 +146,6 @@ class WorldModel(nn.Module):
 
     def reward(self, features: torch.Tensor) -> torch.Tensor:
         return self.reward_head(features).squeeze(-1)
-
-
-def sample_prior_members(length: int, ensemble: int, device=None) -> torch.Tensor:
-    """Eq. 8: one prior member per time step, uniform over ``0..K-1`` (torch's global RNG).
-
-    Drawn as consecutive random permutations of the K members cut to ``length``: each step's member is
-    still uniform, but every member is drawn (and so trained) in every batch of ``length >= K`` steps,
-    where independent draws would leave one out now and then (7·(6/7)^32 ≈ 5 % of the ``cpu`` batches)."""
-    rounds = -(-length // ensemble)
-    return torch.cat([torch.randperm(ensemble) for _ in range(rounds)])[:length].to(device)
 
 
 def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor], config: LompoConfig,
@@ -274,75 +266,7 @@ class LatentReplay:
             self.data[key][: self.size] = state[key]
 
 
-# ---------------------------------------------------------------------------- policy
-class LatentPolicy:
-    """Acts from real frames: ``s_t = post(s_{t-1}, a_{t-1}, E(x_t))``, ``a_t = π(s_t)`` (docs/lompo.md).
-
-    The latent is inferred as in training: ``z_t`` is *sampled* from the posterior (as the authors'
-    LOMPO code and V-D4RL's DreamerV2 do, ``eval_state_mean: False``), because the actor only ever saw
-    sampled posterior states in ``B_real`` and model rollouts. ``latent="mean"`` uses the posterior
-    mean (Gaussian) or most likely class (discrete) instead, for comparison. ``deterministic`` in
-    :meth:`act` concerns the action only (the actor's mean). ``act_fn(features, deterministic)`` maps
-    latent features to actions; any RSSM with ``initial`` and ``observe_step`` (Gaussian or discrete)
-    works, so Offline DV2 evaluates through this class too."""
-
-    LATENTS = ("sample", "mean")
-
-    def __init__(self, model: nn.Module, act_fn, action_dim: int, device: torch.device, latent: str = "sample"):
-        if latent not in self.LATENTS:
-            raise ConfigError(f"latent inference must be one of {self.LATENTS}, got {latent!r}")
-        self.model, self.act_fn, self.action_dim, self.device = model, act_fn, action_dim, device
-        self.latent = latent
-        self.reset()
-
-    def reset(self) -> None:
-        self.state = self.model.rssm.initial(1, self.device)
-        self.previous_action = torch.zeros(1, self.action_dim, device=self.device)
-        self.first = True
-
-    @torch.no_grad()
-    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        image = torch.as_tensor(np.array(obs, np.uint8), device=self.device).unsqueeze(0)
-        embed = self.model.encoder(image)
-        is_first = torch.tensor([self.first], device=self.device)
-        self.state = self.model.rssm.observe_step(self.state, self.previous_action, embed, is_first,
-                                                  sample=self.latent == "sample")[0]
-        action = self.act_fn(self.state.features, deterministic)
-        self.previous_action, self.first = action, False
-        return action.squeeze(0).cpu().numpy()
-
-
-@torch.no_grad()
-def model_sample_strip(model: nn.Module, store: EpisodeStore, length: int, context: int, seed: int,
-                       device: torch.device, prior_step) -> np.ndarray:
-    """LOMPO figure 5 as one uint8 image: ground truth / posterior reconstruction / open-loop prior rollout.
-
-    The rollout observes the first ``context`` frames of a dataset sequence, then imagines with the
-    dataset's actions, ``prior_step(state, action) -> next state``. Works for any RSSM with ``observe``."""
-    batch = _to_torch(SequenceSampler(store, 1, length, seed=seed).sample(), device)
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        post = model.rssm.observe(model.encoder(batch["image"]), batch["action"], batch["is_first"])
-        posterior = torch.cat([post["deter"], post["stoch"]], -1)
-        state = LatentState(post["deter"][:, context - 1], post["stoch"][:, context - 1])
-        imagined = [posterior[:, t] for t in range(context)]
-        for t in range(context, length):
-            state = prior_step(state, batch["action"][:, t])
-            imagined.append(state.features)
-    rows = [preprocess(batch["image"][0]), model.decoder(posterior[0]), model.decoder(torch.stack(imagined, 1)[0])]
-    images = [((r.clamp(-0.5, 0.5) + 0.5) * 255).round().byte().permute(0, 2, 3, 1) for r in rows]
-    return torch.cat([torch.cat(list(row), 1) for row in images], 0).cpu().numpy()
-
-
 # ---------------------------------------------------------------------------- the algorithm
-def _to_torch(batch: dict[str, np.ndarray], device) -> dict[str, torch.Tensor]:
-    out = {}
-    for key, value in batch.items():
-        tensor = torch.as_tensor(value, device=device)
-        out[key] = tensor if value.dtype in (np.uint8, np.bool_) else tensor.float()
-    return out
-
-
 class Lompo:
     """Algorithm 1 as three phases: ``model`` (eq. 8), ``buffers`` (initial fills), ``agent`` (latent SAC)."""
 
@@ -355,8 +279,7 @@ class Lompo:
         self.action_dim = int(store.action_dim)
         self.model = WorldModel(config, self.image_size, self.action_dim).to(self.device)
         if config.channels_last:
-            self.model.encoder.to(memory_format=torch.channels_last)
-            self.model.decoder.to(memory_format=torch.channels_last)
+            use_channels_last(self.model)
         self.model_opt = torch.optim.Adam(self.model.parameters(), lr=config.model_lr)
         feat = self.model.rssm.feature_dim
         self.sac = SAC(feat, self.action_dim, SACConfig(hidden=config.sac_hidden, layers=config.sac_layers,
@@ -376,16 +299,9 @@ class Lompo:
 
     # ------------------------------------------------------------ phase 1: world model
     def model_step(self) -> dict[str, float]:
-        batch = _to_torch(self.model_sampler.sample(), self.device)
-        self.model.train()
-        loss, metrics = world_model_loss(self.model, batch, self.config)
-        self.model_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        member_norms = self.model.rssm.prior_net.member_grad_norms()
-        grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.config.model_grad_clip)
-        self.model_opt.step()
-        metrics.update({f"model/prior_grad_norm_member{k}": float(v) for k, v in enumerate(member_norms)})
-        return {"model/loss": loss.item(), "model/grad_norm": grad_norm.item(), **metrics}
+        batch = batch_to_torch(self.model_sampler.sample(), self.device)
+        return world_model_step(self.model, self.model_opt, lambda: world_model_loss(self.model, batch, self.config),
+                                self.config.model_grad_clip)
 
     # ------------------------------------------------------------ buffers
     @torch.no_grad()
@@ -475,12 +391,12 @@ class Lompo:
         Returns the statistics of the last rollout batch (empty without rollouts)."""
         metrics: dict[str, float] = {}
         for _ in range(real_batches):
-            transitions, _ = self.encode_real_transitions(_to_torch(self.refresh_sampler.sample(), self.device))
+            transitions, _ = self.encode_real_transitions(batch_to_torch(self.refresh_sampler.sample(), self.device))
             self.real.add(transitions)
         if not self.config.model_rollouts:
             return metrics
         for _ in range(latent_batches):
-            batch = _to_torch(self.refresh_sampler.sample(), self.device)
+            batch = batch_to_torch(self.refresh_sampler.sample(), self.device)
             post = self.posterior_states(batch)
             valid = batch["mask"]
             start = LatentState(post["deter"][valid], post["stoch"][valid])
@@ -524,7 +440,7 @@ class Lompo:
                 self.rollout_stats = {**stats, "latent/policy_refreshes": refreshes}
         batch = self.agent_batch()
         batch.pop("source")
-        sac_metrics = self.sac.update(_to_torch(batch, self.device))
+        sac_metrics = self.sac.update(batch_to_torch(batch, self.device))
         return {**{f"agent/{k}": v for k, v in sac_metrics.items()}, **self.rollout_stats}
 
     def train_step(self, phase: str, step: int) -> dict[str, float]:
@@ -558,9 +474,6 @@ class Lompo:
                                   self.device, prior_step)
 
     # ------------------------------------------------------------ state
-    def world_model_state(self) -> dict:
-        return {"model": self.model.state_dict()}
-
     def load_world_model_state(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
 
@@ -587,3 +500,10 @@ class Lompo:
         self.real.load_state_dict(state["real"])
         self.latent.load_state_dict(state["latent"])
         self.rollout_stats = {k: float(v) for k, v in state.get("rollout_stats", {}).items()}
+
+
+def algorithm_spec(name: str) -> AlgorithmSpec:
+    """``lompo`` and its ablations ``lmbrl`` and ``offline_slac`` (LOMPO table 1); the ablations start
+    from a LOMPO run's world model in sweeps."""
+    return AlgorithmSpec(name, LompoConfig, PRESETS, VARIANTS, Lompo, WORLD_MODEL_FIELDS, "model",
+                         reuses_world_model_of=None if name == "lompo" else "lompo")

@@ -31,13 +31,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from lompo.algos.kl import masked_mean, split_kl
-from lompo.algos.lompo import LatentPolicy, _to_torch, model_sample_strip, sample_prior_members
+from lompo.algos.spec import AlgorithmSpec
+from lompo.algos.world_model import LatentPolicy, batch_to_torch, model_sample_strip, sample_prior_members, use_channels_last, world_model_step
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
 from lompo.nets import ConvDecoder, ConvEncoder, LatentState, mlp
 from lompo.nets.conv import preprocess
-from lompo.nets.discrete_rssm import DiscreteEnsembleRSSM, straight_through_onehot  # noqa: F401 (re-export)
+from lompo.nets.discrete_rssm import DiscreteEnsembleRSSM
 
 
 def categorical_kl(q_probs: torch.Tensor, p_probs: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -285,8 +286,7 @@ class OfflineDV2:
         self.image_size, self.action_dim = int(store.image_shape[0]), int(store.action_dim)
         self.model = WorldModel(config, self.image_size, self.action_dim).to(self.device)
         if config.channels_last:
-            self.model.encoder.to(memory_format=torch.channels_last)
-            self.model.decoder.to(memory_format=torch.channels_last)
+            use_channels_last(self.model)
         self.model_opt = torch.optim.Adam(self.model.parameters(), lr=config.model_lr, eps=config.adam_eps)
         feat = self.model.rssm.feature_dim
         self.actor = Actor(feat, self.action_dim, config.head_units, config.head_layers,
@@ -309,16 +309,9 @@ class OfflineDV2:
         raise ConfigError(f"Offline DV2 has no phase {phase!r}")
 
     def model_step(self) -> dict[str, float]:
-        batch = _to_torch(self.sampler.sample(), self.device)
-        self.model.train()
-        loss, metrics = world_model_loss(self.model, batch, self.config)
-        self.model_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        member_norms = self.model.rssm.prior_net.member_grad_norms()
-        grad_norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
-        self.model_opt.step()
-        metrics.update({f"model/prior_grad_norm_member{k}": float(v) for k, v in enumerate(member_norms)})
-        return {"model/loss": loss.item(), "model/grad_norm": grad_norm.item(), **metrics}
+        batch = batch_to_torch(self.sampler.sample(), self.device)
+        return world_model_step(self.model, self.model_opt, lambda: world_model_loss(self.model, batch, self.config),
+                                self.config.grad_clip)
 
     @torch.no_grad()
     def posterior_starts(self, batch: dict[str, torch.Tensor]) -> LatentState:
@@ -330,7 +323,7 @@ class OfflineDV2:
     def agent_step(self, step: int) -> dict[str, float]:
         c = self.config
         self.model.eval().requires_grad_(False)  # frozen: gradients pass through it to the actor only
-        start = self.posterior_starts(_to_torch(self.start_sampler.sample(), self.device))
+        start = self.posterior_starts(batch_to_torch(self.start_sampler.sample(), self.device))
         traj = imagine(self.model, self.actor, start, c)
         target_values = self.target_critic(traj["features"]).squeeze(-1)  # (H + 1, N)
         returns = lambda_returns(traj["reward"], target_values, traj["discount"], c.lambda_)
@@ -371,9 +364,6 @@ class OfflineDV2:
                                   self.device, lambda state, action: self.model.rssm.imagine_step(state, action)[0])
 
     # ------------------------------------------------------------ state
-    def world_model_state(self) -> dict:
-        return {"model": self.model.state_dict()}
-
     def load_world_model_state(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
 
@@ -394,3 +384,7 @@ class OfflineDV2:
         self.critic_opt.load_state_dict(state["critic_opt"])
         self.sampler.rng.bit_generator.state = state["sampler_rng"]
         self.start_sampler.rng.bit_generator.state = state["start_sampler_rng"]
+
+
+def algorithm_spec(name: str) -> AlgorithmSpec:
+    return AlgorithmSpec(name, OfflineDV2Config, PRESETS, VARIANTS, OfflineDV2, WORLD_MODEL_FIELDS, "model")

@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lompo.algos.lompo import PENALTIES, Lompo, _to_torch
-from lompo.data.episodes import atomic_write_bytes
+from lompo.algos.lompo import PENALTIES, Lompo
+from lompo.algos.world_model import batch_to_torch
+from lompo.files import atomic_write_bytes, read_jsonl
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore, load_store
 from lompo.errors import ConfigError
@@ -227,12 +228,7 @@ class Diagnosis:
 def head_statistics(metrics_path: Path) -> dict:
     """Gradient norm and KL of every prior head over the model phase's logged steps (``metrics.jsonl``);
     ``{"logged": False}`` for runs from before these metrics existed."""
-    lines = []
-    if metrics_path.is_file():
-        for line in metrics_path.read_text().splitlines():
-            record = json.loads(line)
-            if record.get("phase") == "model":
-                lines.append(record)
+    lines = [record for record in read_jsonl(metrics_path) if record.get("phase") == "model"]
     keys = sorted({k for line in lines for k in line if k.startswith(("model/prior_grad_norm_member",
                                                                      "model/kl_member"))})
     if not keys:
@@ -271,7 +267,7 @@ def diagnose(run_path: Path | str, data: Path | str | None = None, sequences: in
         raise ConfigError(f"{data or run.settings.data}: episodes of at most {longest} steps are shorter "
                           f"than context + horizon = {length}")
     sampler = SequenceSampler(store, sequences, length, seed=seed)
-    batch = _to_torch(sampler.sample(), algo.device)
+    batch = batch_to_torch(sampler.sample(), algo.device)
     label = dataset_label(str(data if data is not None else run.settings.data))
     with torch.no_grad(), torch.random.fork_rng():
         torch.manual_seed(seed)

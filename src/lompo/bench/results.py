@@ -15,6 +15,7 @@ from pathlib import Path
 
 from lompo.bench.sweep import dataset_label
 from lompo.errors import ConfigError
+from lompo.files import read_jsonl
 
 COLUMNS = ("algo", "dataset", "seed", "status", "score", "score_d4rl", "best_score", "return_mean", "return_std",
            "episodes", "steps", "wall_time", "data_mean", "data_fingerprint", "lompo", "torch", "run")
@@ -28,25 +29,13 @@ def run_directories(root: Path) -> list[Path]:
     return sorted(p.parent for p in root.rglob("config.json") if "checkpoints" not in p.parts)
 
 
-def _json_lines(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut by a crash; the run's resume truncates it
-    return rows
-
-
 def run_row(run: Path) -> dict:
     """One results row; unfinished runs get ``status`` unfinished and their last evaluation, if any."""
     config = json.loads((run / "config.json").read_text())
     settings = config["run"]
     final_path = run / "final.json"
     final = json.loads(final_path.read_text()) if final_path.is_file() else None
-    evaluations = [e for e in _json_lines(run / "eval.jsonl") if e.get("phase") != "final"]
+    evaluations = [e for e in read_jsonl(run / "eval.jsonl") if e.get("phase") != "final"]
     scores = [e["score_vd4rl"] for e in evaluations] + ([final["score_vd4rl"]] if final else [])
     versions = (final or {}).get("versions", {})
     last = final or (evaluations[-1] if evaluations else {})
@@ -74,7 +63,7 @@ def run_row(run: Path) -> dict:
 
 def learning_curve(run: Path) -> list[tuple[float, float]]:
     """``(offline epoch in [0, 1], score)`` of the run's evaluations, the final one at 1."""
-    rows = _json_lines(run / "eval.jsonl")
+    rows = read_jsonl(run / "eval.jsonl")
     final = next((r for r in rows if r.get("phase") == "final"), None)
     curve = []
     if final:

@@ -25,10 +25,8 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from lompo.errors import ConfigError
-
-SHARES_LOMPO_MODEL = ("lmbrl", "offline_slac")
-
+from lompo.errors import ConfigError, LompoError
+from lompo.files import atomic_write_text
 
 @dataclass
 class SweepSpec:
@@ -39,14 +37,15 @@ class SweepSpec:
     overrides: list[str] = field(default_factory=list)  # KEY=VALUE for every run, ALGO:KEY=VALUE for one
 
     def validate(self) -> None:
-        from lompo.runtime.algorithms import ALGORITHMS
+        from lompo.runtime.algorithms import registered_algorithms
 
+        known = registered_algorithms()
         for name, values in (("algorithm", self.algos), ("dataset", self.datasets), ("seed", self.seeds)):
             if not values:
                 raise ConfigError(f"a sweep needs at least one {name}")
-        unknown = [a for a in self.algos if a not in ALGORITHMS]
+        unknown = [a for a in self.algos if a not in known]
         if unknown:
-            raise ConfigError(f"unknown algorithm(s) {unknown}; choose from {', '.join(sorted(ALGORITHMS))}")
+            raise ConfigError(f"unknown algorithm(s) {unknown}; choose from {', '.join(sorted(known))}")
         for item in self.overrides:
             if "=" not in item:
                 raise ConfigError(f"override {item!r} is not KEY=VALUE (or ALGO:KEY=VALUE)")
@@ -84,7 +83,11 @@ def dataset_label(folder: str) -> str:
 
 
 def plan(spec: SweepSpec, out: Path) -> list[Job]:
-    """Every run of the grid, ablations after the LOMPO run whose world model they reuse."""
+    """Every run of the grid; an algorithm that reuses another's world model (LOMPO's ablations) runs
+    after that algorithm's run of the same dataset and seed, when the sweep has it."""
+    from lompo.runtime.algorithms import algorithm_spec
+
+    sources = {algo: algorithm_spec(algo).reuses_world_model_of for algo in spec.algos}
     jobs = []
     labels = [dataset_label(d) for d in spec.datasets]
     if len(set(labels)) != len(labels):
@@ -93,23 +96,16 @@ def plan(spec: SweepSpec, out: Path) -> list[Job]:
         for seed in spec.seeds:
             for algo in spec.algos:
                 after = None
-                if algo in SHARES_LOMPO_MODEL and "lompo" in spec.algos:
-                    after = out / label / "lompo" / f"seed{seed}"
+                source = sources[algo]
+                if source is not None and source in spec.algos:
+                    after = out / label / source / f"seed{seed}"
                 jobs.append(Job(algo, data, seed, out / label / algo / f"seed{seed}", after))
     return jobs
 
 
-def job_command(job: Job, spec: SweepSpec, threads: int) -> list[str]:
-    cli = [sys.executable, "-m", "lompo.cli", "train"]
-    if (job.path / "config.json").exists():
-        return [*cli, "--resume", str(job.path), "--no-progress"]
-    command = [*cli, "--algo", job.algo, "--data", job.data, "--seed", str(job.seed), "--preset", spec.preset,
-               "--out", str(job.path), "--no-progress", "--set", f"threads={threads}"]
-    for item in spec.overrides_for(job.algo):
-        command += ["--set", item]
-    if job.after is not None:
-        command += ["--world-model", str(job.after)]
-    return command
+def job_command(job: Job) -> list[str]:
+    """The job's process: ``lompo train --resume`` of its run directory (created by :func:`open_run`)."""
+    return [sys.executable, "-m", "lompo.cli", "train", "--resume", str(job.path), "--no-progress"]
 
 
 def finished(path: Path) -> bool:
@@ -122,9 +118,8 @@ def write_spec(spec: SweepSpec, out: Path) -> None:
     text = json.dumps(asdict(spec), indent=2)
     if path.exists() and json.loads(path.read_text()) != json.loads(text):
         raise ConfigError(f"{out} holds another sweep (see {path}); choose a new --out or repeat its command")
-    out.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        path.write_text(text + "\n")
+        atomic_write_text(path, text + "\n")
 
 
 def run_local(spec: SweepSpec, out: Path, workers: int | None = None, log=print) -> list[Job]:
@@ -149,8 +144,14 @@ def run_local(spec: SweepSpec, out: Path, workers: int | None = None, log=print)
                 if job.after is not None and job.after in failed:
                     failed[job.path] = f"its world-model run {job.after} failed"
                     continue
+                try:
+                    open_run(job, spec, threads)
+                except LompoError as err:
+                    failed[job.path] = str(err)
+                    log(f"FAILED {job.path}: {err}")
+                    continue
                 log(f"start {job.path}")
-                running[pool.submit(_run, job_command(job, spec, threads), job.path)] = job
+                running[pool.submit(_run, job_command(job), job.path)] = job
             if not running:
                 if pending:  # waiting on runs that can never finish
                     for job in pending:
@@ -183,16 +184,12 @@ def _run(command: list[str], path: Path) -> tuple[int, str]:
 # ---------------------------------------------------------------------------- Ray Tune backend
 def open_run(job: Job, spec: SweepSpec, threads: int):
     """The job's run directory: continued if it exists, else created from the sweep's settings."""
-    from lompo.runtime import Run, algorithm_spec, build_configs, parse_overrides
+    from lompo.runtime import Run
 
     if (job.path / "config.json").exists():
         return Run(job.path)
-    algo = algorithm_spec(job.algo)
-    overrides = parse_overrides([f"threads={threads}", *spec.overrides_for(job.algo)])
-    base = {"data": job.data, "seed": job.seed, "world_model": str(job.after) if job.after else ""}
-    settings, config = build_configs(job.algo, algo.config_cls, algo.presets, algo.variants, spec.preset,
-                                     overrides, base=base)
-    return Run.create(job.path, settings, config)
+    return Run.new(job.path, job.algo, job.data, preset=spec.preset, seed=job.seed,
+                   overrides=[f"threads={threads}", *spec.overrides_for(job.algo)], world_model=job.after)
 
 
 def _restore_from_tune(run, checkpoint) -> None:
@@ -200,7 +197,7 @@ def _restore_from_tune(run, checkpoint) -> None:
     copy it in (under its own name) unless the run already holds it or a newer one."""
     import shutil
 
-    from lompo.runtime.checkpoint import POINTER, latest_checkpoint, verify_checkpoint
+    from lompo.runtime.checkpoint import latest_checkpoint, verify_checkpoint, write_pointer
 
     with checkpoint.as_directory() as folder:
         name = json.loads((Path(folder) / "tune.json").read_text())["name"]
@@ -217,7 +214,7 @@ def _restore_from_tune(run, checkpoint) -> None:
             return
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
-        (run.checkpoints / POINTER).write_text(name)
+        write_pointer(run.checkpoints, name)
 
 
 def _tune_trial(config: dict) -> None:

@@ -41,7 +41,7 @@ from safetensors.torch import load_file, save
 
 from lompo.algos.sac import SAC, SACConfig, TanhGaussianActor
 from lompo.data.dataset import AGENT_MARKER
-from lompo.data.episodes import atomic_write_bytes
+from lompo.files import atomic_write_bytes
 from lompo.envs.dmc import DMCEnv
 from lompo.envs.registry import TaskSpec, get_task
 from lompo.errors import CheckpointError, ConfigError, EpisodeFileError

@@ -34,7 +34,8 @@ import numpy as np
 from lompo.collect.behaviour import (BehaviourConfig, PolicyLevel, SampledActions, agent_folder, behaviour_summary,
                                      cached_references, load_actor, measured_references, policy_levels, read_replay_episode,
                                      replay_path, train_behaviour)
-from lompo.data.dataset import episode_files, package_versions, read_metadata, sha256_of, write_metadata
+from lompo.data.dataset import episode_files, read_metadata, write_metadata
+from lompo.files import package_versions, sha256_of
 from lompo.data.episodes import EpisodeBuilder, episode_filename, write_episode
 from lompo.data.stats import return_statistics
 from lompo.envs.dmc import DMCEnv

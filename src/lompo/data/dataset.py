@@ -9,16 +9,15 @@ skipped. Source files are only ever opened for reading.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lompo.data.episodes import EpisodeSummary, atomic_write_bytes, inspect_episode
+from lompo.data.episodes import EpisodeSummary, inspect_episode
+from lompo.files import atomic_write_bytes, sha256_of
 from lompo.data.vd4rl_hdf5 import HDF5_SUFFIXES, inspect_hdf5
 from lompo.envs.registry import TASKS, normalize_task_name
 from lompo.errors import DatasetError, EpisodeFileError, Problem
@@ -93,26 +92,6 @@ def _json_default(value):
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
-
-def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def package_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {"python": platform.python_version()}
-    for name in ("lompo", "numpy", "torch", "dm_control", "mujoco", "gymnasium"):
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return versions
 
 
 @dataclass
@@ -234,9 +213,7 @@ __all__ = [
     "episode_files",
     "find_dataset_folders",
     "infer_task",
-    "package_versions",
     "read_metadata",
     "scan_dataset",
-    "sha256_of",
     "write_metadata",
 ]

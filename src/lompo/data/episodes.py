@@ -14,8 +14,6 @@ reported as a problem without being loaded.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import uuid
 import zipfile
 import zlib
@@ -25,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lompo.files import atomic_write_bytes
 from lompo.errors import EpisodeFileError
 
 REQUIRED_KEYS = ("image", "action", "reward")
@@ -37,28 +36,6 @@ def episode_filename(num_steps: int, when: datetime | None = None, uid: str | No
     """``{timestamp}-{uuid}-{length}.npz``; ``length`` is the stored step count T+1 (as V-D4RL)."""
     when = when or datetime.now(timezone.utc)
     return f"{when.strftime('%Y%m%dT%H%M%S')}-{uid or uuid.uuid4().hex}-{num_steps}.npz"
-
-
-def atomic_write_bytes(path: Path, write_fn) -> None:
-    """Write ``path`` through a temp file in the same folder, fsync, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write_fn(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def write_episode(directory: Path | str, episode: dict[str, np.ndarray], *, compress: bool = True,

@@ -30,8 +30,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from lompo.data.episodes import atomic_write_bytes
 from lompo.errors import CheckpointError
+from lompo.files import atomic_write_text, fsync_dir
 
 FILES = ("weights.safetensors", "arrays.npz", "state.json")
 POINTER = "latest"
@@ -90,14 +90,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 # ------------------------------------------------------------------ random number generators
 def seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -139,15 +131,15 @@ def save_checkpoint(directory: Path | str, name: str, state: dict, keep: int = 2
         for f in (*FILES, "manifest.json"):
             with open(tmp / f, "rb") as handle:
                 os.fsync(handle.fileno())
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         if final.exists():  # re-saving the same step (e.g. after a resume): replace it
             shutil.rmtree(final)
         os.replace(tmp, final)
-        _fsync_dir(directory)
+        fsync_dir(directory)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    atomic_write_bytes(directory / POINTER, lambda f: f.write(name.encode()))
+    write_pointer(directory, name)
     _prune(directory, keep, protect=name)
     return final
 
@@ -179,6 +171,11 @@ def verify_checkpoint(path: Path) -> str | None:
         if _sha256(path / f) != manifest.get("files", {}).get(f):
             return f"{f} does not match its SHA-256 in manifest.json (truncated or modified)"
     return None
+
+
+def write_pointer(directory: Path | str, name: str) -> None:
+    """Point ``directory/latest`` at checkpoint ``name`` (atomically: a crash leaves the old pointer)."""
+    atomic_write_text(Path(directory) / POINTER, name)
 
 
 def latest_checkpoint(directory: Path | str) -> Path | None:

@@ -8,7 +8,6 @@ reference returns, the D4RL convention ``100 (R − R_random) / (R_expert − R_
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import torch
@@ -16,12 +15,7 @@ import torch
 from lompo.data.store import EpisodeStore
 from lompo.envs import DMCEnv, get_task
 from lompo.errors import ConfigError
-
-
-class Policy(Protocol):
-    def reset(self) -> None: ...
-
-    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray: ...
+from lompo.runtime.algorithms import Policy
 
 
 def dataset_metadata(store: EpisodeStore) -> dict:
@@ -116,7 +110,7 @@ def evaluate(policy: Policy, store: EpisodeStore, episodes: int, seed: int, vide
 def write_gif(path: Path, frames: list[np.ndarray], fps: int = 25) -> None:
     import imageio.v3 as iio
 
-    from lompo.data.episodes import atomic_write_bytes
+    from lompo.files import atomic_write_bytes
 
     data = iio.imwrite("<bytes>", np.stack(frames), extension=".gif", duration=1000 / fps, loop=0)
     atomic_write_bytes(Path(path), lambda f: f.write(data))
@@ -125,7 +119,7 @@ def write_gif(path: Path, frames: list[np.ndarray], fps: int = 25) -> None:
 def write_png(path: Path, image: np.ndarray) -> None:
     import imageio.v3 as iio
 
-    from lompo.data.episodes import atomic_write_bytes
+    from lompo.files import atomic_write_bytes
 
     data = iio.imwrite("<bytes>", image, extension=".png")
     atomic_write_bytes(Path(path), lambda f: f.write(data))

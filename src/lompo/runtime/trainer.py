@@ -23,18 +23,19 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from lompo.data.dataset import package_versions, scan_dataset
-from lompo.data.episodes import atomic_write_bytes
+from lompo.data.dataset import scan_dataset
 from lompo.data.store import EpisodeStore, load_store
 from lompo.errors import CheckpointError, ConfigError, DivergenceError
-from lompo.runtime.algorithms import AlgorithmSpec, algorithm_spec
+from lompo.files import append_jsonl, atomic_write_bytes, package_versions
+from lompo.runtime.algorithms import Algorithm, AlgorithmSpec, WorldModelAlgorithm, algorithm_spec
 from lompo.runtime.checkpoint import (latest_checkpoint, load_checkpoint, restore_rng, rng_state, save_checkpoint,
                                       seed_everything)
-from lompo.runtime.config import RunSettings, configs_from_file, configs_to_json
+from lompo.runtime.config import RunSettings, build_configs, configs_from_file, configs_to_json, parse_overrides
 from lompo.runtime.evaluate import dataset_metadata, dataset_task, evaluate, write_png
 
 EVAL_SEED = 1_000_000  # evaluation episodes use env seeds EVAL_SEED + i for every run
@@ -84,11 +85,6 @@ def resident_memory_mib() -> dict[str, float]:
         return {"rss_mib": round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)}
 
 
-def _append_jsonl(path: Path, record: dict) -> None:
-    with open(path, "a") as f:
-        f.write(json.dumps(record) + "\n")
-
-
 def _truncate(path: Path, size: int) -> None:
     """Drop log lines written after the checkpoint being resumed."""
     if path.exists() and path.stat().st_size > size:
@@ -115,7 +111,22 @@ class Run:
         self.spec: AlgorithmSpec = algorithm_spec(self.settings.algo)
 
     @classmethod
+    def new(cls, path: Path | str, algo: str, data: Path | str, *, preset: str = "cpu", seed: int = 0,
+            overrides: dict[str, Any] | list[str] | None = None, world_model: Path | str | None = None,
+            skip_bad: bool = False) -> Run:
+        """Create a run directory: ``algo`` at ``preset`` on ``data``, with ``--set`` style ``overrides``
+        (``["key=value", ...]`` or a dict). The one way the CLI, sweeps and tests create runs."""
+        spec = algorithm_spec(algo)
+        if isinstance(overrides, list):
+            overrides = parse_overrides(overrides)
+        base = {"data": str(data), "seed": seed, "world_model": str(world_model or ""), "skip_bad": skip_bad}
+        settings, config = build_configs(algo, spec.config_cls, spec.presets, spec.variants, preset,
+                                         overrides or {}, base=base)
+        return cls.create(path, settings, config)
+
+    @classmethod
     def create(cls, path: Path | str, settings: RunSettings, config) -> Run:
+        """Create a run directory from resolved settings (``config.json``); see :meth:`new`."""
         path = Path(path)
         if (path / "config.json").exists():
             raise ConfigError(f"{path} already holds a run; continue it with `lompo train --resume {path}` "
@@ -140,8 +151,12 @@ class Run:
             log(f"skipped {problem}")
         return EpisodeStore.from_index(index, progress=progress)
 
-    def build(self, store: EpisodeStore):
-        return self.spec.build(self.config, store, seed=self.settings.seed, device=self.settings.device)
+    def build(self, store: EpisodeStore) -> Algorithm:
+        algo = self.spec.build(self.config, store, seed=self.settings.seed, device=self.settings.device)
+        if not isinstance(algo, Algorithm):
+            raise ConfigError(f"{self.settings.algo}: {type(algo).__name__} lacks a method of the Algorithm "
+                              "protocol (lompo.runtime.algorithms)")
+        return algo
 
     def restore(self, algo, store: EpisodeStore) -> dict:
         """Load the latest checkpoint into ``algo``; returns the progress record (phase, step, offsets)."""
@@ -179,7 +194,7 @@ class Run:
         """``--world-model RUN``: load another run's trained world model and skip the model phase."""
         source = Run(self.settings.world_model)
         spec = self.spec
-        if spec.world_model_phase is None:
+        if spec.world_model_phase is None or not isinstance(algo, WorldModelAlgorithm):
             raise ConfigError(f"{self.settings.algo} has no world model to reuse")
         if source.spec.config_cls is not spec.config_cls:
             raise ConfigError(f"{source.path} trained {source.settings.algo}, whose world model "
@@ -245,11 +260,11 @@ class Run:
                     bar.update(1)
                 wall = time.perf_counter() - started
                 if step % s.log_every == 0 or step == total:
-                    _append_jsonl(self.metrics_path, {"phase": phase, "step": step, "wall_time": round(wall, 3),
+                    append_jsonl(self.metrics_path, {"phase": phase, "step": step, "wall_time": round(wall, 3),
                                                       **resident_memory_mib(), **metrics})
                 if phase == phases[-1] and s.eval_every and step % s.eval_every == 0 and step < total:
                     result = evaluate(self.policy(algo), store, s.eval_episodes, EVAL_SEED)
-                    _append_jsonl(self.eval_path, {"phase": phase, "step": step, "wall_time": round(wall, 3),
+                    append_jsonl(self.eval_path, {"phase": phase, "step": step, "wall_time": round(wall, 3),
                                                    **result})
                 if step % s.checkpoint_every == 0 or step == total:
                     at_end = step == total
@@ -267,7 +282,7 @@ class Run:
         s = self.settings
         video = self.videos / "policy.gif" if s.video else None
         result = evaluate(self.policy(algo), store, s.eval_episodes, EVAL_SEED, video_path=video, progress=progress)
-        if s.video and hasattr(algo, "model_strip"):
+        if s.video and isinstance(algo, WorldModelAlgorithm):
             strip_path = self.videos / "model_strip.png"
             write_png(strip_path, algo.model_strip(seed=s.seed))
             result["model_strip"] = str(strip_path)
@@ -276,7 +291,7 @@ class Run:
         result.update(algo=s.algo, seed=s.seed, data=s.data, data_fingerprint=store.directory.name,
                       data_statistics=dataset_metadata(store).get("statistics"), wall_time=round(wall_time, 2),
                       steps={p: algo.phase_length(p) for p in algo.phases}, versions=package_versions())
-        _append_jsonl(self.eval_path, {"phase": "final", **result})
+        append_jsonl(self.eval_path, {"phase": "final", **result})
         atomic_write_bytes(self.final_path, lambda f: f.write(json.dumps(result, indent=2).encode()))
         return result
 
@@ -306,7 +321,7 @@ class Run:
         """Whether ``algo`` infers a latent; raises when ``latent`` is no inference it can do."""
         if latent not in ("sample", "mean"):
             raise ConfigError(f"eval_latent must be sample or mean, got {latent!r}")
-        has_latent = hasattr(algo, "model") and hasattr(algo.model, "rssm")
+        has_latent = isinstance(algo, WorldModelAlgorithm)
         if not has_latent and latent != "sample":
             raise ConfigError(f"{self.settings.algo} has no latent model; eval_latent={latent} does not apply")
         return has_latent

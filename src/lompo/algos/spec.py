@@ -1,0 +1,30 @@
+"""How an algorithm module declares itself to the runtime (docs/design.md, "Adding an algorithm").
+
+An algorithm module defines ``algorithm_spec(name) -> AlgorithmSpec`` for each name it answers to
+(variants such as ``lmbrl`` share LOMPO's module), and one line in
+:data:`lompo.runtime.algorithms.ALGORITHMS` (or :func:`~lompo.runtime.algorithms.register_algorithm`)
+maps the name to the module. The object ``build`` returns follows
+:class:`lompo.runtime.algorithms.Algorithm`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    """How to configure and build one algorithm (or one variant of it)."""
+
+    name: str
+    config_cls: type  # a dataclass of the algorithm's settings
+    presets: dict[str, dict]  # preset name ("paper", "cpu", "tiny") -> field overrides
+    variants: dict[str, dict]  # algorithm name -> fields it fixes (e.g. lmbrl: penalty_scale = 0)
+    build: Callable[..., Any]  # build(config, store, seed=..., device=...) -> algorithm
+    world_model_fields: tuple[str, ...] = ()  # fields two runs must share to reuse a world model
+    world_model_phase: str | None = None  # the phase that trains the world model
+    # A sweep runs this algorithm after the named algorithm's run of the same seed and dataset and
+    # starts from that run's world model (LOMPO's ablations differ from LOMPO only after its model phase).
+    reuses_world_model_of: str | None = None

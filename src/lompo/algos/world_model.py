@@ -1,0 +1,120 @@
+"""What the two latent world-model algorithms (LOMPO, Offline DV2) share: batches as tensors, the
+channels-last conv layout, one world-model optimisation step with per-head gradient norms, the prior
+member drawn per time step (LOMPO eq. 8), the latent policy that acts from real frames, and the model
+sample strip (LOMPO figure 5). Each algorithm keeps its own world model, loss and agent phase."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from lompo.data.samplers import SequenceSampler
+from lompo.data.store import EpisodeStore
+from lompo.errors import ConfigError
+from lompo.nets import LatentState
+from lompo.nets.conv import preprocess
+
+
+def batch_to_torch(batch: dict[str, np.ndarray], device) -> dict[str, torch.Tensor]:
+    """A sampler batch as tensors on ``device``: images and flags keep their dtype, the rest is float32."""
+    out = {}
+    for key, value in batch.items():
+        tensor = torch.as_tensor(value, device=device)
+        out[key] = tensor if value.dtype in (np.uint8, np.bool_) else tensor.float()
+    return out
+
+
+def use_channels_last(model: nn.Module) -> None:
+    """Put the conv encoder and decoder in channels-last memory format (faster convs on CPU; the
+    ``channels_last`` setting of both algorithms)."""
+    model.encoder.to(memory_format=torch.channels_last)
+    model.decoder.to(memory_format=torch.channels_last)
+
+
+def world_model_step(model: nn.Module, optimizer: torch.optim.Optimizer,
+                     loss_fn: Callable[[], tuple[torch.Tensor, dict[str, float]]], grad_clip: float) -> dict[str, float]:
+    """One optimisation step of a world model with an ensemble of prior heads: ``loss_fn()`` gives
+    ``(loss, metrics)`` in train mode; gradients are clipped to ``grad_clip`` in global norm. Reports the
+    loss, the gradient norm before clipping and each prior head's gradient norm (``prior_grad_norm_member{k}``:
+    every head must receive gradient on every step)."""
+    model.train()
+    loss, metrics = loss_fn()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    member_norms = model.rssm.prior_net.member_grad_norms()
+    grad_norm = nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    metrics.update({f"model/prior_grad_norm_member{k}": float(v) for k, v in enumerate(member_norms)})
+    return {"model/loss": loss.item(), "model/grad_norm": grad_norm.item(), **metrics}
+
+
+def sample_prior_members(length: int, ensemble: int, device=None) -> torch.Tensor:
+    """Eq. 8: one prior member per time step, uniform over ``0..K-1`` (torch's global RNG).
+
+    Drawn as consecutive random permutations of the K members cut to ``length``: each step's member is
+    still uniform, but every member is drawn (and so trained) in every batch of ``length >= K`` steps,
+    where independent draws would leave one out now and then (7·(6/7)^32 ≈ 5 % of the ``cpu`` batches)."""
+    rounds = -(-length // ensemble)
+    return torch.cat([torch.randperm(ensemble) for _ in range(rounds)])[:length].to(device)
+
+
+class LatentPolicy:
+    """Acts from real frames: ``s_t = post(s_{t-1}, a_{t-1}, E(x_t))``, ``a_t = π(s_t)`` (docs/lompo.md).
+
+    The latent is inferred as in training: ``z_t`` is *sampled* from the posterior (as the authors'
+    LOMPO code and V-D4RL's DreamerV2 do, ``eval_state_mean: False``), because the actor only ever saw
+    sampled posterior states in ``B_real`` and model rollouts. ``latent="mean"`` uses the posterior
+    mean (Gaussian) or most likely class (discrete) instead, for comparison. ``deterministic`` in
+    :meth:`act` concerns the action only (the actor's mean). ``act_fn(features, deterministic)`` maps
+    latent features to actions; any RSSM with ``initial`` and ``observe_step`` (Gaussian or discrete)
+    works, so Offline DV2 evaluates through this class too."""
+
+    LATENTS = ("sample", "mean")
+
+    def __init__(self, model: nn.Module, act_fn, action_dim: int, device: torch.device, latent: str = "sample"):
+        if latent not in self.LATENTS:
+            raise ConfigError(f"latent inference must be one of {self.LATENTS}, got {latent!r}")
+        self.model, self.act_fn, self.action_dim, self.device = model, act_fn, action_dim, device
+        self.latent = latent
+        self.reset()
+
+    def reset(self) -> None:
+        self.state = self.model.rssm.initial(1, self.device)
+        self.previous_action = torch.zeros(1, self.action_dim, device=self.device)
+        self.first = True
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        image = torch.as_tensor(np.array(obs, np.uint8), device=self.device).unsqueeze(0)
+        embed = self.model.encoder(image)
+        is_first = torch.tensor([self.first], device=self.device)
+        self.state = self.model.rssm.observe_step(self.state, self.previous_action, embed, is_first,
+                                                  sample=self.latent == "sample")[0]
+        action = self.act_fn(self.state.features, deterministic)
+        self.previous_action, self.first = action, False
+        return action.squeeze(0).cpu().numpy()
+
+
+@torch.no_grad()
+def model_sample_strip(model: nn.Module, store: EpisodeStore, length: int, context: int, seed: int,
+                       device: torch.device, prior_step) -> np.ndarray:
+    """LOMPO figure 5 as one uint8 image: ground truth / posterior reconstruction / open-loop prior rollout.
+
+    The rollout observes the first ``context`` frames of a dataset sequence, then imagines with the
+    dataset's actions, ``prior_step(state, action) -> next state``. Works for any RSSM with ``observe``."""
+    batch = batch_to_torch(SequenceSampler(store, 1, length, seed=seed).sample(), device)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        post = model.rssm.observe(model.encoder(batch["image"]), batch["action"], batch["is_first"])
+        posterior = torch.cat([post["deter"], post["stoch"]], -1)
+        state = LatentState(post["deter"][:, context - 1], post["stoch"][:, context - 1])
+        imagined = [posterior[:, t] for t in range(context)]
+        for t in range(context, length):
+            state = prior_step(state, batch["action"][:, t])
+            imagined.append(state.features)
+    rows = [preprocess(batch["image"][0]), model.decoder(posterior[0]), model.decoder(torch.stack(imagined, 1)[0])]
+    images = [((r.clamp(-0.5, 0.5) + 0.5) * 255).round().byte().permute(0, 2, 3, 1) for r in rows]
+    return torch.cat([torch.cat(list(row), 1) for row in images], 0).cpu().numpy()

@@ -1,0 +1,24 @@
+"""Helper functions shared by the test files (fixtures live in conftest.py)."""
+
+import json
+
+from lompo.runtime import Run, latest_checkpoint, load_checkpoint
+
+
+def new_run(path, data, algo="lompo", **overrides):
+    """A run of ``algo`` at the ``tiny`` preset on ``data`` with ``--set`` style overrides."""
+    return Run.new(path, algo, data, preset="tiny", overrides={k: str(v) for k, v in overrides.items()})
+
+
+def metric_lines(run):
+    """The run's metrics.jsonl lines without the fields that differ between identical runs."""
+    lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
+    for line in lines:
+        line.pop("wall_time")
+        line.pop("rss_mib")
+        line.pop("rss_anon_mib")
+    return lines
+
+
+def final_weights(run):
+    return load_checkpoint(latest_checkpoint(run.checkpoints))["algo"]["sac"]["actor"]

@@ -17,7 +17,7 @@ import torch
 
 from bench_collect import timed
 from bench_foundation import machine
-from lompo.algos.drq import PRESETS, DrQAgent, DrQConfig
+from lompo.algos.drq import PRESETS, DrQ, DrQConfig
 from lompo.data import load_store
 
 
@@ -37,7 +37,7 @@ def main() -> None:
     results = {}
     for algo in args.algos.split(","):
         sizes = dict(PRESETS[args.preset]) if args.preset else {"batch_size": args.batch, "hidden": args.hidden}
-        agent = DrQAgent(DrQConfig(objective=algo, **sizes), store, seed=0)
+        agent = DrQ(DrQConfig(objective=algo, **sizes), store, seed=0)
         step = [0]
 
         def update():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from lompo.algos.drq import (PRESETS, Critic, DrQAgent, DrQConfig, Encoder, FrameStackPolicy, bc_loss,
+from lompo.algos.drq import (PRESETS, Critic, DrQ, DrQConfig, Encoder, FrameStackPolicy, bc_loss,
                              cql_regularizer, cql_weight_for, drqbc_actor_loss, random_shift, sample_clipped,
                              std_schedule, td_target)
 from lompo.data.store import load_store
@@ -94,7 +94,7 @@ def test_images_too_small_for_the_encoder_are_refused(tmp_path):
 
     write_episode(tmp_path / "data", synthetic_episode(6, size=8))
     with pytest.raises(ConfigError, match="at least 15 px .* the dataset has 8x8"):
-        DrQAgent(DrQConfig(**PRESETS["tiny"]), load_store(tmp_path / "data"))
+        DrQ(DrQConfig(**PRESETS["tiny"]), load_store(tmp_path / "data"))
 
 
 def test_cql_weight_follows_vd4rl_table_c4():
@@ -107,7 +107,7 @@ def _agent(tiny_dataset, objective, **changes):
     config = DrQConfig(objective=objective, batch_size=4, conv_channels=4, feature_dim=8, hidden=16,
                        cql_actions=2, **changes)
     torch.manual_seed(0)
-    return DrQAgent(config, store, seed=0)
+    return DrQ(config, store, seed=0)
 
 
 @pytest.mark.parametrize("objective", ["drqbc", "cql"])
@@ -121,7 +121,7 @@ def test_encoder_learns_only_through_the_critic(tiny_dataset, objective):
         return original_step(*args, **kwargs)
 
     agent.encoder_opt.step = record_step
-    agent.train_step("train", 0)
+    agent.train_step("agent", 0)
     assert any(g.abs().sum() > 0 for g in seen["grads"])  # the critic loss did reach the encoder
     for grad, param in zip(seen["grads"], agent.encoder.parameters()):
         assert torch.equal(param.grad, grad)  # ...and the actor loss added nothing afterwards
@@ -130,7 +130,7 @@ def test_encoder_learns_only_through_the_critic(tiny_dataset, objective):
 def test_bc_trains_the_encoder_and_has_no_critic(tiny_dataset):
     agent = _agent(tiny_dataset, "bc")
     before = [p.detach().clone() for p in agent.encoder.parameters()]
-    metrics = agent.train_step("train", 0)
+    metrics = agent.train_step("agent", 0)
     assert agent.critic is None and set(metrics) == {"actor/bc_loss"}
     assert any(not torch.equal(b, p) for b, p in zip(before, agent.encoder.parameters()))
 
@@ -157,24 +157,24 @@ def test_each_algorithm_end_to_end_and_resume_is_exact(tmp_path, tiny_dataset, a
     straight = new_run(tmp_path / "straight", tiny_dataset, algo=algo)
     result = straight.train(log=lambda *a: None)
     assert np.isfinite(result["return_mean"]) and result["algo"] == algo
-    assert result["steps"] == {"train": 6}
+    assert result["steps"] == {"agent": 6}
     # a run stopped after step 3 (tiny preset: checkpoint every 3 steps) resumes to the same result
     crashed = new_run(tmp_path / "crashed", tiny_dataset, algo=algo)
     from lompo.algos import drq
 
-    original = drq.DrQAgent.train_step
+    original = drq.DrQ.train_step
 
     def crash_after_three(self, phase, step):
         if step == 3:
             raise KeyboardInterrupt
         return original(self, phase, step)
 
-    drq.DrQAgent.train_step = crash_after_three
+    drq.DrQ.train_step = crash_after_three
     try:
         with pytest.raises(KeyboardInterrupt):
             crashed.train(log=lambda *a: None)
     finally:
-        drq.DrQAgent.train_step = original
+        drq.DrQ.train_step = original
     resumed = type(crashed)(crashed.path).train(log=lambda *a: None)
     assert metric_lines(crashed) == metric_lines(straight)
     assert resumed["return_mean"] == pytest.approx(result["return_mean"])
@@ -190,7 +190,7 @@ def test_a_nan_weight_stops_the_run_naming_step_phase_and_loss(tmp_path, tiny_da
     from lompo.algos import drq
     from lompo.errors import DivergenceError
 
-    original = drq.DrQAgent.train_step
+    original = drq.DrQ.train_step
 
     def poisoned(self, phase, step):
         if step == 4:  # the 5th update
@@ -198,10 +198,10 @@ def test_a_nan_weight_stops_the_run_naming_step_phase_and_loss(tmp_path, tiny_da
                 self.encoder.net[0].weight[0, 0, 0, 0] = float("nan")
         return original(self, phase, step)
 
-    monkeypatch.setattr(drq.DrQAgent, "train_step", poisoned)
+    monkeypatch.setattr(drq.DrQ, "train_step", poisoned)
     run = new_run(tmp_path / "run", tiny_dataset, algo=algo)
     loss = "actor/bc_loss" if algo == "bc" else "critic/q"
-    with pytest.raises(DivergenceError, match=rf"{loss} = nan at step 5 of phase 'train'.*000000003"):
+    with pytest.raises(DivergenceError, match=rf"{loss} = nan at step 5 of phase 'agent'.*000000003"):
         run.train(log=lambda *a: None)
     good = latest_checkpoint(run.checkpoints)
     assert good.name == "0-000000003"
@@ -214,7 +214,7 @@ def test_a_nan_after_a_finite_loss_is_never_checkpointed(tmp_path, tiny_dataset,
     from lompo.algos import drq
     from lompo.errors import DivergenceError
 
-    original = drq.DrQAgent.train_step
+    original = drq.DrQ.train_step
 
     def nan_update(self, phase, step):
         metrics = original(self, phase, step)
@@ -223,10 +223,10 @@ def test_a_nan_after_a_finite_loss_is_never_checkpointed(tmp_path, tiny_dataset,
                 self.actor.policy[0].weight[0, 0] = float("nan")
         return metrics
 
-    monkeypatch.setattr(drq.DrQAgent, "train_step", nan_update)
+    monkeypatch.setattr(drq.DrQ, "train_step", nan_update)
     run = new_run(tmp_path / "run", tiny_dataset, algo="bc")
     with pytest.raises(DivergenceError, match=r"state\.actor\.policy\.0\.weight holds NaN/inf at step 6 of phase "
-                                              r"'train'.*0-000000003"):
+                                              r"'agent'.*0-000000003"):
         run.train(log=lambda *a: None)
     assert latest_checkpoint(run.checkpoints).name == "0-000000003"
     assert not run.finished

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from lompo.algos.offline_dv2 import (PRESETS, Actor, OfflineDV2Config, WorldModel, actor_loss, balanced_kl,
-                                     categorical_kl, critic_loss, imagine, lambda_returns, mean_disagreement,
-                                     penalized_reward, trajectory_weights)
+                                     categorical_kl, critic_loss, imagine, lambda_returns, probability_disagreement,
+                                     disagreement_penalized_reward, trajectory_weights)
 from lompo.nets.discrete_rssm import straight_through_onehot
 from lompo.nets import LatentState
 
@@ -85,10 +85,10 @@ def test_lambda_returns_by_hand():
 def test_mean_disagreement_and_penalty_by_hand():
     # K = 2 members, one state, one variable of 2 classes: p_1 = (1, 0), p_2 = (0, 1), mean (0.5, 0.5)
     members = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]]).unsqueeze(1)  # (K=2, batch=1, vars=1, classes=2)
-    u = mean_disagreement(members)
+    u = probability_disagreement(members)
     assert u.shape == (1,) and u.item() == pytest.approx(math.sqrt(0.5))
-    assert torch.equal(mean_disagreement(torch.ones(7, 3, 32, 32) / 32), torch.zeros(3))  # agreement: 0
-    assert penalized_reward(torch.tensor([1.0]), u, 10.0).item() == pytest.approx(1 - 10 * math.sqrt(0.5))
+    assert torch.equal(probability_disagreement(torch.ones(7, 3, 32, 32) / 32), torch.zeros(3))  # agreement: 0
+    assert disagreement_penalized_reward(torch.tensor([1.0]), u, 10.0).item() == pytest.approx(1 - 10 * math.sqrt(0.5))
 
 
 def test_masked_kl_ignores_padding():

@@ -177,7 +177,7 @@ def test_checkpoint_with_pickle_payload_is_refused(tmp_path):
 def test_cli_train_evaluate_and_resume(tmp_path, tiny_dataset, capsys):
     out = tmp_path / "run"
     assert main(["train", "--data", str(tiny_dataset), "--preset", "tiny", "--out", str(out),
-                 "--set", "agent_updates=4", "--no-progress"]) == 0
+                 "--set", "agent_steps=4", "--no-progress"]) == 0
     assert "final: return" in capsys.readouterr().out
     final = json.loads((out / "final.json").read_text())  # what the run trained on, as it was then
     assert final["data_statistics"] == json.loads((Path(tiny_dataset) / "dataset.json").read_text())["statistics"]
@@ -191,3 +191,18 @@ def test_cli_train_evaluate_and_resume(tmp_path, tiny_dataset, capsys):
     assert main(["train", "--data", str(tiny_dataset), "--preset", "tiny", "--out", str(tmp_path / "x"),
                  "--set", "horizon=zero"]) == 2
     assert "horizon must be a int" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("algo, old, new", [("lompo", {"agent_updates": 7}, {"agent_steps": 7}),
+                                            ("bc", {"steps": 9}, {"agent_steps": 9}),
+                                            ("offline_dv2", {"grad_clip": 50.0},
+                                             {"model_grad_clip": 50.0, "agent_grad_clip": 50.0})])
+def test_run_directories_written_under_renamed_settings_still_load(tmp_path, tiny_dataset, algo, old, new):
+    run = new_run(tmp_path / "run", tiny_dataset, algo=algo)
+    raw = json.loads(run.config_path.read_text())
+    for key in new:
+        raw["algo"].pop(key)
+    raw["algo"].update(old)
+    run.config_path.write_text(json.dumps(raw))
+    config = Run(run.path).config
+    assert all(getattr(config, key) == value for key, value in new.items())

@@ -46,7 +46,7 @@ class DrQConfig:
     batch_size: int = 256
     lr: float = 1e-4  # DrQ-v2 default (V-D4RL C.2 keeps DrQ-v2's defaults where Table 9 is silent)
     # 256 epochs of a 100K-transition dataset at batch 256 (V-D4RL Table 9) = 100K gradient steps.
-    steps: int = 100_000
+    agent_steps: int = 100_000
     shift_pad: int = 4
     conv_channels: int = 32
     feature_dim: int = 50
@@ -63,7 +63,7 @@ class DrQConfig:
     def validate(self) -> None:
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
-        for name in ("frame_stack", "n_step", "batch_size", "steps", "cql_actions", "std_steps"):
+        for name in ("frame_stack", "n_step", "batch_size", "agent_steps", "cql_actions", "std_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.shift_pad < 0:
@@ -101,8 +101,8 @@ PRESETS: dict[str, dict] = {
     # sees about 1M samples (15K updates) in 15-30 minutes on 2 cores: with the first cpu preset
     # (32 channels, lr 1e-4, 5K updates = 0.3M samples) BC reached only 27 % of an expert's return
     # (BENCHMARKS.md, "Baselines quality").
-    "cpu": dict(batch_size=64, steps=15_000, std_steps=15_000, hidden=256, conv_channels=16, lr=3e-4),
-    "tiny": dict(batch_size=4, steps=6, conv_channels=4, feature_dim=8, hidden=16, cql_actions=2, std_steps=6),
+    "cpu": dict(batch_size=64, agent_steps=15_000, std_steps=15_000, hidden=256, conv_channels=16, lr=3e-4),
+    "tiny": dict(batch_size=4, agent_steps=6, conv_channels=4, feature_dim=8, hidden=16, cql_actions=2, std_steps=6),
 }
 
 VARIANTS: dict[str, dict] = {name: {"objective": name} for name in OBJECTIVES}
@@ -249,10 +249,10 @@ class FrameStackPolicy:
 
 
 # ---------------------------------------------------------------------------- agent
-class DrQAgent:
+class DrQ:
     """DrQ+BC, CQL or BC on frame-stacked transitions (one phase, ``train``)."""
 
-    phases = ("train",)
+    phases = ("agent",)
 
     def __init__(self, config: DrQConfig, store: EpisodeStore, seed: int = 0, device: str = "cpu"):
         config.validate()
@@ -282,7 +282,7 @@ class DrQAgent:
         self.augment_rng = torch.Generator().manual_seed(seed + 1)
 
     def phase_length(self, phase: str) -> int:
-        return self.config.steps
+        return self.config.agent_steps
 
     def batch(self) -> dict[str, torch.Tensor]:
         """A sampled batch on the device, observations augmented (independently for obs and next obs)."""
@@ -334,7 +334,7 @@ class DrQAgent:
         return loss, {"actor/loss": loss.item(), "actor/bc_mse": F.mse_loss(mean, batch["action"]).item()}
 
     def train_step(self, phase: str, step: int) -> dict[str, float]:
-        if phase != "train":
+        if phase != "agent":
             raise ConfigError(f"{self.config.objective} has no phase {phase!r}")
         batch = self.batch()
         std = std_schedule(step, self.config)
@@ -392,4 +392,4 @@ class DrQAgent:
 
 def algorithm_spec(name: str) -> AlgorithmSpec:
     """``drqbc``, ``cql`` and ``bc``: one agent, three objectives (V-D4RL section 4.1)."""
-    return AlgorithmSpec(name, DrQConfig, PRESETS, VARIANTS, DrQAgent)
+    return AlgorithmSpec(name, DrQConfig, PRESETS, VARIANTS, DrQ)

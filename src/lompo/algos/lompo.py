@@ -85,7 +85,7 @@ class LompoConfig:
     latent_refresh_batches: int = 1  # "epoch latent batch"
     updates_per_epoch: int = 100  # "actor-critic steps" between refreshes
     rollout_noise: float = 0.0  # Gaussian noise added to policy actions in rollouts
-    agent_updates: int = 100_000
+    agent_steps: int = 100_000
     # Latent SAC (appendix C: actor and critic 3 x 256, Adam 3e-4).
     sac_hidden: int = 256
     sac_layers: int = 3
@@ -116,10 +116,10 @@ PRESETS: dict[str, dict] = {
     "cpu": dict(depth=16, deter=128, stoch=32, hidden=128, mlp_layers=2, batch_size=16, sequence_length=32,
                 model_steps=1_000, real_capacity=100_000, latent_capacity=100_000,
                 initial_real_transitions=10_000, initial_latent_transitions=10_000, refresh_sequences=8,
-                updates_per_epoch=50, agent_updates=10_000, sac_layers=2, sac_batch_size=128),
+                updates_per_epoch=50, agent_steps=10_000, sac_layers=2, sac_batch_size=128),
     "tiny": dict(depth=4, deter=16, stoch=4, hidden=16, mlp_layers=1, ensemble=3, batch_size=2, sequence_length=8,
                  model_steps=6, real_capacity=200, latent_capacity=300, initial_real_transitions=20,
-                 initial_latent_transitions=40, refresh_sequences=2, updates_per_epoch=3, agent_updates=8,
+                 initial_latent_transitions=40, refresh_sequences=2, updates_per_epoch=3, agent_steps=8,
                  sac_hidden=16, sac_layers=1, sac_batch_size=8),
 }
 
@@ -295,7 +295,7 @@ class Lompo:
         self.rollout_stats: dict[str, float] = {}  # latest rollout batch's statistics, reported every agent step
 
     def phase_length(self, phase: str) -> int:
-        return {"model": self.config.model_steps, "buffers": 1, "agent": self.config.agent_updates}[phase]
+        return {"model": self.config.model_steps, "buffers": 1, "agent": self.config.agent_steps}[phase]
 
     # ------------------------------------------------------------ phase 1: world model
     def model_step(self) -> dict[str, float]:

@@ -11,8 +11,8 @@ The pieces, in the order of the method:
    time step.
 2. Agent phase with the world model frozen: :func:`imagine` rolls the actor out for H = 5 steps
    from the posterior states of a dataset batch; each step's next state is sampled from a random
-   member. Rewards are :func:`penalized_reward` ``r - lambda u`` with ``u`` the
-   :func:`mean_disagreement` of the K members' class-probability matrices (V-D4RL eq. 1; lambda 10,
+   member. Rewards are :func:`disagreement_penalized_reward` ``r - lambda u`` with ``u`` the
+   :func:`probability_disagreement` of the K members' class-probability matrices (V-D4RL eq. 1; lambda 10,
    on by default). :func:`lambda_returns` (lambda 0.95, gamma 0.99 times the predicted
    continuation) are the critic's targets (slow target critic) and the actor's objective, which
    it maximises by backpropagating through the frozen dynamics (:func:`actor_loss`, entropy 1e-4).
@@ -77,14 +77,14 @@ def lambda_returns(reward: torch.Tensor, value: torch.Tensor, discount: torch.Te
     return torch.stack(returns[::-1])
 
 
-def mean_disagreement(member_probs: torch.Tensor) -> torch.Tensor:
+def probability_disagreement(member_probs: torch.Tensor) -> torch.Tensor:
     """V-D4RL's penalty ``u = mean_k || p_k - p_bar ||_F``; ``member_probs (K, ..., variables, classes)``,
     the Frobenius norm over each member's (variables x classes) probability matrix. Returns ``(...)``."""
     centred = member_probs - member_probs.mean(0, keepdim=True)
     return centred.pow(2).sum((-2, -1)).sqrt().mean(0)
 
 
-def penalized_reward(reward: torch.Tensor, disagreement: torch.Tensor, scale: float) -> torch.Tensor:
+def disagreement_penalized_reward(reward: torch.Tensor, disagreement: torch.Tensor, scale: float) -> torch.Tensor:
     """V-D4RL eq. 1: ``r - lambda u`` (lambda 10 by default, docs/offline_dv2.md)."""
     return reward - scale * disagreement
 
@@ -108,7 +108,8 @@ class OfflineDV2Config:
     kl_scale: float = 1.0
     model_lr: float = 3e-4
     adam_eps: float = 1e-5  # model, actor and critic (DreamerV2)
-    grad_clip: float = 100.0  # model, actor and critic (DreamerV2)
+    model_grad_clip: float = 100.0  # global gradient norm of the world model (DreamerV2)
+    agent_grad_clip: float = 100.0  # of the actor and of the critic (DreamerV2)
     batch_size: int = 64  # sequences per world-model batch
     sequence_length: int = 50
     model_steps: int = 25_000  # 800 epochs of a 100K dataset at 64 x 50 (V-D4RL Table 7)
@@ -245,14 +246,14 @@ def imagine(model: WorldModel, actor: Actor, start: LatentState, config: Offline
     for _ in range(config.horizon):
         action, entropy = actor.sample(state.features.detach())
         state, member_probs = model.rssm.imagine_step(state, action)
-        u = mean_disagreement(member_probs)
+        u = probability_disagreement(member_probs)
         features.append(state.features)
         entropies.append(entropy)
         rewards.append(model.reward(state.features))
         penalties.append(u)
         discounts.append(config.gamma * model.continuation(state.features))
     reward, penalty = torch.stack(rewards), torch.stack(penalties)
-    return {"features": torch.stack(features), "reward": penalized_reward(reward, penalty, config.penalty_scale),
+    return {"features": torch.stack(features), "reward": disagreement_penalized_reward(reward, penalty, config.penalty_scale),
             "raw_reward": reward, "penalty": penalty, "discount": torch.stack(discounts),
             "entropy": torch.stack(entropies)}
 
@@ -311,7 +312,7 @@ class OfflineDV2:
     def model_step(self) -> dict[str, float]:
         batch = batch_to_torch(self.sampler.sample(), self.device)
         return world_model_step(self.model, self.model_opt, lambda: world_model_loss(self.model, batch, self.config),
-                                self.config.grad_clip)
+                                self.config.model_grad_clip)
 
     @torch.no_grad()
     def posterior_starts(self, batch: dict[str, torch.Tensor]) -> LatentState:
@@ -331,13 +332,13 @@ class OfflineDV2:
         a_loss = actor_loss(returns, traj["entropy"], weights, c.actor_entropy)
         self.actor_opt.zero_grad(set_to_none=True)
         a_loss.backward()
-        actor_norm = nn.utils.clip_grad_norm_(self.actor.parameters(), c.grad_clip)
+        actor_norm = nn.utils.clip_grad_norm_(self.actor.parameters(), c.agent_grad_clip)
         self.actor_opt.step()
         values = self.critic(traj["features"][:-1].detach()).squeeze(-1)
         c_loss = critic_loss(values, returns, weights)
         self.critic_opt.zero_grad(set_to_none=True)
         c_loss.backward()
-        critic_norm = nn.utils.clip_grad_norm_(self.critic.parameters(), c.grad_clip)
+        critic_norm = nn.utils.clip_grad_norm_(self.critic.parameters(), c.agent_grad_clip)
         self.critic_opt.step()
         if (step + 1) % c.slow_target_every == 0:
             self.target_critic.load_state_dict(self.critic.state_dict())

@@ -111,12 +111,34 @@ def configs_to_json(settings: RunSettings, algo_config) -> str:
     return json.dumps({"run": dataclasses.asdict(settings), "algo": dataclasses.asdict(algo_config)}, indent=2)
 
 
+# Algorithm settings renamed since runs were first written: old name -> new name(s). Run directories
+# written under the old names still load (resume, evaluate, results).
+RENAMED_SETTINGS: dict[str, tuple[str, ...]] = {
+    "agent_updates": ("agent_steps",),  # LOMPO
+    "steps": ("agent_steps",),  # DrQ+BC, CQL, BC
+    "grad_clip": ("model_grad_clip", "agent_grad_clip"),  # Offline DV2
+}
+
+
+def upgrade_algo_fields(values: dict[str, Any], config_cls) -> dict[str, Any]:
+    """``values`` with renamed settings under their current names (:data:`RENAMED_SETTINGS`)."""
+    fields = {f.name for f in dataclasses.fields(config_cls)}
+    out = dict(values)
+    for old, new_names in RENAMED_SETTINGS.items():
+        if old in out and old not in fields and all(n in fields for n in new_names):
+            value = out.pop(old)
+            for new in new_names:
+                out.setdefault(new, value)
+    return out
+
+
 def configs_from_file(path: Path, algo_config_for) -> tuple[RunSettings, Any]:
     """Read ``config.json``; ``algo_config_for(name)`` gives the algorithm's config class."""
     try:
         raw = json.loads(Path(path).read_text())
         settings = RunSettings(**raw["run"])
-        return settings, algo_config_for(settings.algo)(**raw["algo"])
+        config_cls = algo_config_for(settings.algo)
+        return settings, config_cls(**upgrade_algo_fields(raw["algo"], config_cls))
     except FileNotFoundError:
         raise ConfigError(f"{path} does not exist: not a run directory") from None
     except (json.JSONDecodeError, KeyError, TypeError) as err:

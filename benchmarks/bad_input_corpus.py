@@ -1,7 +1,7 @@
 """Bad-input corpus: write every broken dataset of
 ``lompo.testing.BAD_INPUTS`` and feed each to the real command line, as a user would.
 
-    python benchmarks/bad_input_corpus.py --out /tmp/corpus [--table docs/reliability-corpus.md]
+    python benchmarks/bad_input_corpus.py --out runs/corpus [--table docs/reliability-corpus.md]
 
 For every case it runs, in fresh processes, ``lompo info FOLDER``, ``lompo info FOLDER
 --skip-bad`` and ``lompo train --algo bc --preset tiny --data FOLDER``, and checks: exit code 2
@@ -43,15 +43,26 @@ def main() -> None:
         before = file_digests(folder)
         info = lompo("info", str(folder))
         skipped = lompo("info", str(folder), "--skip-bad")
-        train = lompo("train", "--algo", "bc", "--preset", "tiny", "--data", str(folder), "--out",
-                      str(root / "runs" / case.name), "--no-progress")
+        train = lompo(
+            "train",
+            "--algo",
+            "bc",
+            "--preset",
+            "tiny",
+            "--data",
+            str(folder),
+            "--out",
+            str(root / "runs" / case.name),
+            "--no-progress",
+        )
         outputs = info.stderr + skipped.stderr + train.stderr
         checks = {
             "info exits 2": info.returncode == 2,
             "names file and problem": case.file in info.stderr and case.problem in info.stderr,
             "no traceback": "Traceback" not in outputs,
             "train exits 2": train.returncode == 2 and case.problem in train.stderr,
-            "skip-bad keeps the rest": (skipped.returncode == 0 and case.file in skipped.stdout) if case.good_episodes
+            "skip-bad keeps the rest": (skipped.returncode == 0 and case.file in skipped.stdout)
+            if case.good_episodes
             else skipped.returncode == 2,
             "files unchanged": file_digests(folder) == before,
         }
@@ -60,13 +71,19 @@ def main() -> None:
             failures.append((case.name, bad, outputs[-2000:]))
         message = first_error_line(info.stderr, case.problem).replace(str(folder) + "/", "").replace("|", "\\|")
         kept = f"{case.good_episodes} episodes" if case.good_episodes else "refused (nothing to load)"
-        rows.append(f"| {case.name} | {case.description} | exit {info.returncode} / train exit {train.returncode}"
-                    f" | `{message}` | {kept} | {'yes' if checks['files unchanged'] else 'NO'} |"
-                    f" {'ok' if not bad else 'FAILED: ' + ', '.join(bad)} |")
-    table = "\n".join([
-        "| case | input | `lompo info` / `lompo train` | error (first line naming the problem) | with `--skip-bad` "
-        "| files unchanged | verdict |",
-        "|---|---|---|---|---|---|---|", *rows])
+        rows.append(
+            f"| {case.name} | {case.description} | exit {info.returncode} / train exit {train.returncode}"
+            f" | `{message}` | {kept} | {'yes' if checks['files unchanged'] else 'NO'} |"
+            f" {'ok' if not bad else 'FAILED: ' + ', '.join(bad)} |"
+        )
+    table = "\n".join(
+        [
+            "| case | input | `lompo info` / `lompo train` | error (first line naming the problem) | with `--skip-bad` "
+            "| files unchanged | verdict |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
     print(table)
     if args.table:
         Path(args.table).write_text(table + "\n")

@@ -47,9 +47,12 @@ def main() -> None:
             actions.append(episode["action"][1:])
     s = torch.as_tensor(np.concatenate(states), dtype=torch.float32)
     a = torch.as_tensor(np.concatenate(actions), dtype=torch.float32)
-    net = nn.Sequential(nn.Linear(s.shape[1], 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
-                        nn.Linear(256, a.shape[1]), nn.Tanh())
+    net = nn.Sequential(
+        nn.Linear(s.shape[1], 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, a.shape[1]), nn.Tanh()
+    )
     optimizer = torch.optim.Adam(net.parameters(), lr=3e-4)
+    if index.task is None:
+        raise SystemExit(f"{args.data}: cannot tell the dataset's task (no dataset.json)")
     env = DMCEnv(get_task(index.task), observation="state")
     checkpoints = {int(x) for x in args.evaluate_at.split(",")}
     generator = torch.Generator().manual_seed(args.seed)
@@ -62,12 +65,25 @@ def main() -> None:
         if step in checkpoints:
             with torch.no_grad():
                 full = float(((net(s) - a) ** 2).mean())
-                returns = [run_state_episode(env, lambda x: net(torch.as_tensor(x, dtype=torch.float32)).numpy(),
-                                             EVAL_SEED + i)[0] for i in range(args.episodes)]
-            print(json.dumps({"step": step, "samples": step * 256, "mse_all_data": round(full, 4),
-                              "return_mean": round(float(np.mean(returns)), 1),
-                              "return_std": round(float(np.std(returns)), 1),
-                              "returns": [round(r, 1) for r in returns]}), flush=True)
+                returns = [
+                    run_state_episode(
+                        env, lambda x: net(torch.as_tensor(x, dtype=torch.float32)).numpy(), EVAL_SEED + i
+                    )[0]
+                    for i in range(args.episodes)
+                ]
+            print(
+                json.dumps(
+                    {
+                        "step": step,
+                        "samples": step * 256,
+                        "mse_all_data": round(full, 4),
+                        "return_mean": round(float(np.mean(returns)), 1),
+                        "return_std": round(float(np.std(returns)), 1),
+                        "returns": [round(r, 1) for r in returns],
+                    }
+                ),
+                flush=True,
+            )
     print(json.dumps({"data": str(Path(args.data)), "transitions": len(s)}))
 
 

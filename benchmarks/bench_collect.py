@@ -18,23 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
+from typing import Any
 
 import numpy as np
 import torch
-
-from bench_foundation import machine
-
-
-def timed(fn, seconds: float, warmup: int = 3) -> float:
-    """Calls per second of ``fn`` over about ``seconds``."""
-    for _ in range(warmup):
-        fn()
-    calls, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        fn()
-        calls += 1
-    return calls / (time.perf_counter() - start)
+from common import calls_per_second, machine
 
 
 def bench_sac(task: str, seconds: float) -> float:
@@ -42,12 +30,17 @@ def bench_sac(task: str, seconds: float) -> float:
     from lompo.envs import DMCEnv
 
     env = DMCEnv(task, observation="state")
-    obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    obs_dim, action_dim = int(np.prod(env.observation_space.shape or (0,))), env.action_space.shape[0]
     env.close()
     agent = SAC(obs_dim, action_dim)
-    batch = {"obs": torch.randn(256, obs_dim), "action": torch.rand(256, action_dim) * 2 - 1,
-             "reward": torch.rand(256), "discount": torch.ones(256), "next_obs": torch.randn(256, obs_dim)}
-    return timed(lambda: agent.update(batch), seconds)
+    batch = {
+        "obs": torch.randn(256, obs_dim),
+        "action": torch.rand(256, action_dim) * 2 - 1,
+        "reward": torch.rand(256),
+        "discount": torch.ones(256),
+        "next_obs": torch.randn(256, obs_dim),
+    }
+    return calls_per_second(lambda: agent.update(batch), seconds)
 
 
 def bench_state_env(task: str, seconds: float) -> float:
@@ -62,7 +55,7 @@ def bench_state_env(task: str, seconds: float) -> float:
         if terminated or truncated:
             env.reset()
 
-    rate = timed(step, seconds)
+    rate = calls_per_second(step, seconds)
     env.close()
     return rate
 
@@ -81,7 +74,7 @@ def bench_render(task: str, sizes: tuple[int, ...], profile: str, seconds: float
         if terminated or truncated:
             env.reset()
 
-    rollout_rate = timed(step, seconds)
+    rollout_rate = calls_per_second(step, seconds)
     cursor = iter(states * 100)
 
     def rerender():
@@ -89,7 +82,7 @@ def bench_render(task: str, sizes: tuple[int, ...], profile: str, seconds: float
         for size in sizes:
             env.render_image(size)
 
-    rerender_rate = timed(rerender, seconds)
+    rerender_rate = calls_per_second(rerender, seconds)
     env.close()
     return rollout_rate, rerender_rate
 
@@ -105,18 +98,27 @@ def main() -> None:
     results = {"machine": machine(), "torch": torch.__version__, "threads": args.threads, "tasks": {}}
     print(results["machine"])
     for task in args.tasks.split(","):
-        row = {"sac_updates_per_s": bench_sac(task, args.seconds),
-               "state_env_steps_per_s": bench_state_env(task, args.seconds), "render": {}}
-        print(f"{task}: SAC {row['sac_updates_per_s']:.1f} updates/s, state env "
-              f"{row['state_env_steps_per_s']:.0f} steps/s")
+        row: dict[str, Any] = {
+            "sac_updates_per_s": bench_sac(task, args.seconds),
+            "state_env_steps_per_s": bench_state_env(task, args.seconds),
+            "render": {},
+        }
+        print(
+            f"{task}: SAC {row['sac_updates_per_s']:.1f} updates/s, state env "
+            f"{row['state_env_steps_per_s']:.0f} steps/s"
+        )
         for profile in ("standard", "fast"):
             for sizes in ((64,), (84,), (64, 84)):
                 label = "+".join(map(str, sizes))
                 rollout_rate, rerender_rate = bench_render(task, sizes, profile, args.seconds)
-                row["render"][f"{profile}/{label}"] = {"rollout_steps_per_s": rollout_rate,
-                                                       "rerender_steps_per_s": rerender_rate}
-                print(f"  {profile:8s} {label:6s} rollout {rollout_rate:7.1f} steps/s   "
-                      f"re-render {rerender_rate:7.1f} steps/s")
+                row["render"][f"{profile}/{label}"] = {
+                    "rollout_steps_per_s": rollout_rate,
+                    "rerender_steps_per_s": rerender_rate,
+                }
+                print(
+                    f"  {profile:8s} {label:6s} rollout {rollout_rate:7.1f} steps/s   "
+                    f"re-render {rerender_rate:7.1f} steps/s"
+                )
         results["tasks"][task] = row
     if args.json:
         with open(args.json, "w") as f:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+from typing import Any
 
 import torch
+from common import calls_per_second, machine
 
-from bench_collect import timed
-from bench_foundation import machine
 from lompo.algos.drq import PRESETS, DrQ, DrQConfig
 from lompo.data import load_store
 
@@ -34,20 +34,20 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     store = load_store(args.data)
     print(machine(), f"torch {torch.__version__}, {args.threads} threads, images {store.image_shape}")
-    results = {}
+    results: dict[str, Any] = {}
     for algo in args.algos.split(","):
         sizes = dict(PRESETS[args.preset]) if args.preset else {"batch_size": args.batch, "hidden": args.hidden}
         agent = DrQ(DrQConfig(objective=algo, **sizes), store, seed=0)
         step = [0]
 
-        def update():
-            agent.train_step("train", step[0])
+        def update(agent=agent, step=step):
+            agent.train_step("agent", step[0])
             step[0] += 1
 
-        results[algo] = {"updates_per_s": timed(update, args.seconds)}
+        results[algo] = {"updates_per_s": calls_per_second(update, args.seconds)}
         print(f"{algo}: {results[algo]['updates_per_s']:.2f} updates/s (batch {agent.config.batch_size})")
-    results["sampler_ms_per_batch"] = 1000 / timed(agent.sampler.sample, args.seconds / 2)
-    results["sample_and_augment_ms_per_batch"] = 1000 / timed(agent.batch, args.seconds / 2)
+    results["sampler_ms_per_batch"] = 1000 / calls_per_second(agent.sampler.sample, args.seconds / 2)
+    results["sample_and_augment_ms_per_batch"] = 1000 / calls_per_second(agent.batch, args.seconds / 2)
     results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(results, indent=2))
 

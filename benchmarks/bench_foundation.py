@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import os
-import platform
 import resource
 import shutil
 import sys
@@ -23,18 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-
-def machine() -> str:
-    cpu = "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, MUJOCO_GL={os.environ.get('MUJOCO_GL')}"
+from common import machine
 
 
 def bench_env(task: str, size: int, profile: str, steps: int) -> float:
@@ -70,6 +57,7 @@ def _sampler_child(store_dir: str, kind: str, seconds: float, queue) -> None:
     from lompo.data import EpisodeStore, SequenceSampler, TransitionSampler
 
     store = EpisodeStore(store_dir)
+    sampler: SequenceSampler | TransitionSampler
     if kind == "sequence":
         sampler = SequenceSampler(store, batch_size=16, length=50, seed=0)
     else:
@@ -103,8 +91,12 @@ def build_store(root: Path, steps: int, size: int):
         }
 
     start = time.perf_counter()
-    store = EpisodeStore.pack(root / f"store{size}", [episode_steps] * n, load,
-                              keys=["image", "action", "reward", "discount", "is_first", "is_last", "is_terminal"])
+    store = EpisodeStore.pack(
+        root / f"store{size}",
+        [episode_steps] * n,
+        load,
+        keys=["image", "action", "reward", "discount", "is_first", "is_last", "is_terminal"],
+    )
     return store, time.perf_counter() - start
 
 
@@ -147,8 +139,10 @@ def main() -> int:
         print(f"\n## Sampler on a {args.store_steps}-step store")
         print("| batch | store | pack time | batches/s | ms/batch | peak RSS | RSS anon | RSS file |")
         print("|---|---|---|---|---|---|---|---|")
-        for kind, size, label in (("sequence", 64, "(16, 50) sequences, 64 px"),
-                                  ("transition", 84, "(256,) transitions, 84 px, 3 frames, 3-step")):
+        for kind, size, label in (
+            ("sequence", 64, "(16, 50) sequences, 64 px"),
+            ("transition", 84, "(256,) transitions, 84 px, 3 frames, 3-step"),
+        ):
             store, pack_s = build_store(tmp, args.store_steps, size)
             gib = store["image"].nbytes / 2**30
             del store
@@ -156,8 +150,11 @@ def main() -> int:
             r.update(pack_seconds=pack_s, image_gib=gib)
             results["sampler"][label] = r
             rss = r["rss_mib"]
-            print(f"| {label} | {gib:.2f} GiB | {pack_s:.0f} s | {r['batches_per_s']:.1f} | {r['ms_per_batch']:.1f} | "
-                  f"{rss['peak']:.0f} MiB | {rss['RssAnon']:.0f} MiB | {rss['RssFile']:.0f} MiB |", flush=True)
+            print(
+                f"| {label} | {gib:.2f} GiB | {pack_s:.0f} s | {r['batches_per_s']:.1f} | {r['ms_per_batch']:.1f} | "
+                f"{rss['peak']:.0f} MiB | {rss['RssAnon']:.0f} MiB | {rss['RssFile']:.0f} MiB |",
+                flush=True,
+            )
             shutil.rmtree(tmp / f"store{size}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -4,7 +4,7 @@ transitions/s, actor-critic updates/s, peak RSS — per preset.
     python benchmarks/bench_lompo.py --presets cpu,paper [--channels-last] [--compile] [--threads N]
 
 Data: a random cartpole-swingup dataset of 64 px (built once under $LOMPO_BENCH_DATA or
-/tmp/lompo-bench-data). Figures go to BENCHMARKS.md by hand, with the machine.
+data/bench). Figures go to BENCHMARKS.md by hand, with the machine.
 """
 
 from __future__ import annotations
@@ -12,40 +12,19 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import time
-from pathlib import Path
 
 import torch
+from common import BENCH_DATA, bench_store, seconds_per_call
 
 from lompo.algos.lompo import PRESETS, Lompo, LompoConfig
 from lompo.algos.world_model import batch_to_torch
-from lompo.collect import collect_random
-from lompo.data import load_store
 from lompo.nets import LatentState
-
-
-def timed(fn, repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - start) / repeats
-
-
-def bench_store(data: str):
-    """The benchmarks' data: random cartpole-swingup at 64 px, collected once into ``data``."""
-    folder = Path(data) / "cartpole_swingup" / "random" / "64px"
-    if not (folder / "dataset.json").exists():
-        collect_random("cartpole-swingup", data, episodes=10, image_sizes=(64,), render_profile="fast",
-                       progress=False)
-    return load_store(folder)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--presets", default="cpu,paper")
-    parser.add_argument("--data", default="/tmp/lompo-bench-data")
+    parser.add_argument("--data", default=str(BENCH_DATA), help="benchmark data folder (collected on first use)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--compile", action="store_true", help="torch.compile the encoder and decoder")
@@ -61,32 +40,32 @@ def main() -> None:
         algo = Lompo(config, store, seed=0, device=args.device)
         model = algo.model
         if args.compile:
-            model.encoder = torch.compile(model.encoder)
-            model.decoder = torch.compile(model.decoder)
+            model.encoder = torch.compile(model.encoder)  # type: ignore[assignment]
+            model.decoder = torch.compile(model.decoder)  # type: ignore[assignment]
         sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
 
-        def model_step():
+        def model_step(algo=algo, sync=sync):
             algo.model_step()
             sync()
 
-        t_model = timed(model_step, args.repeats)
+        t_model = seconds_per_call(model_step, args.repeats)
         images = config.batch_size * config.sequence_length
         batch = batch_to_torch(algo.refresh_sampler.sample(), algo.device)
         post = algo.posterior_states(batch)
         start = LatentState(post["deter"].flatten(0, 1), post["stoch"].flatten(0, 1))
 
-        def rollout():
+        def rollout(algo=algo, start=start, sync=sync):
             algo.latent_rollouts(start, random_actions=False)
             sync()
 
-        t_rollout = timed(rollout, args.repeats)
+        t_rollout = seconds_per_call(rollout, args.repeats)
         algo.fill_buffers()
 
-        def update():
+        def update(algo=algo, sync=sync):
             algo.agent_step(1)
             sync()
 
-        t_update = timed(update, args.repeats * 10)
+        t_update = seconds_per_call(update, args.repeats * 10)
         results[preset] = {
             "model_steps_per_s": round(1 / t_model, 3),
             "images_per_s": round(images / t_model, 1),
@@ -96,8 +75,18 @@ def main() -> None:
         }
         print(preset, json.dumps(results[preset]), flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"channels_last": args.channels_last, "compile": args.compile, "threads": torch.get_num_threads(),
-                      "peak_rss_mib": round(peak, 1), "results": results}, indent=2))
+    print(
+        json.dumps(
+            {
+                "channels_last": args.channels_last,
+                "compile": args.compile,
+                "threads": torch.get_num_threads(),
+                "peak_rss_mib": round(peak, 1),
+                "results": results,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

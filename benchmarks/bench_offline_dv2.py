@@ -14,7 +14,7 @@ import json
 import resource
 
 import torch
-from bench_lompo import bench_store, timed
+from common import BENCH_DATA, bench_store, seconds_per_call
 
 from lompo.algos.offline_dv2 import PRESETS, OfflineDV2, OfflineDV2Config
 
@@ -22,7 +22,7 @@ from lompo.algos.offline_dv2 import PRESETS, OfflineDV2, OfflineDV2Config
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--presets", default="cpu,paper")
-    parser.add_argument("--data", default="/tmp/lompo-bench-data")
+    parser.add_argument("--data", default=str(BENCH_DATA), help="benchmark data folder (collected on first use)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -36,16 +36,16 @@ def main() -> None:
         config = OfflineDV2Config(**PRESETS[preset])
         algo = OfflineDV2(config, store, seed=0, device=args.device)
 
-        def model_step():
+        def model_step(algo=algo):
             algo.model_step()
             sync()
 
-        def agent_step():
+        def agent_step(algo=algo):
             algo.agent_step(0)
             sync()
 
-        t_model = timed(model_step, args.repeats)
-        t_agent = timed(agent_step, args.repeats)
+        t_model = seconds_per_call(model_step, args.repeats)
+        t_agent = seconds_per_call(agent_step, args.repeats)
         images = config.batch_size * config.sequence_length
         starts = config.imagine_batch_size * config.sequence_length
         results[preset] = {
@@ -58,8 +58,9 @@ def main() -> None:
         }
         print(preset, json.dumps(results[preset]), flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"threads": torch.get_num_threads(), "peak_rss_mib": round(peak, 1), "results": results},
-                     indent=2))
+    print(
+        json.dumps({"threads": torch.get_num_threads(), "peak_rss_mib": round(peak, 1), "results": results}, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -72,8 +72,12 @@ def main() -> None:
     for item in args.runs:
         label, _, target = item.partition("=")
         run, _, checkpoint = target.partition("@")
-        entry = {"run": run, "checkpoint": checkpoint or "latest",
-                 "head_gradients": head_gradients(Path(run), checkpoint or None), "diagnostics": {}}
+        entry = {
+            "run": run,
+            "checkpoint": checkpoint or "latest",
+            "head_gradients": head_gradients(Path(run), checkpoint or None),
+            "diagnostics": {},
+        }
         for data in [None, *args.other]:
             path = diagnose(run, data, sequences=args.sequences, horizon=args.horizon, checkpoint=checkpoint or None)
             diag = json.loads(path.read_text())
@@ -83,8 +87,9 @@ def main() -> None:
                 "h_step": {k: v["spearman"] for k, v in diag["h_step"]["penalties"].items()},
                 "one_step_error_mean": diag["one_step"]["error"]["mean"],
                 "open_loop_kl": diag["open_loop"]["ensemble"]["latent_kl"],
-                "penalty_by_action_source": {s: v[diag["config"]["penalty"]]["mean"]
-                                             for s, v in diag["penalty_by_action_source"].items()},
+                "penalty_by_action_source": {
+                    s: v[diag["config"]["penalty"]]["mean"] for s, v in diag["penalty_by_action_source"].items()
+                },
                 "action_sensitivity": {k: v["ratio"] for k, v in diag["action_sensitivity"].items()},
             }
             for png in path.parent.glob(f"{path.stem}-*.png"):  # keep the plots with the table
@@ -99,31 +104,44 @@ def _rho(value) -> str:
 
 
 def markdown(results: dict, horizon: int) -> str:
-    lines = ["| model | prior-head grad norm, old clamp (min-max) | same, split_kl (min-max) |",
-             "|---|---|---|"]
+    lines = ["| model | prior-head grad norm, old clamp (min-max) | same, split_kl (min-max) |", "|---|---|---|"]
     for label, entry in results.items():
         old, new = entry["head_gradients"]["clamp_per_element"], entry["head_gradients"]["split_kl"]
         lines.append(f"| {label} | {min(old):.4f}-{max(old):.4f} | {min(new):.4f}-{max(new):.4f} |")
-    lines += ["", "| model | measured on | Spearman ρ one step: logprob_var / logprob_std / mean_disagreement / max_std "
-              f"| ρ {horizon} steps (same order) | one-step KL | open-loop KL h=1 / 5 / {horizon} "
-              "| penalty (run's type) dataset / random / policy actions |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| model | measured on | Spearman ρ one step: logprob_var / logprob_std / mean_disagreement / max_std "
+        f"| ρ {horizon} steps (same order) | one-step KL | open-loop KL h=1 / 5 / {horizon} "
+        "| penalty (run's type) dataset / random / policy actions |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for label, entry in results.items():
         for dataset, d in entry["diagnostics"].items():
-            one = " / ".join(_rho(d["one_step"][k]) for k in ("logprob_var", "logprob_std", "mean_disagreement",
-                                                               "max_std"))
-            many = " / ".join(_rho(d["h_step"][k]) for k in ("logprob_var", "logprob_std", "mean_disagreement",
-                                                              "max_std"))
+            one = " / ".join(
+                _rho(d["one_step"][k]) for k in ("logprob_var", "logprob_std", "mean_disagreement", "max_std")
+            )
+            many = " / ".join(
+                _rho(d["h_step"][k]) for k in ("logprob_var", "logprob_std", "mean_disagreement", "max_std")
+            )
             kl = d["open_loop_kl"]
             by = d["penalty_by_action_source"]
-            lines.append(f"| {label} | {dataset}{' (own)' if d['own_data'] else ''} | {one} | {many} | "
-                         f"{d['one_step_error_mean']:.2f} | {kl[0]:.2f} / {kl[min(4, len(kl) - 1)]:.2f} / {kl[-1]:.2f} | "
-                         f"{by['dataset']:.2f} / {by['random']:.2f} / {by['policy']:.2f} |")
-    lines += ["", "| model | measured on | action sensitivity (std across actions / across states): "
-              "logprob_var / logprob_std / mean_disagreement / max_std / reward |", "|---|---|---|"]
+            lines.append(
+                f"| {label} | {dataset}{' (own)' if d['own_data'] else ''} | {one} | {many} | "
+                f"{d['one_step_error_mean']:.2f} | {kl[0]:.2f} / {kl[min(4, len(kl) - 1)]:.2f} / {kl[-1]:.2f} | "
+                f"{by['dataset']:.2f} / {by['random']:.2f} / {by['policy']:.2f} |"
+            )
+    lines += [
+        "",
+        "| model | measured on | action sensitivity (std across actions / across states): "
+        "logprob_var / logprob_std / mean_disagreement / max_std / reward |",
+        "|---|---|---|",
+    ]
     for label, entry in results.items():
         for dataset, d in entry["diagnostics"].items():
-            ratios = " / ".join(_rho(d["action_sensitivity"][k]) for k in ("logprob_var", "logprob_std",
-                                                                          "mean_disagreement", "max_std", "reward"))
+            ratios = " / ".join(
+                _rho(d["action_sensitivity"][k])
+                for k in ("logprob_var", "logprob_std", "mean_disagreement", "max_std", "reward")
+            )
             lines.append(f"| {label} | {dataset}{' (own)' if d['own_data'] else ''} | {ratios} |")
     return "\n".join(lines)
 

@@ -36,8 +36,9 @@ def main() -> None:
             run = Run(path)
             if run.settings.algo not in LATENT_ALGOS or not run.finished:
                 continue
-            returns = {latent: run.evaluate(args.episodes, latent=latent)["return_mean"]
-                       for latent in ("sample", "mean")}
+            returns = {
+                latent: run.evaluate(args.episodes, latent=latent)["return_mean"] for latent in ("sample", "mean")
+            }
             rows.append({"run": str(path), "algo": run.settings.algo, "seed": run.settings.seed, **returns})
             print(f"{path}: sample {returns['sample']:.1f}, mean {returns['mean']:.1f}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -48,8 +49,10 @@ def main() -> None:
     if rows:
         sample, mean = [r["sample"] for r in rows], [r["mean"] for r in rows]
         wins = sum(m > s for s, m in zip(sample, mean))
-        print(f"| mean over {len(rows)} runs | {statistics.mean(sample):.1f} | {statistics.mean(mean):.1f} "
-              f"(higher on {wins} of {len(rows)}) |")
+        print(
+            f"| mean over {len(rows)} runs | {statistics.mean(sample):.1f} | {statistics.mean(mean):.1f} "
+            f"(higher on {wins} of {len(rows)}) |"
+        )
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 """Memory over time: resident set size of long training runs, per phase.
 
     # train LOMPO (64 px data) and DrQ+BC (84 px data) with the cpu preset, then report
-    python benchmarks/memory_rss.py --lompo-data D64 --drq-data D84 --out /tmp/rss [--set threads=1]
+    python benchmarks/memory_rss.py --lompo-data D64 --drq-data D84 --out runs/rss [--set threads=1]
     # or report on finished runs (any algorithm)
-    python benchmarks/memory_rss.py --runs RUN[,RUN...] --out /tmp/rss
+    python benchmarks/memory_rss.py --runs RUN[,RUN...] --out runs/rss
 
 Every run logs ``rss_mib`` (the process's current RSS) and ``rss_anon_mib`` (without file-backed
 pages: the memory-mapped dataset counts in RSS while its pages are touched, but the kernel can drop
-them) in each ``metrics.jsonl`` line. For each phase and both columns this prints the value after warm-up (the first ``--warmup`` fraction of the phase's steps),
+them) in each ``metrics.jsonl`` line. For each phase and both columns this prints the value after
+warm-up (the first ``--warmup`` fraction of the phase's steps),
 the last value, the maximum and the growth after warm-up per 1,000 steps, and plots RSS against
 steps (``rss.png``). Flat means: no growth after warm-up beyond allocator noise.
 """
@@ -38,9 +39,11 @@ def summary_rows(name: str, column: str, curves: dict[str, list[tuple[int, float
         start_step, start_rss = settled[0]
         growth = settled[-1][1] - start_rss
         per_k = 1000 * growth / (settled[-1][0] - start_step) if settled[-1][0] > start_step else 0.0
-        rows.append(f"| {name} | {column} | {phase} | {last_step} | {len(points)} | {points[0][1]:.0f} "
-                    f"| {start_rss:.0f} | {max(r for _, r in settled):.0f} | {settled[-1][1]:.0f} | {growth:+.1f} "
-                    f"| {per_k:+.2f} |")
+        rows.append(
+            f"| {name} | {column} | {phase} | {last_step} | {len(points)} | {points[0][1]:.0f} "
+            f"| {start_rss:.0f} | {max(r for _, r in settled):.0f} | {settled[-1][1]:.0f} | {growth:+.1f} "
+            f"| {per_k:+.2f} |"
+        )
     return rows
 
 
@@ -69,8 +72,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", default="", help="comma-separated finished run directories to report on")
     parser.add_argument("--lompo-data", help="train LOMPO on this dataset (64 px)")
-    parser.add_argument("--lompo-world-model", help="a LOMPO run on --lompo-data whose world model to start from "
-                                                    "(then only the buffers and the agent phase run)")
+    parser.add_argument(
+        "--lompo-world-model",
+        help="a LOMPO run on --lompo-data whose world model to start from "
+        "(then only the buffers and the agent phase run)",
+    )
     parser.add_argument("--drq-data", help="train DrQ+BC on this dataset (84 px)")
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--set", action="append", default=[], help="overrides for the runs trained here")
@@ -87,13 +93,17 @@ def main() -> None:
             train(out / algo, algo, data, 0, args.preset, extra, world_model=world_model)
             runs.append(out / algo)
     columns = ("rss_mib", "rss_anon_mib")
-    curves_by_run = {f"{run.parent.name}/{run.name}": {c: curves for c in columns if (curves := phases(run, c))}
-                     for run in runs}
+    curves_by_run = {
+        f"{run.parent.name}/{run.name}": {c: curves for c in columns if (curves := phases(run, c))} for run in runs
+    }
     missing = [name for name, by_column in curves_by_run.items() if not by_column]
     if missing:
         raise SystemExit(f"no memory columns in the metrics of {missing} (runs from before they were logged)")
-    lines = ["| run | memory | phase | steps | points | first (MiB) | after warm-up | max after warm-up | last "
-             "| growth after warm-up (MiB) | per 1,000 steps |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| run | memory | phase | steps | points | first (MiB) | after warm-up | max after warm-up | last "
+        "| growth after warm-up (MiB) | per 1,000 steps |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, by_column in curves_by_run.items():
         for column, curves in by_column.items():
             lines += summary_rows(name, column, curves, args.warmup)

@@ -27,9 +27,11 @@ def baseline_table(sweep: Path) -> str:
     trained on (recorded in its final.json; a rebuilt dataset has another), so "return / data mean" is
     the mean over seeds of each seed's own ratio; the dataset column lists every build's mean."""
     rows, _ = write_results(sweep)
-    lines = ["| algorithm | dataset (mean return) | return | per seed | score (return / 10) | "
-             "return / data mean | finished | wall clock per run |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| algorithm | dataset (mean return) | return | per seed | score (return / 10) | "
+        "return / data mean | finished | wall clock per run |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for algo in dict.fromkeys(r["algo"] for r in rows):
         for dataset in dict.fromkeys(r["dataset"] for r in rows):
             mine = [r for r in rows if r["algo"] == algo and r["dataset"] == dataset]
@@ -43,9 +45,11 @@ def baseline_table(sweep: Path) -> str:
             ratios = [float(r["return_mean"]) / float(r["data_mean"]) for r in done]
             seeds = ", ".join(f"{value:.1f}" for value in returns)
             wall = statistics.mean(float(r["wall_time"]) for r in done)
-            lines.append(f"| {algo} | {dataset} ({data_mean_label(done)}) | {mean_std(returns)} | {seeds} | "
-                         f"{mean_std([x / 10 for x in returns])} | {statistics.mean(ratios):.0%} | "
-                         f"{len(done)}/{len(mine)} | {wall:.0f} s |")
+            lines.append(
+                f"| {algo} | {dataset} ({data_mean_label(done)}) | {mean_std(returns)} | {seeds} | "
+                f"{mean_std([x / 10 for x in returns])} | {statistics.mean(ratios):.0%} | "
+                f"{len(done)}/{len(mine)} | {wall:.0f} s |"
+            )
     return "\n".join(lines)
 
 

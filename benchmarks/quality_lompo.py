@@ -23,15 +23,28 @@ def run_cli(args: list[str]) -> None:
     subprocess.run([sys.executable, "-m", "lompo.cli", *args], check=True)
 
 
-def train(out: Path, algo: str, data: str, seed: int, preset: str, extra: list[str],
-          world_model: Path | None = None) -> dict:
+def train(
+    out: Path, algo: str, data: str, seed: int, preset: str, extra: list[str], world_model: Path | None = None
+) -> dict:
     if (out / "final.json").exists():
         return json.loads((out / "final.json").read_text())
     if (out / "config.json").exists():
         run_cli(["train", "--resume", str(out), "--no-progress"])
     else:
-        cmd = ["train", "--algo", algo, "--data", data, "--seed", str(seed), "--preset", preset,
-               "--out", str(out), "--no-progress"]
+        cmd = [
+            "train",
+            "--algo",
+            algo,
+            "--data",
+            data,
+            "--seed",
+            str(seed),
+            "--preset",
+            preset,
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
         for item in extra:
             cmd += ["--set", item]
         if world_model is not None:
@@ -67,24 +80,30 @@ def main() -> None:
             results["lompo"].append(first)
         for algo in algos:
             if algo != "lompo":
-                results[algo].append(train(out / f"{algo}-s{seed}", algo, args.data, seed, args.preset, args.set,
-                                           world_model=lompo_dir))
+                results[algo].append(
+                    train(out / f"{algo}-s{seed}", algo, args.data, seed, args.preset, args.set, world_model=lompo_dir)
+                )
 
     meta = json.loads((Path(args.data) / "dataset.json").read_text())
     stats = meta["statistics"]
     random_level = meta.get("reference_returns", {}).get("random")
-    lines = [f"Dataset `{args.data}`: {stats.get('episodes')} episodes, mean return {stats.get('mean'):.1f} "
-             f"(score {stats.get('mean') / 10:.1f})"
-             + (f", random level {random_level:.1f}" if random_level is not None else ""),
-             "", "| Algorithm | Score (return/10) | Return | Seeds | Wall-clock per run (s) |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"Dataset `{args.data}`: {stats.get('episodes')} episodes, mean return {stats.get('mean'):.1f} "
+        f"(score {stats.get('mean') / 10:.1f})"
+        + (f", random level {random_level:.1f}" if random_level is not None else ""),
+        "",
+        "| Algorithm | Score (return/10) | Return | Seeds | Wall-clock per run (s) |",
+        "|---|---|---|---|---|",
+    ]
     for algo in algos:
         runs = results[algo]
         if not runs:
             continue
-        lines.append(f"| {algo} | {mean_std([r['score_vd4rl'] for r in runs])} | "
-                     f"{mean_std([r['return_mean'] for r in runs])} | {len(runs)} | "
-                     f"{mean_std([r['wall_time'] for r in runs])} |")
+        lines.append(
+            f"| {algo} | {mean_std([r['score_vd4rl'] for r in runs])} | "
+            f"{mean_std([r['return_mean'] for r in runs])} | {len(runs)} | "
+            f"{mean_std([r['wall_time'] for r in runs])} |"
+        )
     table = "\n".join(lines)
     print(table)
     (out / "table.md").write_text(table + "\n")

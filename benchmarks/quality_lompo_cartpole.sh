@@ -9,6 +9,7 @@
 # Data: lompo collect --task cartpole-swingup --recipe random --render fast --out DATA_ROOT
 #       lompo collect --task cartpole-swingup --recipe medium_replay --render fast --out DATA_ROOT
 set -uo pipefail
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,/^set -uo/p' "$0" | grep '^#' | cut -c3-; exit 0; fi
 cd "$(dirname "$0")/.."
 data=${1:-data/vd4rl}
 out=${2:-runs/quality-lompo}

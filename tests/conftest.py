@@ -15,6 +15,14 @@ def _isolated_cache(tmp_path, monkeypatch):
 def tiny_dataset(tmp_path_factory):
     """Three short rendered cartpole-swingup episodes (100 simulator steps) at 32 px, fast profile."""
     out = tmp_path_factory.mktemp("data")
-    (folder,) = collect_random("cartpole-swingup", out, episodes=3, image_sizes=(32,), render_profile="fast",
-                               seed=0, episode_length=100, progress=False)
+    (folder,) = collect_random(
+        "cartpole-swingup",
+        out,
+        episodes=3,
+        image_sizes=(32,),
+        render_profile="fast",
+        seed=0,
+        episode_length=100,
+        progress=False,
+    )
     return folder

@@ -26,11 +26,12 @@ def toy_registered(monkeypatch):
     os.environ.pop(REGISTRY_ENV, None)
 
 
-def test_a_registered_toy_algorithm_trains_evaluates_sweeps_and_reports(tmp_path, tiny_dataset, toy_registered,
-                                                                         capsys):
+def test_a_registered_toy_algorithm_trains_evaluates_sweeps_and_reports(tmp_path, tiny_dataset, toy_registered, capsys):
     run_dir = tmp_path / "run"
-    assert main(["train", "--algo", "toy_random", "--data", str(tiny_dataset), "--preset", "tiny",
-                 "--out", str(run_dir)]) == 0
+    assert (
+        main(["train", "--algo", "toy_random", "--data", str(tiny_dataset), "--preset", "tiny", "--out", str(run_dir)])
+        == 0
+    )
     final = json.loads((run_dir / "final.json").read_text())
     assert final["algo"] == "toy_random" and final["steps"] == {"agent": 4}
     assert "model_strip" not in final  # no world model: no strip
@@ -41,8 +42,26 @@ def test_a_registered_toy_algorithm_trains_evaluates_sweeps_and_reports(tmp_path
     assert "return" in capsys.readouterr().out
 
     sweep = tmp_path / "sweep"
-    assert main(["bench", "--algos", "toy_random,bc", "--data", str(tiny_dataset), "--seeds", "0",
-                 "--preset", "tiny", "--workers", "1", "--out", str(sweep)]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--algos",
+                "toy_random,bc",
+                "--data",
+                str(tiny_dataset),
+                "--seeds",
+                "0",
+                "--preset",
+                "tiny",
+                "--workers",
+                "1",
+                "--out",
+                str(sweep),
+            ]
+        )
+        == 0
+    )
     rows = (sweep / "results.csv").read_text()
     assert "toy_random" in rows and "bc" in rows
     assert main(["report", str(sweep)]) == 0

@@ -2,16 +2,32 @@ import json
 
 import numpy as np
 
-from lompo.testing import file_digests
 from lompo.cli import main
 from lompo.data import scan_dataset
 from lompo.data.store import load_store
+from lompo.testing import file_digests
 
 
 def test_collect_random_writes_valid_vd4rl_folders(tmp_path, capsys):
     out = tmp_path / "datasets"
-    code = main(["collect", "--task", "cartpole-swingup", "--recipe", "random", "--episodes", "2",
-                 "--image-size", "32,24", "--render", "fast", "--out", str(out), "--no-progress"])
+    code = main(
+        [
+            "collect",
+            "--task",
+            "cartpole-swingup",
+            "--recipe",
+            "random",
+            "--episodes",
+            "2",
+            "--image-size",
+            "32,24",
+            "--render",
+            "fast",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     folders = [out / "cartpole_swingup" / "random" / f"{s}px" for s in (32, 24)]
     for folder, size in zip(folders, (32, 24)):
@@ -39,8 +55,20 @@ def test_collect_random_writes_valid_vd4rl_folders(tmp_path, capsys):
 
 def test_collect_resumes_without_duplicates(tmp_path):
     out = tmp_path / "d"
-    args = ["collect", "--task", "cartpole-swingup", "--episodes", "2", "--image-size", "16",
-            "--render", "fast", "--out", str(out), "--no-progress"]
+    args = [
+        "collect",
+        "--task",
+        "cartpole-swingup",
+        "--episodes",
+        "2",
+        "--image-size",
+        "16",
+        "--render",
+        "fast",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     assert main(args) == 0
     folder = out / "cartpole_swingup" / "random" / "16px"
     names = sorted(p.name for p in folder.glob("*.npz"))
@@ -58,8 +86,9 @@ def test_collect_resumes_without_duplicates(tmp_path):
 
 
 def test_quickstart_runs(tmp_path, capsys):
-    assert main(["quickstart", "--episodes", "1", "--preset", "tiny", "--out", str(tmp_path / "q"),
-                 "--no-progress"]) == 0
+    assert (
+        main(["quickstart", "--episodes", "1", "--preset", "tiny", "--out", str(tmp_path / "q"), "--no-progress"]) == 0
+    )
     out = capsys.readouterr().out
     assert "Timesteps" in out and "| LOMPO |" in out
     assert (tmp_path / "q" / "lompo-tiny-s0" / "final.json").exists()
@@ -68,8 +97,12 @@ def test_quickstart_runs(tmp_path, capsys):
 def test_cli_errors_are_clear(tmp_path, capsys):
     assert main(["collect", "--task", "walker-fly", "--episodes", "1", "--out", str(tmp_path)]) == 2
     assert "unknown task 'walker-fly'" in capsys.readouterr().err
-    assert main(["collect", "--task", "walker-walk", "--recipe", "expert", "--behaviour", "nope=1",
-                 "--out", str(tmp_path)]) == 2
+    assert (
+        main(
+            ["collect", "--task", "walker-walk", "--recipe", "expert", "--behaviour", "nope=1", "--out", str(tmp_path)]
+        )
+        == 2
+    )
     assert "unknown behaviour setting 'nope'" in capsys.readouterr().err
     assert main(["info", str(tmp_path / "missing")]) == 2
     assert "no such file or directory" in capsys.readouterr().err

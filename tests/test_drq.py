@@ -10,11 +10,25 @@ import numpy as np
 import pytest
 import torch
 
-from lompo.algos.drq import (PRESETS, Critic, DrQ, DrQConfig, Encoder, FrameStackPolicy, bc_loss,
-                             cql_regularizer, cql_weight_for, drqbc_actor_loss, random_shift, sample_clipped,
-                             std_schedule, td_target)
+from lompo.algos.drq import (
+    PRESETS,
+    Critic,
+    DrQ,
+    DrQConfig,
+    Encoder,
+    FrameStackPolicy,
+    bc_loss,
+    cql_regularizer,
+    cql_weight_for,
+    drqbc_actor_loss,
+    random_shift,
+    sample_clipped,
+    std_schedule,
+    td_target,
+)
 from lompo.data.store import load_store
 from lompo.runtime import latest_checkpoint, load_checkpoint
+
 from helpers import metric_lines, new_run
 
 
@@ -64,7 +78,9 @@ def test_cql_regularizer_by_hand_and_through_a_tiny_critic():
     many = critic.q_many(h, actions)
     for j in range(5):  # the batched evaluation equals one call per action
         single = critic(h, actions[:, j])
-        assert torch.allclose(many[0][:, j], single[0], atol=1e-6) and torch.allclose(many[1][:, j], single[1], atol=1e-6)
+        assert torch.allclose(many[0][:, j], single[0], atol=1e-6) and torch.allclose(
+            many[1][:, j], single[1], atol=1e-6
+        )
     value = cql_regularizer(critic(h, actions[:, 0])[0], many[0])
     by_hand = np.mean([np.log(np.exp(many[0][i].detach().numpy()).sum()) - many[0][i, 0].item() for i in range(3)])
     assert value.item() == pytest.approx(by_hand, rel=1e-5)
@@ -104,8 +120,9 @@ def test_cql_weight_follows_vd4rl_table_c4():
 
 def _agent(tiny_dataset, objective, **changes):
     store = load_store(tiny_dataset)
-    config = DrQConfig(objective=objective, batch_size=4, conv_channels=4, feature_dim=8, hidden=16,
-                       cql_actions=2, **changes)
+    config = DrQConfig(
+        objective=objective, batch_size=4, conv_channels=4, feature_dim=8, hidden=16, cql_actions=2, **changes
+    )
     torch.manual_seed(0)
     return DrQ(config, store, seed=0)
 
@@ -225,8 +242,11 @@ def test_a_nan_after_a_finite_loss_is_never_checkpointed(tmp_path, tiny_dataset,
 
     monkeypatch.setattr(drq.DrQ, "train_step", nan_update)
     run = new_run(tmp_path / "run", tiny_dataset, algo="bc")
-    with pytest.raises(DivergenceError, match=r"state\.actor\.policy\.0\.weight holds NaN/inf at step 6 of phase "
-                                              r"'agent'.*0-000000003"):
+    with pytest.raises(
+        DivergenceError,
+        match=r"state\.actor\.policy\.0\.weight holds NaN/inf at step 6 of phase "
+        r"'agent'.*0-000000003",
+    ):
         run.train(log=lambda *a: None)
     assert latest_checkpoint(run.checkpoints).name == "0-000000003"
     assert not run.finished

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from lompo.testing import file_digests
-from lompo.testing import synthetic_episode as make_episode
 from lompo.data import EpisodeBuilder, read_episode, write_episode
 from lompo.data.episodes import episode_filename, inspect_episode
 from lompo.errors import EpisodeFileError
+from lompo.testing import file_digests
+from lompo.testing import synthetic_episode as make_episode
 
 
 def test_npz_round_trip_keeps_every_array_and_key(tmp_path):

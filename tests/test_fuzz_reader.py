@@ -36,11 +36,15 @@ def test_random_bytes(data):
 def test_corrupted_valid_archive(noise, offset):
     buffer = io.BytesIO()
     n = 4
-    np.savez(buffer, image=np.zeros((n, 4, 4, 3), np.uint8), action=np.zeros((n, 1), np.float32),
-             reward=np.zeros(n, np.float32))
+    np.savez(
+        buffer,
+        image=np.zeros((n, 4, 4, 3), np.uint8),
+        action=np.zeros((n, 1), np.float32),
+        reward=np.zeros(n, np.float32),
+    )
     data = bytearray(buffer.getvalue())
     offset = offset % len(data)
-    data[offset:offset + len(noise)] = noise
+    data[offset : offset + len(noise)] = noise
     _read(bytes(data))
 
 
@@ -49,8 +53,13 @@ _shapes = st.lists(st.integers(0, 5), min_size=0, max_size=5).map(tuple)
 
 
 @_settings
-@given(st.dictionaries(st.sampled_from(["image", "action", "reward", "discount", "is_first", "extra"]),
-                       st.tuples(_shapes, _dtypes), max_size=6))
+@given(
+    st.dictionaries(
+        st.sampled_from(["image", "action", "reward", "discount", "is_first", "extra"]),
+        st.tuples(_shapes, _dtypes),
+        max_size=6,
+    )
+)
 def test_random_arrays(spec):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from lompo.algos.world_model import LatentPolicy, batch_to_torch, sample_prior_members
 from lompo.algos.lompo import (
     PRESETS,
     LatentReplay,
@@ -19,6 +18,7 @@ from lompo.algos.lompo import (
     penalized_reward,
     world_model_loss,
 )
+from lompo.algos.world_model import LatentPolicy, batch_to_torch, sample_prior_members
 from lompo.data import EpisodeStore
 from lompo.nets import EnsembleRSSM, LatentState
 from lompo.nets.rssm import gaussian_kl
@@ -89,8 +89,9 @@ def test_gaussian_kl_matches_torch_distributions():
     torch.manual_seed(0)
     mq, mp = torch.randn(6, 5), torch.randn(6, 5)
     sq, sp = torch.rand(6, 5) + 0.1, torch.rand(6, 5) + 0.1
-    expected = torch.distributions.kl_divergence(torch.distributions.Normal(mq, sq),
-                                                 torch.distributions.Normal(mp, sp)).sum(-1)
+    expected = torch.distributions.kl_divergence(
+        torch.distributions.Normal(mq, sq), torch.distributions.Normal(mp, sp)
+    ).sum(-1)
     assert torch.allclose(gaussian_kl(mq, sq, mp, sp), expected, atol=1e-5)
 
 
@@ -194,9 +195,15 @@ def test_replay_ring_buffer_wraps_and_round_trips():
     buf = LatentReplay(5, feature_dim=2, action_dim=1)
     for start in (0, 3):
         n = 3
-        buf.add({"obs": np.full((n, 2), start + np.arange(n)[:, None], np.float32),
-                 "action": np.zeros((n, 1), np.float32), "reward": np.arange(start, start + n, dtype=np.float32),
-                 "discount": np.ones(n, np.float32), "next_obs": np.zeros((n, 2), np.float32)})
+        buf.add(
+            {
+                "obs": np.full((n, 2), start + np.arange(n)[:, None], np.float32),
+                "action": np.zeros((n, 1), np.float32),
+                "reward": np.arange(start, start + n, dtype=np.float32),
+                "discount": np.ones(n, np.float32),
+                "next_obs": np.zeros((n, 2), np.float32),
+            }
+        )
     assert buf.size == 5 and buf.pointer == 1
     assert sorted(buf.data["reward"].tolist()) == [1, 2, 3, 4, 5]
     copy = LatentReplay(5, 2, 1)

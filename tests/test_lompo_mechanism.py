@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from lompo.algos.lompo import PRESETS, Lompo, LompoConfig
-from lompo.algos.world_model import batch_to_torch
 from lompo.algos.offline_dv2 import PRESETS as DV2_PRESETS
 from lompo.algos.offline_dv2 import OfflineDV2, OfflineDV2Config
+from lompo.algos.world_model import batch_to_torch
 from lompo.collect import collect_random
 from lompo.data import EpisodeStore
 from lompo.data.store import load_store
@@ -23,8 +23,16 @@ from helpers import new_run
 def cartpole(tmp_path_factory):
     """Two rendered cartpole-swingup episodes (100 steps) at 32 and 64 px: real frames for the gradient tests."""
     out = tmp_path_factory.mktemp("data")
-    folders = collect_random("cartpole-swingup", out, episodes=2, image_sizes=(32, 64), render_profile="fast",
-                             seed=0, episode_length=100, progress=False)
+    folders = collect_random(
+        "cartpole-swingup",
+        out,
+        episodes=2,
+        image_sizes=(32, 64),
+        render_profile="fast",
+        seed=0,
+        episode_length=100,
+        progress=False,
+    )
     return dict(zip((32, 64), folders))
 
 
@@ -106,8 +114,9 @@ def test_offline_dv2_prior_heads_learn_below_the_free_nats(cartpole):
 
 
 # --------------------------------------------------------------------- evaluation inference
-@pytest.mark.parametrize("algo_cls,config_cls,presets", [(Lompo, LompoConfig, PRESETS),
-                                                          (OfflineDV2, OfflineDV2Config, DV2_PRESETS)])
+@pytest.mark.parametrize(
+    "algo_cls,config_cls,presets", [(Lompo, LompoConfig, PRESETS), (OfflineDV2, OfflineDV2Config, DV2_PRESETS)]
+)
 def test_evaluation_samples_the_latent_as_training_does(synthetic, algo_cls, config_cls, presets):
     """The policy's latent at step t is a posterior *sample* (it depends on the draw); the mean action
     does not make it deterministic. ``latent='mean'`` is the old inference, kept for comparison."""
@@ -149,8 +158,14 @@ def test_agent_phase_logs_the_policy_rollouts(tmp_path, cartpole):
     run.train()
     lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
     agent = [line for line in lines if line["phase"] == "agent"]
-    keys = ("latent/raw_reward", "latent/penalty_mean", "latent/penalty_std", "latent/penalized_reward",
-            "latent/penalty_std_across_actions", "latent/policy_refreshes")
+    keys = (
+        "latent/raw_reward",
+        "latent/penalty_mean",
+        "latent/penalty_std",
+        "latent/penalized_reward",
+        "latent/penalty_std_across_actions",
+        "latent/policy_refreshes",
+    )
     assert agent and all(all(k in line for k in keys) for line in agent)
     # refreshes every updates_per_epoch = 3 updates: after 8 updates, two policy refreshes were logged
     assert [line["latent/policy_refreshes"] for line in agent][-1] == 2
@@ -158,7 +173,8 @@ def test_agent_phase_logs_the_policy_rollouts(tmp_path, cartpole):
     assert refreshed[0]["latent/penalized_reward"] != agent[0]["latent/penalized_reward"]
     for line in agent:  # r̃ = r − λ·u on the same rollouts
         assert line["latent/penalized_reward"] == pytest.approx(
-            line["latent/raw_reward"] - run.config.penalty_scale * line["latent/penalty_mean"], rel=1e-4, abs=1e-4)
+            line["latent/raw_reward"] - run.config.penalty_scale * line["latent/penalty_mean"], rel=1e-4, abs=1e-4
+        )
         assert line["latent/penalty_std_across_actions"] >= 0
 
 
@@ -257,7 +273,7 @@ def test_action_sensitivity_is_zero_for_a_model_that_ignores_actions(synthetic):
     batch = batch_to_torch(_sequence_batch(synthetic), "cpu")
     with torch.no_grad():
         control = Diagnosis(algo, batch, context=2, horizon=3).action_sensitivity(states=16)
-        algo.model.rssm.gru_input[0].weight[:, algo.model.rssm.stoch_dim:] = 0.0
+        algo.model.rssm.gru_input[0].weight[:, algo.model.rssm.stoch_dim :] = 0.0
         blind = Diagnosis(algo, batch, context=2, horizon=3).action_sensitivity(states=16)
     assert all(entry["ratio"] > 0 for entry in control.values())
     assert all(entry["std_across_actions"] == pytest.approx(0.0, abs=1e-6) for entry in blind.values())

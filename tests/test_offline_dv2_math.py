@@ -5,11 +5,23 @@ import math
 import pytest
 import torch
 
-from lompo.algos.offline_dv2 import (PRESETS, Actor, OfflineDV2Config, WorldModel, actor_loss, balanced_kl,
-                                     categorical_kl, critic_loss, imagine, lambda_returns, probability_disagreement,
-                                     disagreement_penalized_reward, trajectory_weights)
-from lompo.nets.discrete_rssm import straight_through_onehot
+from lompo.algos.offline_dv2 import (
+    PRESETS,
+    Actor,
+    OfflineDV2Config,
+    WorldModel,
+    actor_loss,
+    balanced_kl,
+    categorical_kl,
+    critic_loss,
+    disagreement_penalized_reward,
+    imagine,
+    lambda_returns,
+    probability_disagreement,
+    trajectory_weights,
+)
 from lompo.nets import LatentState
+from lompo.nets.discrete_rssm import straight_through_onehot
 
 
 def test_straight_through_samples_are_one_hot_with_the_gradient_of_the_probabilities():
@@ -38,8 +50,9 @@ def test_categorical_kl_matches_torch_distributions():
     torch.manual_seed(0)
     q = torch.softmax(torch.randn(5, 3, 4), -1)
     p = torch.softmax(torch.randn(5, 3, 4), -1)
-    expected = torch.distributions.kl_divergence(torch.distributions.Categorical(probs=q),
-                                                 torch.distributions.Categorical(probs=p)).sum(-1)
+    expected = torch.distributions.kl_divergence(
+        torch.distributions.Categorical(probs=q), torch.distributions.Categorical(probs=p)
+    ).sum(-1)
     assert torch.allclose(categorical_kl(q, p), expected, atol=1e-6)
 
 
@@ -76,8 +89,9 @@ def test_lambda_returns_by_hand():
     assert torch.allclose(lambda_returns(reward, value, discount, lam), torch.tensor([r0, r1]))
     # lambda = 0: one-step TD targets; lambda = 1: discounted return bootstrapped at the end
     assert torch.allclose(lambda_returns(reward, value, discount, 0.0), torch.tensor([1 + 0.9 * 20, 2 + 0.5 * 30]))
-    assert torch.allclose(lambda_returns(reward, value, discount, 1.0),
-                          torch.tensor([1 + 0.9 * (2 + 0.5 * 30), 2 + 0.5 * 30]))
+    assert torch.allclose(
+        lambda_returns(reward, value, discount, 1.0), torch.tensor([1 + 0.9 * (2 + 0.5 * 30), 2 + 0.5 * 30])
+    )
     with pytest.raises(ValueError, match="H \\+ 1 values"):
         lambda_returns(reward, value[:2], discount)
 
@@ -132,8 +146,9 @@ def test_posterior_and_prior_states_are_one_hot(small_model):
     state = LatentState(post["deter"][:, -1], post["stoch"][:, -1])
     next_state, member_probs = model.rssm.imagine_step(state, torch.zeros(2, 2))
     assert member_probs.shape == (config.ensemble, 2, config.stoch, config.classes)
-    assert torch.equal(next_state.stoch.unflatten(-1, (config.stoch, config.classes)).sum(-1),
-                       torch.ones(2, config.stoch))
+    assert torch.equal(
+        next_state.stoch.unflatten(-1, (config.stoch, config.classes)).sum(-1), torch.ones(2, config.stoch)
+    )
 
 
 def test_batched_priors_equal_step_by_step(small_model):

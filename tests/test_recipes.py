@@ -7,23 +7,33 @@ import numpy as np
 import pytest
 from safetensors.torch import load_file
 
-from lompo.testing import file_digests
 from lompo.algos.sac import SACConfig
 from lompo.cli import RECIPE_NAMES, main
 from lompo.collect import RECIPES, collect, render_stored_episode, rollout
-from lompo.collect.behaviour import (BehaviourConfig, behaviour_config, converged, medium_index, policy_levels,
-                                     read_evaluations, read_replay_episode, replay_path, train_behaviour)
+from lompo.collect.behaviour import (
+    BehaviourConfig,
+    behaviour_config,
+    converged,
+    medium_index,
+    policy_levels,
+    read_evaluations,
+    read_replay_episode,
+    replay_path,
+    train_behaviour,
+)
 from lompo.data import find_dataset_folders, scan_dataset
 from lompo.data.episodes import read_episode
 from lompo.envs import DMCEnv, get_task
 from lompo.errors import ConfigError, EpisodeFileError
+from lompo.testing import file_digests
 
 SPEC = get_task("cartpole-swingup", episode_length=100)  # 50 agent steps, 51 stored steps per episode
 
 
 def tiny_config(frames: int = 1000, **changes) -> BehaviourConfig:
-    settings = dict(frames=frames, seed_frames=200, checkpoint_every=200, eval_episodes=2,
-                    sac=SACConfig(hidden=32, batch_size=32))
+    settings = dict(
+        frames=frames, seed_frames=200, checkpoint_every=200, eval_episodes=2, sac=SACConfig(hidden=32, batch_size=32)
+    )
     return BehaviourConfig(**{**settings, **changes})
 
 
@@ -36,9 +46,19 @@ def trained_agent(tmp_path_factory):
 @pytest.fixture(scope="module")
 def all_recipes(tmp_path_factory):
     out = tmp_path_factory.mktemp("recipes")
-    written = collect("cartpole-swingup", "all", out, episodes=2, image_sizes=(32, 24), render_profile="fast",
-                      behaviour=tiny_config(), medium_threshold=-1.0, episode_length=100, progress=False,
-                      log=lambda *a: None)
+    written = collect(
+        "cartpole-swingup",
+        "all",
+        out,
+        episodes=2,
+        image_sizes=(32, 24),
+        render_profile="fast",
+        behaviour=tiny_config(),
+        medium_threshold=-1.0,
+        episode_length=100,
+        progress=False,
+        log=lambda *a: None,
+    )
     return out, written
 
 
@@ -68,7 +88,8 @@ def test_behaviour_agent_checkpoints_evaluations_and_replay(trained_agent):
     assert all(len(e["returns"]) == 2 and np.isfinite(e["return_mean"]) for e in evaluations)
     assert [e["episodes"] for e in evaluations] == [2, 4, 6, 8, 10]
     assert sorted(p.name for p in (folder / "policies").iterdir()) == [
-        f"frame_{f:08d}.safetensors" for f in (200, 400, 600, 800, 1000)]
+        f"frame_{f:08d}.safetensors" for f in (200, 400, 600, 800, 1000)
+    ]
     for i in range(10):
         episode = read_replay_episode(replay_path(folder, i))
         assert len(episode["reward"]) == 51 and episode["physics_state"].shape == (51, 4)
@@ -223,8 +244,19 @@ def test_recipes_reuse_the_trained_agent(all_recipes):
     out, _ = all_recipes
     agent = out / "cartpole_swingup" / "behaviour" / "seed0"
     before = file_digests(agent)
-    collect("cartpole-swingup", "expert", out, episodes=2, image_sizes=(32, 24), render_profile="fast",
-            behaviour=tiny_config(), medium_threshold=-1.0, episode_length=100, progress=False, log=lambda *a: None)
+    collect(
+        "cartpole-swingup",
+        "expert",
+        out,
+        episodes=2,
+        image_sizes=(32, 24),
+        render_profile="fast",
+        behaviour=tiny_config(),
+        medium_threshold=-1.0,
+        episode_length=100,
+        progress=False,
+        log=lambda *a: None,
+    )
     assert file_digests(agent) == before  # no retraining, no new checkpoint
 
 
@@ -233,21 +265,63 @@ def test_adding_to_a_dataset_of_another_render_profile_is_refused(all_recipes):
     folder = out / "cartpole_swingup" / "random" / "32px"
     before = file_digests(folder)
     with pytest.raises(ConfigError, match="render profile 'fast'.*another --out"):
-        collect("cartpole-swingup", "random", out, episodes=3, image_sizes=(32,), render_profile="standard",
-                episode_length=100, progress=False, log=lambda *a: None)
+        collect(
+            "cartpole-swingup",
+            "random",
+            out,
+            episodes=3,
+            image_sizes=(32,),
+            render_profile="standard",
+            episode_length=100,
+            progress=False,
+            log=lambda *a: None,
+        )
     assert file_digests(folder) == before
 
 
 def test_collect_all_from_the_command_line(tmp_path, capsys):
-    args = ["collect", "--task", "cartpole-swingup", "--recipe", "medium_replay", "--episode-length", "100",
-            "--episodes", "1", "--image-size", "24", "--render", "fast", "--sac-frames", "600",
-            "--medium-threshold", "-1", "--out", str(tmp_path), "--no-progress"]
-    for setting in ("seed_frames=200", "checkpoint_every=200", "eval_episodes=1", "sac.hidden=16",
-                    "sac.batch_size=16"):
+    args = [
+        "collect",
+        "--task",
+        "cartpole-swingup",
+        "--recipe",
+        "medium_replay",
+        "--episode-length",
+        "100",
+        "--episodes",
+        "1",
+        "--image-size",
+        "24",
+        "--render",
+        "fast",
+        "--sac-frames",
+        "600",
+        "--medium-threshold",
+        "-1",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+    ]
+    for setting in ("seed_frames=200", "checkpoint_every=200", "eval_episodes=1", "sac.hidden=16", "sac.batch_size=16"):
         args += ["--behaviour", setting]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "medium = frame 200" in text and "| medium_replay 24px | 50 | 1 |" in text
-    assert main(["collect", "--task", "cartpole-swingup", "--recipe", "expert", "--out", str(tmp_path),
-                 "--behaviour", "sac.nope=1", "--no-progress"]) == 2
+    assert (
+        main(
+            [
+                "collect",
+                "--task",
+                "cartpole-swingup",
+                "--recipe",
+                "expert",
+                "--out",
+                str(tmp_path),
+                "--behaviour",
+                "sac.nope=1",
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     assert os.path.isdir(tmp_path / "cartpole_swingup" / "behaviour" / "seed0" / "policies")

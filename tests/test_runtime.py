@@ -23,7 +23,7 @@ def test_tiny_lompo_end_to_end(tmp_path, tiny_dataset):
     assert np.isfinite(result["return_mean"]) and result["episodes"] == 1
     assert result["score_vd4rl"] == pytest.approx(result["return_mean"] / 10)
     assert (run.videos / "policy.gif").stat().st_size > 0
-    strip = (run.videos / "model_strip.png")
+    strip = run.videos / "model_strip.png"
     import imageio.v3 as iio
 
     image = iio.imread(strip)
@@ -140,8 +140,13 @@ def test_nan_loss_stops_with_step_phase_and_loss(tmp_path, tiny_dataset, monkeyp
 
 
 def test_checkpoint_round_trip_and_corruption(tmp_path):
-    state = {"w": torch.arange(6.0).reshape(2, 3), "a": np.arange(4, dtype=np.int16), "n": 3, "t": (1, "x"),
-             "opt": {"state": {0: {"step": torch.tensor(2.0)}}, "param_groups": [{"lr": 1e-3, "params": [0]}]}}
+    state = {
+        "w": torch.arange(6.0).reshape(2, 3),
+        "a": np.arange(4, dtype=np.int16),
+        "n": 3,
+        "t": (1, "x"),
+        "opt": {"state": {0: {"step": torch.tensor(2.0)}}, "param_groups": [{"lr": 1e-3, "params": [0]}]},
+    }
     path = save_checkpoint(tmp_path, "c1", state)
     loaded = load_checkpoint(path)
     assert torch.equal(loaded["w"], state["w"]) and loaded["a"].dtype == np.int16
@@ -176,8 +181,23 @@ def test_checkpoint_with_pickle_payload_is_refused(tmp_path):
 
 def test_cli_train_evaluate_and_resume(tmp_path, tiny_dataset, capsys):
     out = tmp_path / "run"
-    assert main(["train", "--data", str(tiny_dataset), "--preset", "tiny", "--out", str(out),
-                 "--set", "agent_steps=4", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(tiny_dataset),
+                "--preset",
+                "tiny",
+                "--out",
+                str(out),
+                "--set",
+                "agent_steps=4",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert "final: return" in capsys.readouterr().out
     final = json.loads((out / "final.json").read_text())  # what the run trained on, as it was then
     assert final["data_statistics"] == json.loads((Path(tiny_dataset) / "dataset.json").read_text())["statistics"]
@@ -188,15 +208,33 @@ def test_cli_train_evaluate_and_resume(tmp_path, tiny_dataset, capsys):
     assert main(["evaluate", str(out), "--episodes", "1", "--json", "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert '"episodes": 1' in printed
-    assert main(["train", "--data", str(tiny_dataset), "--preset", "tiny", "--out", str(tmp_path / "x"),
-                 "--set", "horizon=zero"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(tiny_dataset),
+                "--preset",
+                "tiny",
+                "--out",
+                str(tmp_path / "x"),
+                "--set",
+                "horizon=zero",
+            ]
+        )
+        == 2
+    )
     assert "horizon must be a int" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("algo, old, new", [("lompo", {"agent_updates": 7}, {"agent_steps": 7}),
-                                            ("bc", {"steps": 9}, {"agent_steps": 9}),
-                                            ("offline_dv2", {"grad_clip": 50.0},
-                                             {"model_grad_clip": 50.0, "agent_grad_clip": 50.0})])
+@pytest.mark.parametrize(
+    "algo, old, new",
+    [
+        ("lompo", {"agent_updates": 7}, {"agent_steps": 7}),
+        ("bc", {"steps": 9}, {"agent_steps": 9}),
+        ("offline_dv2", {"grad_clip": 50.0}, {"model_grad_clip": 50.0, "agent_grad_clip": 50.0}),
+    ],
+)
 def test_run_directories_written_under_renamed_settings_still_load(tmp_path, tiny_dataset, algo, old, new):
     run = new_run(tmp_path / "run", tiny_dataset, algo=algo)
     raw = json.loads(run.config_path.read_text())
@@ -206,3 +244,17 @@ def test_run_directories_written_under_renamed_settings_still_load(tmp_path, tin
     run.config_path.write_text(json.dumps(raw))
     config = Run(run.path).config
     assert all(getattr(config, key) == value for key, value in new.items())
+
+
+def test_datasets_and_runs_record_the_locked_environment(tmp_path, tiny_dataset):
+    """dataset.json and final.json name the requirements.lock they were made under (its SHA-256) and
+    whether the installed packages match it."""
+    from lompo.files import lock_path, sha256_of
+
+    lock = lock_path()
+    assert lock is not None and lock == Path(__file__).resolve().parents[1] / "requirements.lock"
+    meta = json.loads((tiny_dataset / "dataset.json").read_text())
+    assert meta["lock"]["sha256"] == sha256_of(lock)
+    result = new_run(tmp_path / "run", tiny_dataset, algo="bc", video="false").train()
+    assert result["lock"]["sha256"] == sha256_of(lock)
+    assert isinstance(result["lock"]["matches_installed"], bool)

@@ -12,11 +12,11 @@ def test_tanh_gaussian_log_prob_matches_torch_distributions():
     mean, log_std = torch.randn(64, 3), torch.randn(64, 3).clamp(-2, 1)
     pre_tanh = mean + log_std.exp() * torch.randn(64, 3)
     reference = torch.distributions.TransformedDistribution(
-        torch.distributions.Normal(mean, log_std.exp()), [torch.distributions.TanhTransform()])
+        torch.distributions.Normal(mean, log_std.exp()), [torch.distributions.TanhTransform()]
+    )
     expected = reference.log_prob(torch.tanh(pre_tanh)).sum(-1)
     ok = torch.tanh(pre_tanh).abs().max(-1).values < 0.999  # torch's inverse is inexact near +-1
-    torch.testing.assert_close(tanh_gaussian_log_prob(mean, log_std, pre_tanh)[ok], expected[ok],
-                               rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(tanh_gaussian_log_prob(mean, log_std, pre_tanh)[ok], expected[ok], rtol=1e-4, atol=1e-4)
 
 
 def test_soft_update_is_polyak_averaging():
@@ -51,8 +51,7 @@ def test_sac_learns_a_one_step_problem():
         obs = torch.as_tensor(rng.normal(size=(64, 2)), dtype=torch.float32)
         action = torch.as_tensor(rng.uniform(-1, 1, (64, 1)), dtype=torch.float32)
         reward = -((action[:, 0] - 0.5) ** 2)
-        agent.update({"obs": obs, "action": action, "reward": reward, "discount": torch.zeros(64),
-                      "next_obs": obs})
+        agent.update({"obs": obs, "action": action, "reward": reward, "discount": torch.zeros(64), "next_obs": obs})
     actions = [agent.act(rng.normal(size=2), deterministic=True)[0] for _ in range(20)]
     assert np.mean(actions) == pytest.approx(0.5, abs=0.15)
     assert agent.act(np.zeros(2)).shape == (1,)
@@ -61,8 +60,13 @@ def test_sac_learns_a_one_step_problem():
 def test_state_dict_round_trip_gives_identical_updates():
     torch.manual_seed(0)
     agent = SAC(3, 2, SACConfig(hidden=8))
-    batch = {"obs": torch.randn(16, 3), "action": torch.rand(16, 2) * 2 - 1, "reward": torch.rand(16),
-             "discount": torch.ones(16), "next_obs": torch.randn(16, 3)}
+    batch = {
+        "obs": torch.randn(16, 3),
+        "action": torch.rand(16, 2) * 2 - 1,
+        "reward": torch.rand(16),
+        "discount": torch.ones(16),
+        "next_obs": torch.randn(16, 3),
+    }
     agent.update(batch)
     clone = SAC(3, 2, SACConfig(hidden=8))
     clone.load_state_dict(copy.deepcopy(agent.state_dict()))  # as if saved and loaded

@@ -1,8 +1,10 @@
+from datetime import UTC
+
 import numpy as np
 import pytest
 
-from lompo.testing import synthetic_episode as make_episode
 from lompo.data import EpisodeStore, SequenceSampler, TransitionSampler
+from lompo.testing import synthetic_episode as make_episode
 
 LENGTHS = [12, 3, 20, 7]  # transitions per episode; one episode shorter than the window
 
@@ -15,8 +17,9 @@ def store(tmp_path):
 
 def test_windows_never_cross_episodes_and_cover_all_starts(store):
     length = 6
-    sampler = SequenceSampler(store, batch_size=64, length=length, seed=0,
-                              keys=("episode_id", "step", "is_first", "image"))
+    sampler = SequenceSampler(
+        store, batch_size=64, length=length, seed=0, keys=("episode_id", "step", "is_first", "image")
+    )
     seen = set()
     for _ in range(200):
         batch = sampler.sample()
@@ -71,7 +74,7 @@ def test_frame_stack_repeats_the_first_frame_at_episode_start(store):
     frames = sampler._frames(index)  # (B, 9, H, W) channels first
     first = store["image"][start].transpose(2, 0, 1)
     for k in range(3):
-        np.testing.assert_array_equal(frames[0, 3 * k:3 * k + 3], first)
+        np.testing.assert_array_equal(frames[0, 3 * k : 3 * k + 3], first)
 
 
 def test_transition_batches_have_the_documented_layout(store):
@@ -122,7 +125,7 @@ def test_two_builds_of_one_dataset_pack_and_sample_alike(tmp_path):
     """Collectors name episode files by wall-clock time: the same episodes written at other times
     (so sorted by name in another order) must give the same store and the same batches."""
     import shutil
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from lompo.data import load_store
     from lompo.data.episodes import episode_filename, write_episode
@@ -131,7 +134,7 @@ def test_two_builds_of_one_dataset_pack_and_sample_alike(tmp_path):
     second = tmp_path / "b" / "cartpole_swingup" / "random" / "24px"
     rng = np.random.default_rng(0)
     episodes = [make_episode(int(rng.integers(5, 12)), size=24, action_dim=1, seed=i, episode_id=i) for i in range(6)]
-    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    when = datetime(2026, 1, 1, tzinfo=UTC)
     for i, episode in enumerate(episodes):  # build a: written in order; build b: in reverse order
         uid = f"{i:032x}"
         write_episode(first, episode, name=episode_filename(len(episode["reward"]), when + timedelta(seconds=i), uid))

@@ -20,14 +20,36 @@ from lompo.errors import ConfigError
 @pytest.fixture(scope="module")
 def second_dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp("data2")
-    (folder,) = collect_random("cartpole-swingup", out, episodes=2, image_sizes=(24,), render_profile="fast",
-                               seed=1, episode_length=100, progress=False)
+    (folder,) = collect_random(
+        "cartpole-swingup",
+        out,
+        episodes=2,
+        image_sizes=(24,),
+        render_profile="fast",
+        seed=1,
+        episode_length=100,
+        progress=False,
+    )
     return folder
 
 
 def _bench(out, data, extra=()):
-    return ["bench", "--algos", "bc,drqbc", "--data", ",".join(map(str, data)), "--seeds", "0",
-            "--preset", "tiny", "--workers", "2", "--out", str(out), *extra]
+    return [
+        "bench",
+        "--algos",
+        "bc,drqbc",
+        "--data",
+        ",".join(map(str, data)),
+        "--seeds",
+        "0",
+        "--preset",
+        "tiny",
+        "--workers",
+        "2",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def _rows(out):
@@ -41,8 +63,11 @@ def test_two_by_two_sweep_rows_table_and_rerun(tmp_path, tiny_dataset, second_da
     printed = capsys.readouterr().out
     rows = _rows(out)
     assert sorted((r["algo"], r["dataset"]) for r in rows) == [
-        ("bc", "cartpole_swingup-random-24px"), ("bc", "cartpole_swingup-random-32px"),
-        ("drqbc", "cartpole_swingup-random-24px"), ("drqbc", "cartpole_swingup-random-32px")]
+        ("bc", "cartpole_swingup-random-24px"),
+        ("bc", "cartpole_swingup-random-32px"),
+        ("drqbc", "cartpole_swingup-random-24px"),
+        ("drqbc", "cartpole_swingup-random-32px"),
+    ]
     for row in rows:
         final = json.loads((out / row["dataset"] / row["algo"] / "seed0" / "final.json").read_text())
         assert row["status"] == "finished" and float(row["score"]) == pytest.approx(final["score_vd4rl"])
@@ -53,7 +78,9 @@ def test_two_by_two_sweep_rows_table_and_rerun(tmp_path, tiny_dataset, second_da
     data_mean = json.loads((Path(tiny_dataset) / "dataset.json").read_text())["statistics"]["mean"] / 10
     assert table.splitlines()[-1].startswith(f"| dataset mean | {data_mean:.1f} | ")
     assert sorted(p.name for p in out.glob("curves-*.png")) == [
-        "curves-cartpole_swingup-random-24px.png", "curves-cartpole_swingup-random-32px.png"]
+        "curves-cartpole_swingup-random-24px.png",
+        "curves-cartpole_swingup-random-32px.png",
+    ]
     # the same command again: nothing is retrained
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("final.json")}
     assert main(_bench(out, [tiny_dataset, second_dataset])) == 0
@@ -68,8 +95,7 @@ def test_killed_sweep_finishes_without_redoing_finished_runs(tmp_path, tiny_data
     out = tmp_path / "sweep"
     command = [sys.executable, "-m", "lompo.cli", *_bench(out, [tiny_dataset, second_dataset])]
     command[command.index("--workers") + 1] = "1"
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 240
     while not list(out.rglob("final.json")) and time.time() < deadline and process.poll() is None:
         time.sleep(0.05)
@@ -87,8 +113,9 @@ def test_killed_sweep_finishes_without_redoing_finished_runs(tmp_path, tiny_data
 
 
 def test_ablations_wait_for_and_reuse_the_lompo_world_model(tmp_path, tiny_dataset):
-    spec = SweepSpec(["lompo", "lmbrl", "offline_slac", "bc"], [str(tiny_dataset)], [0, 1], "tiny",
-                     ["lompo:horizon=2", "threads=1"])
+    spec = SweepSpec(
+        ["lompo", "lmbrl", "offline_slac", "bc"], [str(tiny_dataset)], [0, 1], "tiny", ["lompo:horizon=2", "threads=1"]
+    )
     jobs = plan(spec, tmp_path)
     assert len(jobs) == 8
     by_name = {(j.algo, j.seed): j for j in jobs}
@@ -113,8 +140,26 @@ def test_report_is_self_contained_and_renders_in_headless_chromium(tmp_path, tin
     from lompo.bench.report import check_in_chromium
 
     out = tmp_path / "sweep"
-    assert main(["bench", "--algos", "bc", "--data", str(tiny_dataset), "--seeds", "0,1", "--preset", "tiny",
-                 "--workers", "2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--algos",
+                "bc",
+                "--data",
+                str(tiny_dataset),
+                "--seeds",
+                "0,1",
+                "--preset",
+                "tiny",
+                "--workers",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert main(["report", str(out)]) == 0
     page_path = out / "report.html"
     text = page_path.read_text()
@@ -205,8 +250,14 @@ def test_results_keep_the_data_statistics_each_run_recorded(tmp_path):
         run = tmp_path / "sweep" / "cartpole_swingup-expert-84px" / "bc" / f"seed{seed}"
         run.mkdir(parents=True)
         (run / "config.json").write_text(json.dumps({"run": {"algo": "bc", "data": str(data), "seed": seed}}))
-        final = {"return_mean": 400.0, "return_std": 1.0, "score_vd4rl": 40.0, "episodes": 10,
-                 "steps": {"train": 10}, "wall_time": 1.0}
+        final = {
+            "return_mean": 400.0,
+            "return_std": 1.0,
+            "score_vd4rl": 40.0,
+            "episodes": 10,
+            "steps": {"train": 10},
+            "wall_time": 1.0,
+        }
         if recorded_mean is not None:
             final.update(data_fingerprint=f"build{recorded_mean:.0f}", data_statistics={"mean": recorded_mean})
         (run / "final.json").write_text(json.dumps(final))
@@ -238,9 +289,18 @@ def test_tables_give_the_iqm_with_a_bootstrap_interval_from_five_seeds(tmp_path)
         run = tmp_path / "sweep" / "cartpole_swingup-random-64px" / "lompo" / f"seed{seed}"
         run.mkdir(parents=True)
         (run / "config.json").write_text(json.dumps({"run": {"algo": "lompo", "data": str(data), "seed": seed}}))
-        (run / "final.json").write_text(json.dumps({"return_mean": score * 10, "return_std": 0.0,
-                                                    "score_vd4rl": score, "episodes": 10, "steps": {"agent": 1},
-                                                    "wall_time": 1.0}))
+        (run / "final.json").write_text(
+            json.dumps(
+                {
+                    "return_mean": score * 10,
+                    "return_std": 0.0,
+                    "score_vd4rl": score,
+                    "episodes": 10,
+                    "steps": {"agent": 1},
+                    "wall_time": 1.0,
+                }
+            )
+        )
         rows, table = write_results(tmp_path / "sweep")
         assert ("IQM" in table) == (seed == 4)
     iqm, low, high = iqm_interval(scores)

@@ -6,13 +6,12 @@ import re
 import numpy as np
 import pytest
 
-from lompo.testing import file_digests
-from lompo.testing import synthetic_episode as make_episode
 from lompo.cli import main
 from lompo.data import scan_dataset, write_episode
 from lompo.data.store import load_store
 from lompo.errors import DatasetError
-from lompo.testing import BAD_INPUTS, CORPUS_TASK, FILE_CASES, write_corpus
+from lompo.testing import BAD_INPUTS, CORPUS_TASK, FILE_CASES, file_digests, write_corpus
+from lompo.testing import synthetic_episode as make_episode
 
 
 def _dataset(tmp_path, n=3):
@@ -162,7 +161,9 @@ def test_train_needs_to_know_the_task_before_training(tmp_path, capsys):
     for i in range(2):
         write_episode(folder, make_episode(20, size=16, seed=i), name=f"ep{i}.npz")
     out = tmp_path / "run"
-    assert main(["train", "--algo", "bc", "--data", str(folder), "--preset", "tiny", "--out", str(out),
-                 "--no-progress"]) == 2
+    assert (
+        main(["train", "--algo", "bc", "--data", str(folder), "--preset", "tiny", "--out", str(out), "--no-progress"])
+        == 2
+    )
     assert "cannot tell which task" in capsys.readouterr().err
     assert not any((out / "checkpoints").glob("*"))  # stopped before the first update

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from lompo.testing import synthetic_episode as make_episode
 from lompo.cli import main
 from lompo.data import EpisodeStore, scan_dataset, write_hdf5_shard
 from lompo.data.store import load_store
+from lompo.testing import synthetic_episode as make_episode
 
 
 def _vd4rl_npz(folder, episode, stamp, stored_length=501):
@@ -19,8 +19,11 @@ def _vd4rl_npz(folder, episode, stamp, stored_length=501):
 def _stored(store, episode):
     """The one store episode holding ``episode``'s actions (stores order episodes by content)."""
     found = [store.episode(i) for i in range(store.num_episodes)]
-    found = [g for g in found if g["action"].shape == episode["action"].shape
-             and np.array_equal(g["action"], episode["action"])]
+    found = [
+        g
+        for g in found
+        if g["action"].shape == episode["action"].shape and np.array_equal(g["action"], episode["action"])
+    ]
     assert len(found) == 1
     return found[0]
 
@@ -37,7 +40,7 @@ def test_vd4rl_npz_folder(tmp_path):
     assert index.image_shape == (8, 8, 3)
     np.testing.assert_allclose(index.returns, [ep["reward"][1:].sum() for ep in episodes], rtol=1e-6)
     store = load_store(folder)
-    for i, ep in enumerate(episodes):
+    for ep in episodes:
         got = _stored(store, ep)
         for key in ("image", "action", "reward", "discount", "is_first", "is_last", "is_terminal"):
             np.testing.assert_array_equal(got[key], ep[key], err_msg=key)
@@ -55,7 +58,7 @@ def test_vd4rl_hdf5_shards(tmp_path):
     assert index.image_shape == (12, 12, 3)
     store = load_store(folder)
     assert store.num_episodes == 4
-    for i, ep in enumerate(episodes):
+    for ep in episodes:
         got = _stored(store, ep)
         np.testing.assert_array_equal(got["image"], ep["image"])  # channels-first on disk, HWC here
         np.testing.assert_array_equal(got["action"], ep["action"])

@@ -43,10 +43,21 @@ def cmd_collect(args) -> int:
     if args.recipe != "random" or args.sac_frames or args.behaviour:
         config = behaviour_config(spec, args.seed, args.sac_frames, parse_overrides(args.behaviour or []))
     start = time.perf_counter()
-    written = collect(args.task, args.recipe, args.out, size=args.size, episodes=args.episodes,
-                      image_sizes=args.image_size, render_profile=args.render, seed=args.seed, behaviour=config,
-                      medium_threshold=args.medium_threshold, action_repeat=args.action_repeat,
-                      episode_length=args.episode_length, progress=_progress(args))
+    written = collect(
+        args.task,
+        args.recipe,
+        args.out,
+        size=args.size,
+        episodes=args.episodes,
+        image_sizes=args.image_size,
+        render_profile=args.render,
+        seed=args.seed,
+        behaviour=config,
+        medium_threshold=args.medium_threshold,
+        action_repeat=args.action_repeat,
+        episode_length=args.episode_length,
+        progress=_progress(args),
+    )
     folders = [folder for recipe_folders in written.values() for folder in recipe_folders]
     print(f"wrote {len(folders)} dataset folder(s) in {time.perf_counter() - start:.1f} s:")
     rows = []
@@ -103,6 +114,7 @@ def cmd_info(args) -> int:
         for skipped in d["skipped"]:
             print(f"skipped      {skipped}")
         print()
+
     def name(folder: str) -> str:
         path = Path(folder)
         return str(path.relative_to(root)) if path != root else path.name
@@ -121,8 +133,15 @@ def cmd_quickstart(args) -> int:
     total = time.perf_counter()
     print(f"[1/3] collecting {args.episodes} random episodes of {args.task} (64 px, fast render) into {out}")
     start = time.perf_counter()
-    (folder,) = collect_random(args.task, out / "data", episodes=args.episodes, image_sizes=(64,),
-                               render_profile="fast", seed=args.seed, progress=_progress(args))
+    (folder,) = collect_random(
+        args.task,
+        out / "data",
+        episodes=args.episodes,
+        image_sizes=(64,),
+        render_profile="fast",
+        seed=args.seed,
+        progress=_progress(args),
+    )
     described = describe_dataset(folder)
     print(f"      done in {time.perf_counter() - start:.1f} s")
     print(statistics_table([(f"{args.task} random", described["statistics"])]))
@@ -140,16 +159,20 @@ def cmd_quickstart(args) -> int:
     print("| | return | score |\n|---|---|---|")
     print(f"| dataset (random actions) | {data_mean:.1f} | {data_mean / 10:.1f} |")
     print(f"| LOMPO | {result['return_mean']:.1f} ± {result['return_std']:.1f} | {result['score_vd4rl']:.1f} |")
-    print(f"run directory {run_dir} (config.json, metrics.jsonl, eval.jsonl, videos/); "
-          f"total {time.perf_counter() - total:.0f} s")
+    print(
+        f"run directory {run_dir} (config.json, metrics.jsonl, eval.jsonl, videos/); "
+        f"total {time.perf_counter() - total:.0f} s"
+    )
     return 0
 
 
 def _print_scores(result: dict, label: str) -> None:
     d4rl = result.get("score_d4rl")
-    print(f"{label}: return {result['return_mean']:.1f} ± {result['return_std']:.1f} over {result['episodes']} "
-          f"episodes   score (return/10) {result['score_vd4rl']:.1f}"
-          + (f"   D4RL-normalized {d4rl:.1f}" if d4rl is not None else ""))
+    print(
+        f"{label}: return {result['return_mean']:.1f} ± {result['return_std']:.1f} over {result['episodes']} "
+        f"episodes   score (return/10) {result['score_vd4rl']:.1f}"
+        + (f"   D4RL-normalized {d4rl:.1f}" if d4rl is not None else "")
+    )
 
 
 def cmd_train(args) -> int:
@@ -162,10 +185,20 @@ def cmd_train(args) -> int:
     else:
         if not args.data or not args.out:
             raise LompoError("a new run needs --data DATASET and --out RUN_DIR (or --resume RUN_DIR)")
-        run = Run.new(args.out, args.algo, Path(args.data), preset=args.preset, seed=args.seed,
-                      overrides=args.set or [], world_model=args.world_model, skip_bad=args.skip_bad)
-    print(f"run {run.path}: {run.settings.algo}, preset {run.settings.preset}, seed {run.settings.seed}, "
-          f"data {run.settings.data}")
+        run = Run.new(
+            args.out,
+            args.algo,
+            Path(args.data),
+            preset=args.preset,
+            seed=args.seed,
+            overrides=args.set or [],
+            world_model=args.world_model,
+            skip_bad=args.skip_bad,
+        )
+    print(
+        f"run {run.path}: {run.settings.algo}, preset {run.settings.preset}, seed {run.settings.seed}, "
+        f"data {run.settings.data}"
+    )
     result = run.train(progress=_progress(args))
     _print_scores(result, "final")
     print(f"wrote {run.final_path}")
@@ -184,12 +217,18 @@ def cmd_bench(args) -> int:
         seeds = [int(s) for s in _csv(args.seeds)]
     except ValueError:
         raise LompoError(f"--seeds must be integers like 0,1,2, got {args.seeds!r}") from None
-    spec = SweepSpec(_csv(args.algos), [str(Path(d).resolve()) for d in _csv(args.data)], seeds, args.preset,
-                     args.set or [])
+    spec = SweepSpec(
+        _csv(args.algos), [str(Path(d).resolve()) for d in _csv(args.data)], seeds, args.preset, args.set or []
+    )
     try:
         if args.backend == "ray":
-            run_ray(spec, Path(args.out), address=args.address, cpus_per_trial=args.cpus_per_trial,
-                    gpus_per_trial=args.gpus_per_trial)
+            run_ray(
+                spec,
+                Path(args.out),
+                address=args.address,
+                cpus_per_trial=args.cpus_per_trial,
+                gpus_per_trial=args.gpus_per_trial,
+            )
         else:
             run_local(spec, Path(args.out), workers=args.workers)
     finally:
@@ -216,21 +255,36 @@ def cmd_results(args) -> int:
 def cmd_diagnose(args) -> int:
     from lompo.bench.diagnose import diagnose
 
-    path = diagnose(Path(args.run), Path(args.data) if args.data else None, sequences=args.sequences,
-                    context=args.context, horizon=args.horizon, seed=args.seed, checkpoint=args.checkpoint)
+    path = diagnose(
+        Path(args.run),
+        Path(args.data) if args.data else None,
+        sequences=args.sequences,
+        context=args.context,
+        horizon=args.horizon,
+        seed=args.seed,
+        checkpoint=args.checkpoint,
+    )
     result = json.loads(path.read_text())
-    print(f"{result['algo']} world model ({result['checkpoint']}) on {result['dataset']}, "
-          f"{result['one_step']['transitions']} transitions")
+    print(
+        f"{result['algo']} world model ({result['checkpoint']}) on {result['dataset']}, "
+        f"{result['one_step']['transitions']} transitions"
+    )
     ensemble = result["open_loop"]["ensemble"]
-    print("open-loop latent KL at h = 1, 5, H: " + ", ".join(
-        f"{ensemble['latent_kl'][h - 1]:.2f}" for h in sorted({1, min(5, result['horizon']), result['horizon']})))
+    print(
+        "open-loop latent KL at h = 1, 5, H: "
+        + ", ".join(
+            f"{ensemble['latent_kl'][h - 1]:.2f}" for h in sorted({1, min(5, result["horizon"]), result["horizon"]})
+        )
+    )
     print(f"{'penalty':<20}{'rho 1-step':>12}{'rho H-step':>12}")
     for name, entry in result["one_step"]["penalties"].items():
         rho_h = result["h_step"]["penalties"][name]["spearman"]
         print(f"{name:<20}{_fmt(entry['spearman']):>12}{_fmt(rho_h):>12}")
     sensitivity = result["action_sensitivity"]
-    print("action sensitivity (std across actions / across states): " + ", ".join(
-        f"{name} {_fmt(entry['ratio'])}" for name, entry in sensitivity.items()))
+    print(
+        "action sensitivity (std across actions / across states): "
+        + ", ".join(f"{name} {_fmt(entry['ratio'])}" for name, entry in sensitivity.items())
+    )
     print(f"wrote {path} and its plots")
     return 0
 
@@ -269,27 +323,52 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("collect", help="build an image dataset for a DMC task")
     p.add_argument("--task", required=True, help="e.g. cartpole-swingup, walker-walk")
-    p.add_argument("--recipe", default="random", choices=(*RECIPE_NAMES, "all"),
-                   help="V-D4RL recipe; all but random train (once) a state-based SAC behaviour agent")
+    p.add_argument(
+        "--recipe",
+        default="random",
+        choices=(*RECIPE_NAMES, "all"),
+        help="V-D4RL recipe; all but random train (once) a state-based SAC behaviour agent",
+    )
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--size", type=int, help="transitions per dataset (rounded up to whole episodes); default "
-                       "100000, medium_replay: the task's V-D4RL size (cheetah 200000, humanoid 600000)")
+    group.add_argument(
+        "--size",
+        type=int,
+        help="transitions per dataset (rounded up to whole episodes); default "
+        "100000, medium_replay: the task's V-D4RL size (cheetah 200000, humanoid 600000)",
+    )
     group.add_argument("--episodes", type=int, help="number of episodes instead of --size")
     p.add_argument("--image-size", type=_sizes, default=(64,), help="one or more sizes, e.g. 64,84")
     p.add_argument("--render", choices=("standard", "fast"), default="standard", help="render profile")
     p.add_argument("--action-repeat", type=int, default=None, help="override the task's action repeat")
-    p.add_argument("--episode-length", type=int, default=None,
-                   help="simulator steps per episode (default 1000, as in V-D4RL)")
+    p.add_argument(
+        "--episode-length", type=int, default=None, help="simulator steps per episode (default 1000, as in V-D4RL)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the behaviour agent and of the episodes")
-    p.add_argument("--sac-frames", type=int, default=None,
-                   help="SAC budget in frames (default: the task's, e.g. 1M walker, 300K cartpole-swingup)")
-    p.add_argument("--medium-threshold", type=float, default=None,
-                   help="evaluation return a medium checkpoint must reach consistently (default 500)")
-    p.add_argument("--behaviour", action="append", metavar="KEY=VALUE",
-                   help="behaviour-agent setting, e.g. seed_frames=1000 or sac.hidden=64; repeatable")
+    p.add_argument(
+        "--sac-frames",
+        type=int,
+        default=None,
+        help="SAC budget in frames (default: the task's, e.g. 1M walker, 300K cartpole-swingup)",
+    )
+    p.add_argument(
+        "--medium-threshold",
+        type=float,
+        default=None,
+        help="evaluation return a medium checkpoint must reach consistently (default 500)",
+    )
+    p.add_argument(
+        "--behaviour",
+        action="append",
+        metavar="KEY=VALUE",
+        help="behaviour-agent setting, e.g. seed_frames=1000 or sac.hidden=64; repeatable",
+    )
     p.add_argument("--out", required=True, help="root folder; writes {out}/{task}/{recipe}/{size}px/")
-    p.add_argument("--threads", type=int, default=0,
-                   help="torch CPU threads of the behaviour agent (0: torch's default; use 1 when other jobs run)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch CPU threads of the behaviour agent (0: torch's default; use 1 when other jobs run)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_collect)
 
@@ -317,9 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run")
     p.add_argument("--episodes", type=int, default=None, help="default: the run's eval_episodes")
     p.add_argument("--video", action="store_true", help="write a GIF of the first episode")
-    p.add_argument("--latent", choices=("sample", "mean"), default=None,
-                   help="latent-model policies: sample the posterior state as in training, or use its mean "
-                        "(default: the run's eval_latent, normally sample)")
+    p.add_argument(
+        "--latent",
+        choices=("sample", "mean"),
+        default=None,
+        help="latent-model policies: sample the posterior state as in training, or use its mean "
+        "(default: the run's eval_latent, normally sample)",
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)
@@ -329,10 +412,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="comma-separated dataset folders")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--preset", default="cpu")
-    p.add_argument("--set", action="append", metavar="[ALGO:]KEY=VALUE",
-                   help="override a setting of every run (or of one algorithm's runs); repeatable")
-    p.add_argument("--backend", choices=["local", "ray"], default="local",
-                   help="local processes, or Ray Tune trials (pip install 'lompo[ray]')")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="[ALGO:]KEY=VALUE",
+        help="override a setting of every run (or of one algorithm's runs); repeatable",
+    )
+    p.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="local processes, or Ray Tune trials (pip install 'lompo[ray]')",
+    )
     p.add_argument("--workers", type=int, default=None, help="local: concurrent runs (default: one per 2 cores)")
     p.add_argument("--address", default=None, help="ray: cluster address (default: start a local Ray)")
     p.add_argument("--cpus-per-trial", type=float, default=1, help="ray: CPUs per run (also its torch threads)")
@@ -344,7 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("root")
     p.set_defaults(func=cmd_results)
 
-    p = sub.add_parser("diagnose", help="does the ensemble's penalty measure model error? JSON + plots in RUN/diagnostics")
+    p = sub.add_parser(
+        "diagnose", help="does the ensemble's penalty measure model error? JSON + plots in RUN/diagnostics"
+    )
     p.add_argument("run")
     p.add_argument("--data", help="dataset folder to measure on (default: the run's own dataset)")
     p.add_argument("--sequences", type=int, default=32, help="dataset windows to measure on")
@@ -357,8 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="one self-contained HTML page of a sweep or run folder")
     p.add_argument("root")
     p.add_argument("--out", help="default: ROOT/report.html")
-    p.add_argument("--no-videos", action="store_true",
-                   help="leave out the policy GIFs (most of the page's size on large sweeps)")
+    p.add_argument(
+        "--no-videos", action="store_true", help="leave out the policy GIFs (most of the page's size on large sweeps)"
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("quickstart", help="the built-in default job: random data, LOMPO, scores (minutes on 2 cores)")

@@ -3,6 +3,7 @@ package versions. Nothing here knows about datasets, runs or algorithms."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -24,9 +25,10 @@ def fsync_dir(path: Path | str) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path | str, write_fn: Callable[[IO[bytes]], Any]) -> None:
-    """Write ``path`` through a temp file in the same folder, fsync, then rename: readers see the old
-    file or the new one, never a part."""
+def atomic_write_bytes(path: Path | str, content: bytes | Callable[[IO[bytes]], Any]) -> None:
+    """Write ``content`` (bytes, or a function writing to the open file) to ``path`` through a temp
+    file in the same folder, fsync, then rename: readers see the old file or the new one, never a part."""
+    write_fn = content if callable(content) else (lambda f: f.write(content))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -44,7 +46,7 @@ def atomic_write_bytes(path: Path | str, write_fn: Callable[[IO[bytes]], Any]) -
 
 
 def atomic_write_text(path: Path | str, text: str) -> None:
-    atomic_write_bytes(path, lambda f: f.write(text.encode()))
+    atomic_write_bytes(path, text.encode())
 
 
 def sha256_of(path: Path | str, chunk: int = 1 << 22) -> str:
@@ -83,8 +85,34 @@ def package_versions() -> dict[str, str]:
 
     versions = {"python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             versions[name] = version(name)
-        except PackageNotFoundError:
-            pass
     return versions
+
+
+def lock_path() -> Path | None:
+    """The repository's ``requirements.lock`` when lompo runs from a checkout (editable install), else None."""
+    candidate = Path(__file__).resolve().parents[2] / "requirements.lock"
+    return candidate if candidate.is_file() else None
+
+
+def lock_record() -> dict[str, Any]:
+    """Which locked environment made a dataset or a run: the lock file's SHA-256 and whether every
+    package it pins is installed at that version (``None`` for both outside a checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    path = lock_path()
+    if path is None:
+        return {"sha256": None, "matches_installed": None}
+    mismatched = []
+    for line in path.read_text().splitlines():
+        name, sep, pinned = line.strip().partition("==")
+        if not sep or name.startswith("#"):
+            continue
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            installed = None
+        if installed is None or installed.split("+")[0] != pinned:
+            mismatched.append(name)
+    return {"sha256": sha256_of(path), "matches_installed": not mismatched, "mismatched": mismatched[:20]}

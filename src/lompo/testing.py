@@ -11,9 +11,9 @@ layouts, NaNs, pickled objects, HDF5 shards missing a dataset.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -26,8 +26,14 @@ CORPUS_TASK = "walker-walk"
 CORPUS_ACTION_DIM = 2
 
 
-def synthetic_episode(num_transitions: int = 10, size: int = 8, action_dim: int = 2, seed: int = 0,
-                      episode_id: int = 0, terminal: bool = False) -> dict[str, np.ndarray]:
+def synthetic_episode(
+    num_transitions: int = 10,
+    size: int = 8,
+    action_dim: int = 2,
+    seed: int = 0,
+    episode_id: int = 0,
+    terminal: bool = False,
+) -> dict[str, np.ndarray]:
     """A small valid episode in the V-D4RL convention (random images, actions in [-1, 1]);
     the extra ``step`` and ``episode_id`` keys let tests trace where a sample came from."""
     rng = np.random.default_rng(seed)
@@ -54,8 +60,11 @@ def synthetic_episode(num_transitions: int = 10, size: int = 8, action_dim: int 
 
 def file_digests(folder: Path) -> dict[str, str]:
     """SHA-256 of every file under ``folder`` (to prove nothing was modified)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(Path(folder).rglob("*"))
+        if p.is_file()
+    }
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,7 @@ def _good(folder: Path, n: int = 3) -> None:
         write_episode(folder, synthetic_episode(6, seed=i), name=f"good{i}.npz")
 
 
-def _with_good(write: Callable[[Path], None]) -> Callable[[Path], None]:
+def _with_good(write: Callable[[Path], object]) -> Callable[[Path], None]:
     def build(folder: Path) -> None:
         _good(folder)
         write(folder)
@@ -87,7 +96,7 @@ def _broken(name: str, change: Callable[[dict], None]) -> Callable[[Path], None]
     def write(folder: Path) -> None:
         episode = synthetic_episode(6)
         change(episode)
-        np.savez(folder / name, **episode)
+        np.savez(folder / name, **episode)  # type: ignore[arg-type]
 
     return _with_good(write)
 
@@ -135,49 +144,136 @@ def _drop(key: str) -> Callable[[dict], None]:
 
 
 BAD_INPUTS: tuple[BadInput, ...] = (
-    BadInput("truncated_npz", "an .npz cut in half (interrupted download)", _with_good(_truncated),
-             "truncated.npz", "not a readable .npz archive"),
-    BadInput("zero_bytes", "a zero-byte file", _with_good(lambda f: (f / "empty.npz").write_bytes(b"")),
-             "empty.npz", "file is empty"),
-    BadInput("missing_key", "an episode without 'action'", _broken("nokey.npz", _drop("action")),
-             "nokey.npz", "missing key(s) ['action']"),
-    BadInput("unequal_lengths", "'reward' one step shorter (the V-D4RL humanoid file)",
-             _broken("lengths.npz", _replace("reward", lambda r: r[:-1])),
-             "lengths.npz", "keys have different lengths"),
-    BadInput("image_dtype", "float32 images", _broken("dtype.npz", _replace("image", lambda x: x.astype(np.float32))),
-             "dtype.npz", "has dtype float32, expected uint8"),
-    BadInput("image_shape", "grey images (T+1, H, W)", _broken("shape.npz", _replace("image", lambda x: x[..., 0])),
-             "shape.npz", "expected (T+1, H, W, 3)"),
-    BadInput("channels_first", "images stored (T+1, 3, H, W)",
-             _broken("chw.npz", _replace("image", lambda x: np.ascontiguousarray(x.transpose(0, 3, 1, 2)))),
-             "chw.npz", "looks channels-first"),
-    BadInput("action_dim_mismatch", "one episode with 5-D actions among 2-D ones",
-             _with_good(lambda f: write_episode(f, synthetic_episode(6, action_dim=5), name="wide.npz")),
-             "wide.npz", "action dimension 5 differs from the dataset's 2"),
-    BadInput("image_size_mismatch", "one episode of 16 px images among 8 px ones",
-             _with_good(lambda f: write_episode(f, synthetic_episode(6, size=16), name="big.npz")),
-             "big.npz", "image shape (16, 16, 3) differs"),
-    BadInput("nan_reward", "a NaN reward", _broken("nan.npz", _set("reward", 3, np.nan)),
-             "nan.npz", "key 'reward' has 1 NaN/inf value(s) (first at step 3)"),
-    BadInput("inf_reward", "an infinite reward", _broken("infreward.npz", _set("reward", 5, -np.inf)),
-             "infreward.npz", "key 'reward' has 1 NaN/inf value(s) (first at step 5)"),
-    BadInput("nan_action", "a NaN action", _broken("nanaction.npz", _set("action", (1, 0), np.nan)),
-             "nanaction.npz", "key 'action' has 1 NaN/inf value(s) (first at step 1)"),
-    BadInput("inf_action", "an infinite action", _broken("inf.npz", _set("action", (2, 1), np.inf)),
-             "inf.npz", "key 'action' has 1 NaN/inf value(s) (first at step 2)"),
-    BadInput("action_out_of_bounds", "an action of 3.0 (bounds [-1, 1])",
-             _broken("bounds.npz", _set("action", (4, 0), 3.0)),
-             "bounds.npz", "outside the bounds"),
-    BadInput("pickled_objects", "an object array (loading it would unpickle)",
-             _broken("pickle.npz", lambda ep: ep.__setitem__("info", np.array([{"a": 1}] * 7, dtype=object))),
-             "pickle.npz", "holds Python objects (a pickle)"),
-    BadInput("hdf5_missing_dataset", "a V-D4RL HDF5 shard without reward/discount/step_type", _hdf5_missing_dataset,
-             "shard1.hdf5", "missing dataset(s) ['reward', 'discount', 'step_type']", good_episodes=2),
-    BadInput("truncated_hdf5", "an HDF5 shard cut at 500 bytes next to a good shard", _truncated_hdf5,
-             "cut.hdf5", "not a readable HDF5 file", good_episodes=1),
+    BadInput(
+        "truncated_npz",
+        "an .npz cut in half (interrupted download)",
+        _with_good(_truncated),
+        "truncated.npz",
+        "not a readable .npz archive",
+    ),
+    BadInput(
+        "zero_bytes",
+        "a zero-byte file",
+        _with_good(lambda f: (f / "empty.npz").write_bytes(b"")),
+        "empty.npz",
+        "file is empty",
+    ),
+    BadInput(
+        "missing_key",
+        "an episode without 'action'",
+        _broken("nokey.npz", _drop("action")),
+        "nokey.npz",
+        "missing key(s) ['action']",
+    ),
+    BadInput(
+        "unequal_lengths",
+        "'reward' one step shorter (the V-D4RL humanoid file)",
+        _broken("lengths.npz", _replace("reward", lambda r: r[:-1])),
+        "lengths.npz",
+        "keys have different lengths",
+    ),
+    BadInput(
+        "image_dtype",
+        "float32 images",
+        _broken("dtype.npz", _replace("image", lambda x: x.astype(np.float32))),
+        "dtype.npz",
+        "has dtype float32, expected uint8",
+    ),
+    BadInput(
+        "image_shape",
+        "grey images (T+1, H, W)",
+        _broken("shape.npz", _replace("image", lambda x: x[..., 0])),
+        "shape.npz",
+        "expected (T+1, H, W, 3)",
+    ),
+    BadInput(
+        "channels_first",
+        "images stored (T+1, 3, H, W)",
+        _broken("chw.npz", _replace("image", lambda x: np.ascontiguousarray(x.transpose(0, 3, 1, 2)))),
+        "chw.npz",
+        "looks channels-first",
+    ),
+    BadInput(
+        "action_dim_mismatch",
+        "one episode with 5-D actions among 2-D ones",
+        _with_good(lambda f: write_episode(f, synthetic_episode(6, action_dim=5), name="wide.npz")),
+        "wide.npz",
+        "action dimension 5 differs from the dataset's 2",
+    ),
+    BadInput(
+        "image_size_mismatch",
+        "one episode of 16 px images among 8 px ones",
+        _with_good(lambda f: write_episode(f, synthetic_episode(6, size=16), name="big.npz")),
+        "big.npz",
+        "image shape (16, 16, 3) differs",
+    ),
+    BadInput(
+        "nan_reward",
+        "a NaN reward",
+        _broken("nan.npz", _set("reward", 3, np.nan)),
+        "nan.npz",
+        "key 'reward' has 1 NaN/inf value(s) (first at step 3)",
+    ),
+    BadInput(
+        "inf_reward",
+        "an infinite reward",
+        _broken("infreward.npz", _set("reward", 5, -np.inf)),
+        "infreward.npz",
+        "key 'reward' has 1 NaN/inf value(s) (first at step 5)",
+    ),
+    BadInput(
+        "nan_action",
+        "a NaN action",
+        _broken("nanaction.npz", _set("action", (1, 0), np.nan)),
+        "nanaction.npz",
+        "key 'action' has 1 NaN/inf value(s) (first at step 1)",
+    ),
+    BadInput(
+        "inf_action",
+        "an infinite action",
+        _broken("inf.npz", _set("action", (2, 1), np.inf)),
+        "inf.npz",
+        "key 'action' has 1 NaN/inf value(s) (first at step 2)",
+    ),
+    BadInput(
+        "action_out_of_bounds",
+        "an action of 3.0 (bounds [-1, 1])",
+        _broken("bounds.npz", _set("action", (4, 0), 3.0)),
+        "bounds.npz",
+        "outside the bounds",
+    ),
+    BadInput(
+        "pickled_objects",
+        "an object array (loading it would unpickle)",
+        _broken("pickle.npz", lambda ep: ep.__setitem__("info", np.array([{"a": 1}] * 7, dtype=object))),
+        "pickle.npz",
+        "holds Python objects (a pickle)",
+    ),
+    BadInput(
+        "hdf5_missing_dataset",
+        "a V-D4RL HDF5 shard without reward/discount/step_type",
+        _hdf5_missing_dataset,
+        "shard1.hdf5",
+        "missing dataset(s) ['reward', 'discount', 'step_type']",
+        good_episodes=2,
+    ),
+    BadInput(
+        "truncated_hdf5",
+        "an HDF5 shard cut at 500 bytes next to a good shard",
+        _truncated_hdf5,
+        "cut.hdf5",
+        "not a readable HDF5 file",
+        good_episodes=1,
+    ),
     BadInput("empty_folder", "a folder with nothing in it", lambda f: None, "", "empty folder", good_episodes=0),
-    BadInput("unrelated_files", "a folder of a text file and a PNG", _unrelated, "",
-             "no episode files (.npz, .hdf5) among ['notes.txt', 'picture.png']", good_episodes=0),
+    BadInput(
+        "unrelated_files",
+        "a folder of a text file and a PNG",
+        _unrelated,
+        "",
+        "no episode files (.npz, .hdf5) among ['notes.txt', 'picture.png']",
+        good_episodes=0,
+    ),
 )
 
 FILE_CASES = tuple(case for case in BAD_INPUTS if case.file and case.good_episodes == 3)

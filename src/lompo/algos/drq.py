@@ -95,6 +95,7 @@ def dataset_recipe(store: EpisodeStore) -> str | None:
     source = store.info.get("source")
     return Path(source).parent.name if source else None
 
+
 PRESETS: dict[str, dict] = {
     "paper": {},
     # 84 px; a 16-channel encoder (2.4x cheaper per update), MLPs 256, batch 64 and lr 3e-4 so that BC
@@ -123,7 +124,7 @@ def random_shift(images: torch.Tensor, pad: int, generator: torch.Generator | No
     left, right = padded[..., :1].expand(-1, -1, -1, pad), padded[..., -1:].expand(-1, -1, -1, pad)
     padded = torch.cat([left, padded, right], 3)
     offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator).tolist()
-    return torch.stack([padded[i, :, dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(offsets)])
+    return torch.stack([padded[i, :, dy : dy + h, dx : dx + w] for i, (dy, dx) in enumerate(offsets)])
 
 
 def std_schedule(step: int, config: DrQConfig) -> float:
@@ -139,10 +140,14 @@ class Encoder(nn.Module):
     def __init__(self, in_channels: int, image_size: int, channels: int = 32):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(in_channels, channels, 3, stride=2), nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, stride=1), nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, stride=1), nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, stride=1), nn.ReLU(),
+            nn.Conv2d(in_channels, channels, 3, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, stride=1),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, stride=1),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, stride=1),
+            nn.ReLU(),
         )
         side = (image_size - 3) // 2 + 1 - 6
         self.repr_dim = channels * side * side
@@ -156,8 +161,9 @@ def _trunk(repr_dim: int, feature_dim: int) -> nn.Sequential:
 
 
 def _head(inp: int, out: int, hidden: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(inp, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                         nn.Linear(hidden, out))
+    return nn.Sequential(
+        nn.Linear(inp, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, out)
+    )
 
 
 class Actor(nn.Module):
@@ -199,8 +205,9 @@ class Critic(nn.Module):
 
 
 # ---------------------------------------------------------------------------- losses
-def drqbc_actor_loss(q: torch.Tensor, policy_action: torch.Tensor, data_action: torch.Tensor,
-                     alpha: float) -> torch.Tensor:
+def drqbc_actor_loss(
+    q: torch.Tensor, policy_action: torch.Tensor, data_action: torch.Tensor, alpha: float
+) -> torch.Tensor:
     """TD3+BC (Fujimoto & Gu 2021, eq. 3) as V-D4RL's DrQ+BC (Appendix B.2):
     ``-lambda mean Q + mean ||pi(s) - a||^2`` with ``lambda = alpha / mean|Q|`` (detached)."""
     lam = alpha / q.abs().mean().detach()
@@ -219,8 +226,9 @@ def bc_loss(policy_action: torch.Tensor, data_action: torch.Tensor) -> torch.Ten
     return F.mse_loss(policy_action, data_action)
 
 
-def td_target(reward: torch.Tensor, discount: torch.Tensor, next_q1: torch.Tensor,
-              next_q2: torch.Tensor) -> torch.Tensor:
+def td_target(
+    reward: torch.Tensor, discount: torch.Tensor, next_q1: torch.Tensor, next_q2: torch.Tensor
+) -> torch.Tensor:
     """n-step target ``R + gamma^n d min(Q'_1, Q'_2)``; the sampler already folds gamma^n into ``discount``."""
     return reward + discount * torch.min(next_q1, next_q2)
 
@@ -261,15 +269,19 @@ class DrQ:
         if height != width:
             raise ConfigError(f"DrQ needs square images, the dataset has {height}x{width}")
         if height < MIN_IMAGE_SIZE:
-            raise ConfigError(f"DrQ's encoder needs images of at least {MIN_IMAGE_SIZE} px (V-D4RL uses 84), "
-                              f"the dataset has {height}x{width}")
+            raise ConfigError(
+                f"DrQ's encoder needs images of at least {MIN_IMAGE_SIZE} px (V-D4RL uses 84), "
+                f"the dataset has {height}x{width}"
+            )
         self.action_dim = int(store.action_dim)
         c = config
         self.encoder = Encoder(3 * c.frame_stack, height, c.conv_channels).to(self.device)
         self.actor = Actor(self.encoder.repr_dim, self.action_dim, c.feature_dim, c.hidden).to(self.device)
         self.encoder_opt = torch.optim.Adam(self.encoder.parameters(), lr=c.lr)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=c.lr)
-        self.critic = self.critic_target = self.critic_opt = None
+        self.critic: Critic | None = None
+        self.critic_target: Critic | None = None
+        self.critic_opt: torch.optim.Adam | None = None
         if c.objective != "bc":
             self.critic = Critic(self.encoder.repr_dim, self.action_dim, c.feature_dim, c.hidden).to(self.device)
             self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
@@ -294,12 +306,19 @@ class DrQ:
         return batch
 
     # ------------------------------------------------------------ updates
+    def critics(self) -> tuple[Critic, Critic, torch.optim.Adam]:
+        """``(critic, target critic, critic optimiser)``; BC has none."""
+        if self.critic is None or self.critic_target is None or self.critic_opt is None:
+            raise ConfigError(f"{self.config.objective} has no critic")
+        return self.critic, self.critic_target, self.critic_opt
+
     def critic_loss(self, h: torch.Tensor, next_h: torch.Tensor, batch: dict, std: float) -> tuple[torch.Tensor, dict]:
         c = self.config
+        critic, critic_target, _ = self.critics()
         with torch.no_grad():
             next_action = sample_clipped(self.actor(next_h), std, c.std_clip)
-            target = td_target(batch["reward"], batch["discount"], *self.critic_target(next_h, next_action))
-        q1, q2 = self.critic(h, batch["action"])
+            target = td_target(batch["reward"], batch["discount"], *critic_target(next_h, next_action))
+        q1, q2 = critic(h, batch["action"])
         loss = F.mse_loss(q1, target) + F.mse_loss(q2, target)
         metrics = {"critic/q": q1.mean().item(), "critic/target": target.mean().item()}
         if c.objective == "cql":
@@ -317,7 +336,7 @@ class DrQ:
         with torch.no_grad():
             at_s = sample_clipped(self.actor(h.detach()).unsqueeze(1).expand(b, n, -1), std, self.config.std_clip)
             at_next = sample_clipped(self.actor(next_h).unsqueeze(1).expand(b, n, -1), std, self.config.std_clip)
-        return self.critic.q_many(h, torch.cat([uniform, at_s, at_next], 1))
+        return self.critics()[0].q_many(h, torch.cat([uniform, at_s, at_next], 1))
 
     def actor_loss(self, h: torch.Tensor, batch: dict, std: float) -> tuple[torch.Tensor, dict]:
         c = self.config
@@ -326,7 +345,7 @@ class DrQ:
             loss = bc_loss(mean, batch["action"])
             return loss, {"actor/bc_loss": loss.item()}
         action = sample_clipped(mean, std, c.std_clip)
-        q = torch.min(*self.critic(h, action))
+        q = torch.min(*self.critics()[0](h, action))
         if c.objective == "drqbc":
             loss = drqbc_actor_loss(q, action, batch["action"], c.bc_weight)
         else:
@@ -349,18 +368,19 @@ class DrQ:
         h = self.encoder(batch["obs"])
         with torch.no_grad():
             next_h = self.encoder(batch["next_obs"])
+        critic, critic_target, critic_opt = self.critics()
         critic_loss, metrics = self.critic_loss(h, next_h, batch, std)
         self.encoder_opt.zero_grad(set_to_none=True)
-        self.critic_opt.zero_grad(set_to_none=True)
+        critic_opt.zero_grad(set_to_none=True)
         critic_loss.backward()
-        self.critic_opt.step()
+        critic_opt.step()
         self.encoder_opt.step()
         # The actor sees detached features: the encoder learns only through the critic (DrQ-v2).
         actor_loss, actor_metrics = self.actor_loss(h.detach(), batch, std)
         self.actor_opt.zero_grad(set_to_none=True)
         actor_loss.backward()
         self.actor_opt.step()
-        soft_update(self.critic_target, self.critic, self.config.tau)
+        soft_update(critic_target, critic, self.config.tau)
         return {**metrics, **actor_metrics, "actor/std": std}
 
     # ------------------------------------------------------------ evaluation and state
@@ -368,13 +388,19 @@ class DrQ:
         return FrameStackPolicy(self.encoder, self.actor, self.config.frame_stack, self.device)
 
     def state_dict(self) -> dict:
-        state = {"encoder": self.encoder.state_dict(), "actor": self.actor.state_dict(),
-                 "encoder_opt": self.encoder_opt.state_dict(), "actor_opt": self.actor_opt.state_dict(),
-                 "sampler_rng": self.sampler.rng.bit_generator.state,
-                 "augment_rng": self.augment_rng.get_state()}
-        if self.critic is not None:
-            state.update(critic=self.critic.state_dict(), critic_target=self.critic_target.state_dict(),
-                         critic_opt=self.critic_opt.state_dict())
+        state = {
+            "encoder": self.encoder.state_dict(),
+            "actor": self.actor.state_dict(),
+            "encoder_opt": self.encoder_opt.state_dict(),
+            "actor_opt": self.actor_opt.state_dict(),
+            "sampler_rng": self.sampler.rng.bit_generator.state,
+            "augment_rng": self.augment_rng.get_state(),
+        }
+        if self.config.objective != "bc":
+            critic, critic_target, critic_opt = self.critics()
+            state.update(
+                critic=critic.state_dict(), critic_target=critic_target.state_dict(), critic_opt=critic_opt.state_dict()
+            )
         return state
 
     def load_state_dict(self, state: dict) -> None:
@@ -384,10 +410,11 @@ class DrQ:
         self.actor_opt.load_state_dict(state["actor_opt"])
         self.sampler.rng.bit_generator.state = state["sampler_rng"]
         self.augment_rng.set_state(state["augment_rng"])
-        if self.critic is not None:
-            self.critic.load_state_dict(state["critic"])
-            self.critic_target.load_state_dict(state["critic_target"])
-            self.critic_opt.load_state_dict(state["critic_opt"])
+        if self.config.objective != "bc":
+            critic, critic_target, critic_opt = self.critics()
+            critic.load_state_dict(state["critic"])
+            critic_target.load_state_dict(state["critic_target"])
+            critic_opt.load_state_dict(state["critic_opt"])
 
 
 def algorithm_spec(name: str) -> AlgorithmSpec:

@@ -22,8 +22,14 @@ def masked_mean(value: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     return (value * mask).sum() / mask.sum().clamp(min=1.0)
 
 
-def split_kl(kl_prior_side: torch.Tensor, kl_posterior_side: torch.Tensor, prior_weight: float,
-             posterior_weight: float, free_nats: float, mask: torch.Tensor | None = None) -> torch.Tensor:
+def split_kl(
+    kl_prior_side: torch.Tensor,
+    kl_posterior_side: torch.Tensor,
+    prior_weight: float,
+    posterior_weight: float,
+    free_nats: float,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
     """``prior_weight · mean KL(sg(q) ‖ p) + posterior_weight · max(mean KL(q ‖ sg(p)), free_nats)``.
 
     Both inputs are per-entry KLs of the same distributions, ``kl_prior_side`` computed with the
@@ -34,4 +40,3 @@ def split_kl(kl_prior_side: torch.Tensor, kl_posterior_side: torch.Tensor, prior
     posterior_term = masked_mean(kl_posterior_side, mask)
     floor = torch.tensor(free_nats, dtype=posterior_term.dtype, device=posterior_term.device)
     return prior_weight * prior_term + posterior_weight * torch.maximum(posterior_term, floor)
-

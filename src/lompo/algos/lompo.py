@@ -32,7 +32,14 @@ from torch.nn import functional as F
 from lompo.algos.kl import masked_mean, split_kl
 from lompo.algos.sac import SAC, SACConfig
 from lompo.algos.spec import AlgorithmSpec
-from lompo.algos.world_model import LatentPolicy, batch_to_torch, model_sample_strip, sample_prior_members, use_channels_last, world_model_step
+from lompo.algos.world_model import (
+    LatentPolicy,
+    batch_to_torch,
+    model_sample_strip,
+    sample_prior_members,
+    use_channels_last,
+    world_model_step,
+)
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
@@ -99,8 +106,15 @@ class LompoConfig:
             raise ConfigError(f"penalty must be one of {sorted(PENALTIES)}, got {self.penalty!r}")
         if self.reward_source not in ("ensemble_mean", "sampled"):
             raise ConfigError(f"reward_source must be ensemble_mean or sampled, got {self.reward_source!r}")
-        for name in ("ensemble", "horizon", "batch_size", "sequence_length", "refresh_sequences",
-                     "updates_per_epoch", "sac_batch_size"):
+        for name in (
+            "ensemble",
+            "horizon",
+            "batch_size",
+            "sequence_length",
+            "refresh_sequences",
+            "updates_per_epoch",
+            "sac_batch_size",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.sequence_length < 2:
@@ -113,14 +127,46 @@ WORLD_MODEL_FIELDS = ("depth", "deter", "stoch", "hidden", "mlp_layers", "ensemb
 # our Algorithm-1 sizes. ``cpu``: learns a cheap task on 2 cores in minutes. ``tiny``: tests.
 PRESETS: dict[str, dict] = {
     "paper": {},
-    "cpu": dict(depth=16, deter=128, stoch=32, hidden=128, mlp_layers=2, batch_size=16, sequence_length=32,
-                model_steps=1_000, real_capacity=100_000, latent_capacity=100_000,
-                initial_real_transitions=10_000, initial_latent_transitions=10_000, refresh_sequences=8,
-                updates_per_epoch=50, agent_steps=10_000, sac_layers=2, sac_batch_size=128),
-    "tiny": dict(depth=4, deter=16, stoch=4, hidden=16, mlp_layers=1, ensemble=3, batch_size=2, sequence_length=8,
-                 model_steps=6, real_capacity=200, latent_capacity=300, initial_real_transitions=20,
-                 initial_latent_transitions=40, refresh_sequences=2, updates_per_epoch=3, agent_steps=8,
-                 sac_hidden=16, sac_layers=1, sac_batch_size=8),
+    "cpu": dict(
+        depth=16,
+        deter=128,
+        stoch=32,
+        hidden=128,
+        mlp_layers=2,
+        batch_size=16,
+        sequence_length=32,
+        model_steps=1_000,
+        real_capacity=100_000,
+        latent_capacity=100_000,
+        initial_real_transitions=10_000,
+        initial_latent_transitions=10_000,
+        refresh_sequences=8,
+        updates_per_epoch=50,
+        agent_steps=10_000,
+        sac_layers=2,
+        sac_batch_size=128,
+    ),
+    "tiny": dict(
+        depth=4,
+        deter=16,
+        stoch=4,
+        hidden=16,
+        mlp_layers=1,
+        ensemble=3,
+        batch_size=2,
+        sequence_length=8,
+        model_steps=6,
+        real_capacity=200,
+        latent_capacity=300,
+        initial_real_transitions=20,
+        initial_latent_transitions=40,
+        refresh_sequences=2,
+        updates_per_epoch=3,
+        agent_steps=8,
+        sac_hidden=16,
+        sac_layers=1,
+        sac_batch_size=8,
+    ),
 }
 
 # The paper's ablations (LOMPO table 1) as fixed field values.
@@ -137,8 +183,9 @@ class WorldModel(nn.Module):
         super().__init__()
         c = config
         self.encoder = ConvEncoder(image_size, c.depth)
-        self.rssm = EnsembleRSSM(action_dim, self.encoder.embed_dim, c.deter, c.stoch, c.hidden, c.ensemble,
-                                 c.mlp_layers, c.min_std)
+        self.rssm = EnsembleRSSM(
+            action_dim, self.encoder.embed_dim, c.deter, c.stoch, c.hidden, c.ensemble, c.mlp_layers, c.min_std
+        )
         feat = self.rssm.feature_dim
         self.decoder = ConvDecoder(feat, image_size, c.depth)
         self.reward_head = mlp(feat, 1, c.hidden, c.mlp_layers)
@@ -148,8 +195,9 @@ class WorldModel(nn.Module):
         return self.reward_head(features).squeeze(-1)
 
 
-def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor], config: LompoConfig,
-                     members: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+def world_model_loss(
+    model: WorldModel, batch: dict[str, torch.Tensor], config: LompoConfig, members: torch.Tensor | None = None
+) -> tuple[torch.Tensor, dict[str, float]]:
     """Negative of eq. 8, averaged over the valid steps of a ``(B, T)`` batch.
 
     ``-log D(x_t|s_t) - log p(r_t|s_t) + kl_scale * KL(q(z_t|.) || p_{k_t}(z_t|d_t))``; Normal(·, 1)
@@ -174,8 +222,10 @@ def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor], config: 
     mask = batch["mask"]
     kl_loss = split_kl(kl_prior_side, kl_posterior_side, 1.0, 1.0, config.free_nats, mask)
     features = torch.cat([post["deter"], post["stoch"]], -1)
-    terms = {"image_nll": 0.5 * (model.decoder(features) - preprocess(image)).pow(2).sum((-3, -2, -1)),
-             "reward_nll": 0.5 * (model.reward(features) - batch["reward"]).pow(2)}
+    terms = {
+        "image_nll": 0.5 * (model.decoder(features) - preprocess(image)).pow(2).sum((-3, -2, -1)),
+        "reward_nll": 0.5 * (model.reward(features) - batch["reward"]).pow(2),
+    }
     if model.discount_head is not None:
         logits = model.discount_head(features).squeeze(-1)
         terms["discount_nll"] = F.binary_cross_entropy_with_logits(logits, batch["discount"], reduction="none")
@@ -184,8 +234,10 @@ def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor], config: 
     metrics["model/kl"] = masked_mean(kl_prior_side.detach(), mask).item()
     with torch.no_grad():
         all_means, all_stds = model.rssm.prior(deter.reshape(-1, deter.shape[-1]))  # (K, T*B, Z)
-        flat = (post_mean.transpose(0, 1).reshape(1, -1, post_mean.shape[-1]),
-                post_std.transpose(0, 1).reshape(1, -1, post_std.shape[-1]))
+        flat = (
+            post_mean.transpose(0, 1).reshape(1, -1, post_mean.shape[-1]),
+            post_std.transpose(0, 1).reshape(1, -1, post_std.shape[-1]),
+        )
         kl_members = gaussian_kl(*flat, all_means, all_stds).view(config.ensemble, length, -1).transpose(1, 2)
         for k in range(config.ensemble):
             metrics[f"model/kl_member{k}"] = masked_mean(kl_members[k], mask).item()
@@ -221,14 +273,20 @@ def max_std(next_stoch, means, stds) -> torch.Tensor:
 PENALTIES = {f.__name__: f for f in (logprob_var, logprob_std, mean_disagreement, max_std)}
 
 
-def model_reward(member_rewards: torch.Tensor, sampled_reward: torch.Tensor,
-                 reward_source: str = "ensemble_mean") -> torch.Tensor:
+def model_reward(
+    member_rewards: torch.Tensor, sampled_reward: torch.Tensor, reward_source: str = "ensemble_mean"
+) -> torch.Tensor:
     """Eq. 9's reward before the penalty: ``(1/K) Σ_k r(s'_k)``, or ``r(s')`` for ``reward_source='sampled'``."""
     return member_rewards.mean(0) if reward_source == "ensemble_mean" else sampled_reward
 
 
-def penalized_reward(member_rewards: torch.Tensor, sampled_reward: torch.Tensor, uncertainty: torch.Tensor,
-                     penalty_scale: float, reward_source: str = "ensemble_mean") -> torch.Tensor:
+def penalized_reward(
+    member_rewards: torch.Tensor,
+    sampled_reward: torch.Tensor,
+    uncertainty: torch.Tensor,
+    penalty_scale: float,
+    reward_source: str = "ensemble_mean",
+) -> torch.Tensor:
     """Eq. 9: ``r̃ = (1/K) Σ_k r(s'_k) − λ·u``; ``reward_source='sampled'`` uses ``r(s')`` instead."""
     return model_reward(member_rewards, sampled_reward, reward_source) - penalty_scale * uncertainty
 
@@ -241,8 +299,13 @@ class LatentReplay:
 
     def __init__(self, capacity: int, feature_dim: int, action_dim: int):
         self.capacity, self.size, self.pointer = capacity, 0, 0
-        shapes = {"obs": (feature_dim,), "action": (action_dim,), "reward": (), "discount": (),
-                  "next_obs": (feature_dim,)}
+        shapes = {
+            "obs": (feature_dim,),
+            "action": (action_dim,),
+            "reward": (),
+            "discount": (),
+            "next_obs": (feature_dim,),
+        }
         self.data = {k: np.zeros((capacity, *shapes[k]), np.float32) for k in self.KEYS}
 
     def add(self, transitions: dict[str, np.ndarray]) -> None:
@@ -282,12 +345,21 @@ class Lompo:
             use_channels_last(self.model)
         self.model_opt = torch.optim.Adam(self.model.parameters(), lr=config.model_lr)
         feat = self.model.rssm.feature_dim
-        self.sac = SAC(feat, self.action_dim, SACConfig(hidden=config.sac_hidden, layers=config.sac_layers,
-                                                        lr=config.sac_lr, batch_size=config.sac_batch_size,
-                                                        gamma=config.gamma, tau=config.tau), device=device)
+        self.sac = SAC(
+            feat,
+            self.action_dim,
+            SACConfig(
+                hidden=config.sac_hidden,
+                layers=config.sac_layers,
+                lr=config.sac_lr,
+                batch_size=config.sac_batch_size,
+                gamma=config.gamma,
+                tau=config.tau,
+            ),
+            device=device,
+        )
         self.model_sampler = SequenceSampler(store, config.batch_size, config.sequence_length, seed=seed)
-        self.refresh_sampler = SequenceSampler(store, config.refresh_sequences, config.sequence_length,
-                                               seed=seed + 1)
+        self.refresh_sampler = SequenceSampler(store, config.refresh_sequences, config.sequence_length, seed=seed + 1)
         self.rng = np.random.default_rng(seed + 2)  # replay sampling
         self.real = LatentReplay(config.real_capacity, feat, self.action_dim)
         self.latent = LatentReplay(config.latent_capacity, feat, self.action_dim)
@@ -300,8 +372,12 @@ class Lompo:
     # ------------------------------------------------------------ phase 1: world model
     def model_step(self) -> dict[str, float]:
         batch = batch_to_torch(self.model_sampler.sample(), self.device)
-        return world_model_step(self.model, self.model_opt, lambda: world_model_loss(self.model, batch, self.config),
-                                self.config.model_grad_clip)
+        return world_model_step(
+            self.model,
+            self.model_opt,
+            lambda: world_model_loss(self.model, batch, self.config),
+            self.config.model_grad_clip,
+        )
 
     # ------------------------------------------------------------ buffers
     @torch.no_grad()
@@ -345,7 +421,7 @@ class Lompo:
         and their statistics (:meth:`rollout_statistics`)."""
         c = self.config
         state, n = start, start.deter.shape[0]
-        out = {k: [] for k in LatentReplay.KEYS}
+        out: dict[str, list[torch.Tensor]] = {k: [] for k in LatentReplay.KEYS}
         raw_rewards, penalties = [], []
         for _ in range(c.horizon):
             obs = state.features
@@ -366,11 +442,19 @@ class Lompo:
             penalties.append(uncertainty)
             state = next_state
         transitions = {k: torch.cat(v).cpu().numpy() for k, v in out.items()}
-        return transitions, self.rollout_statistics(start, torch.cat(raw_rewards), torch.cat(penalties),
-                                                    torch.cat(out["reward"]))
+        return transitions, self.rollout_statistics(
+            start, torch.cat(raw_rewards), torch.cat(penalties), torch.cat(out["reward"])
+        )
 
-    def rollout_statistics(self, start: LatentState, raw_reward: torch.Tensor, penalty: torch.Tensor,
-                           reward: torch.Tensor, states: int = 64, actions: int = 8) -> dict[str, float]:
+    def rollout_statistics(
+        self,
+        start: LatentState,
+        raw_reward: torch.Tensor,
+        penalty: torch.Tensor,
+        reward: torch.Tensor,
+        states: int = 64,
+        actions: int = 8,
+    ) -> dict[str, float]:
         """What the agent phase feeds the critic: the model reward before the penalty, the penalty ``u``
         (mean, std), the penalised reward ``r̃``, and ``u``'s spread across actions from one state: the
         std of ``u`` over ``actions`` uniform random actions from each of the first ``states`` start
@@ -381,10 +465,13 @@ class Lompo:
         repeated = LatentState(subset.deter.repeat(actions, 1), subset.stoch.repeat(actions, 1))
         action = torch.rand(m * actions, self.action_dim, device=self.device) * 2 - 1
         spread = self.penalized_step(repeated, action)[3].view(actions, m).std(0, unbiased=False).mean()
-        return {"latent/raw_reward": raw_reward.mean().item(), "latent/penalty_mean": penalty.mean().item(),
-                "latent/penalty_std": penalty.std(unbiased=False).item(),
-                "latent/penalized_reward": reward.mean().item(),
-                "latent/penalty_std_across_actions": spread.item()}
+        return {
+            "latent/raw_reward": raw_reward.mean().item(),
+            "latent/penalty_mean": penalty.mean().item(),
+            "latent/penalty_std": penalty.std(unbiased=False).item(),
+            "latent/penalized_reward": reward.mean().item(),
+            "latent/penalty_std_across_actions": spread.item(),
+        }
 
     def refresh_buffers(self, real_batches: int, latent_batches: int, random_actions: bool) -> dict[str, float]:
         """Algorithm 1's refresh: real batches into ``B_real``, rollouts from posterior starts into ``B_latent``.
@@ -433,8 +520,9 @@ class Lompo:
         """One SAC update; every ``updates_per_epoch`` a buffer refresh first. Every step reports the
         statistics of the latest policy rollouts (the initial random-action fill's before the first)."""
         if step > 0 and step % self.config.updates_per_epoch == 0:
-            stats = self.refresh_buffers(self.config.real_refresh_batches, self.config.latent_refresh_batches,
-                                         random_actions=False)
+            stats = self.refresh_buffers(
+                self.config.real_refresh_batches, self.config.latent_refresh_batches, random_actions=False
+            )
             if stats:  # Offline SLAC has no rollouts to report
                 refreshes = self.rollout_stats.get("latent/policy_refreshes", 0) + 1
                 self.rollout_stats = {**stats, "latent/policy_refreshes": refreshes}
@@ -470,8 +558,9 @@ class Lompo:
             member = torch.randint(0, self.config.ensemble, (1,))
             return LatentState(deter, samples[member[0]])
 
-        return model_sample_strip(self.model, self.store, length or self.config.sequence_length, context, seed,
-                                  self.device, prior_step)
+        return model_sample_strip(
+            self.model, self.store, length or self.config.sequence_length, context, seed, self.device, prior_step
+        )
 
     # ------------------------------------------------------------ state
     def load_world_model_state(self, state: dict) -> None:
@@ -505,5 +594,13 @@ class Lompo:
 def algorithm_spec(name: str) -> AlgorithmSpec:
     """``lompo`` and its ablations ``lmbrl`` and ``offline_slac`` (LOMPO table 1); the ablations start
     from a LOMPO run's world model in sweeps."""
-    return AlgorithmSpec(name, LompoConfig, PRESETS, VARIANTS, Lompo, WORLD_MODEL_FIELDS, "model",
-                         reuses_world_model_of=None if name == "lompo" else "lompo")
+    return AlgorithmSpec(
+        name,
+        LompoConfig,
+        PRESETS,
+        VARIANTS,
+        Lompo,
+        WORLD_MODEL_FIELDS,
+        "model",
+        reuses_world_model_of=None if name == "lompo" else "lompo",
+    )

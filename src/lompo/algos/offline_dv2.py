@@ -32,7 +32,14 @@ from torch.nn import functional as F
 
 from lompo.algos.kl import masked_mean, split_kl
 from lompo.algos.spec import AlgorithmSpec
-from lompo.algos.world_model import LatentPolicy, batch_to_torch, model_sample_strip, sample_prior_members, use_channels_last, world_model_step
+from lompo.algos.world_model import (
+    LatentPolicy,
+    batch_to_torch,
+    model_sample_strip,
+    sample_prior_members,
+    use_channels_last,
+    world_model_step,
+)
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
@@ -47,8 +54,13 @@ def categorical_kl(q_probs: torch.Tensor, p_probs: torch.Tensor, eps: float = 1e
     return (q * (q.log() - p_probs.clamp_min(eps).log())).sum((-2, -1))
 
 
-def balanced_kl(post_probs: torch.Tensor, prior_probs: torch.Tensor, balance: float = 0.8,
-                free_nats: float = 1.0, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def balanced_kl(
+    post_probs: torch.Tensor,
+    prior_probs: torch.Tensor,
+    balance: float = 0.8,
+    free_nats: float = 1.0,
+    mask: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """DreamerV2's KL balancing: the prior moves towards the posterior with weight ``balance`` and the
     posterior towards the prior with ``1 - balance``. The free-nats floor ``max(mean KL, free_nats)``
     sits on the posterior side only (:func:`~lompo.algos.kl.split_kl`; DreamerV2 floors both sides,
@@ -60,15 +72,18 @@ def balanced_kl(post_probs: torch.Tensor, prior_probs: torch.Tensor, balance: fl
     return loss, masked_mean(kl_prior_side.detach(), mask)
 
 
-def lambda_returns(reward: torch.Tensor, value: torch.Tensor, discount: torch.Tensor,
-                   lam: float = 0.95) -> torch.Tensor:
+def lambda_returns(
+    reward: torch.Tensor, value: torch.Tensor, discount: torch.Tensor, lam: float = 0.95
+) -> torch.Tensor:
     """TD(lambda) returns of an imagined trajectory, ``reward``/``discount`` ``(H, ...)``, ``value``
     ``(H + 1, ...)``: ``R_t = r_t + d_t ((1 - lam) V_{t+1} + lam R_{t+1})`` with ``R_H = V_H``;
     ``d_t`` is gamma times the predicted continuation. Returns ``(H, ...)``."""
     horizon = reward.shape[0]
     if value.shape[0] != horizon + 1 or discount.shape[0] != horizon:
-        raise ValueError(f"need H rewards and discounts and H + 1 values, got {reward.shape[0]}, "
-                         f"{discount.shape[0]} and {value.shape[0]}")
+        raise ValueError(
+            f"need H rewards and discounts and H + 1 values, got {reward.shape[0]}, "
+            f"{discount.shape[0]} and {value.shape[0]}"
+        )
     returns = []
     next_return = value[-1]
     for t in reversed(range(horizon)):
@@ -128,8 +143,17 @@ class OfflineDV2Config:
     agent_steps: int = 75_000  # 2,400 epochs (V-D4RL Table 7)
 
     def validate(self) -> None:
-        for name in ("ensemble", "horizon", "batch_size", "imagine_batch_size", "stoch", "classes",
-                     "slow_target_every", "head_layers", "head_units"):
+        for name in (
+            "ensemble",
+            "horizon",
+            "batch_size",
+            "imagine_batch_size",
+            "stoch",
+            "classes",
+            "slow_target_every",
+            "head_layers",
+            "head_units",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.classes < 2:
@@ -142,8 +166,18 @@ class OfflineDV2Config:
             raise ConfigError(f"kl_balance must be in [0, 1], got {self.kl_balance}")
 
 
-WORLD_MODEL_FIELDS = ("depth", "deter", "hidden", "stoch", "classes", "ensemble", "unimix", "head_units",
-                      "head_layers", "discount_head")
+WORLD_MODEL_FIELDS = (
+    "depth",
+    "deter",
+    "hidden",
+    "stoch",
+    "classes",
+    "ensemble",
+    "unimix",
+    "head_units",
+    "head_layers",
+    "discount_head",
+)
 
 # ``paper``: V-D4RL Table 7 with DreamerV2's DMC defaults. ``cpu``: a cheap task, 20-25 minutes per
 # run on one core (BENCHMARKS.md): the LOMPO cpu preset's model budget (1,000 steps of 16 x 32),
@@ -151,12 +185,38 @@ WORLD_MODEL_FIELDS = ("depth", "deter", "hidden", "stoch", "classes", "ensemble"
 # actor and critic learning rates). ``tiny``: tests.
 PRESETS: dict[str, dict] = {
     "paper": {},
-    "cpu": dict(depth=16, deter=128, hidden=128, stoch=16, classes=16, head_units=256, head_layers=2,
-                batch_size=16, sequence_length=32, model_steps=1_000, imagine_batch_size=8, agent_steps=2_000,
-                actor_lr=3e-4, critic_lr=3e-4),
-    "tiny": dict(depth=4, deter=16, hidden=16, stoch=4, classes=4, ensemble=3, head_units=16, head_layers=1,
-                 batch_size=2, sequence_length=8, model_steps=6, imagine_batch_size=2, agent_steps=6,
-                 slow_target_every=2),
+    "cpu": dict(
+        depth=16,
+        deter=128,
+        hidden=128,
+        stoch=16,
+        classes=16,
+        head_units=256,
+        head_layers=2,
+        batch_size=16,
+        sequence_length=32,
+        model_steps=1_000,
+        imagine_batch_size=8,
+        agent_steps=2_000,
+        actor_lr=3e-4,
+        critic_lr=3e-4,
+    ),
+    "tiny": dict(
+        depth=4,
+        deter=16,
+        hidden=16,
+        stoch=4,
+        classes=4,
+        ensemble=3,
+        head_units=16,
+        head_layers=1,
+        batch_size=2,
+        sequence_length=8,
+        model_steps=6,
+        imagine_batch_size=2,
+        agent_steps=6,
+        slow_target_every=2,
+    ),
 }
 VARIANTS: dict[str, dict] = {"offline_dv2": {}}
 
@@ -167,8 +227,9 @@ class WorldModel(nn.Module):
         super().__init__()
         c = config
         self.encoder = ConvEncoder(image_size, c.depth, act=nn.ELU)
-        self.rssm = DiscreteEnsembleRSSM(action_dim, self.encoder.embed_dim, c.deter, c.stoch, c.classes,
-                                         c.hidden, c.ensemble, c.unimix)
+        self.rssm = DiscreteEnsembleRSSM(
+            action_dim, self.encoder.embed_dim, c.deter, c.stoch, c.classes, c.hidden, c.ensemble, c.unimix
+        )
         feat = self.rssm.feature_dim
         self.decoder = ConvDecoder(feat, image_size, c.depth, act=nn.ELU)
         self.reward_head = mlp(feat, 1, c.head_units, c.head_layers)
@@ -206,8 +267,9 @@ class Actor(nn.Module):
 
 
 # ---------------------------------------------------------------------------- world-model loss
-def world_model_loss(model: WorldModel, batch: dict[str, torch.Tensor], config: OfflineDV2Config,
-                     members: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+def world_model_loss(
+    model: WorldModel, batch: dict[str, torch.Tensor], config: OfflineDV2Config, members: torch.Tensor | None = None
+) -> tuple[torch.Tensor, dict[str, float]]:
     """``-log D(x|s) - log p(r|s) - log p(c|s) + kl_scale * balanced KL(q || p_{k_t})`` over the valid
     steps of a ``(B, T)`` batch; Normal(·, 1) likelihoods for images and rewards, Bernoulli for the
     continuation. The prior member ``k_t`` is drawn uniformly per time step (as in DreamerV2's
@@ -253,9 +315,14 @@ def imagine(model: WorldModel, actor: Actor, start: LatentState, config: Offline
         penalties.append(u)
         discounts.append(config.gamma * model.continuation(state.features))
     reward, penalty = torch.stack(rewards), torch.stack(penalties)
-    return {"features": torch.stack(features), "reward": disagreement_penalized_reward(reward, penalty, config.penalty_scale),
-            "raw_reward": reward, "penalty": penalty, "discount": torch.stack(discounts),
-            "entropy": torch.stack(entropies)}
+    return {
+        "features": torch.stack(features),
+        "reward": disagreement_penalized_reward(reward, penalty, config.penalty_scale),
+        "raw_reward": reward,
+        "penalty": penalty,
+        "discount": torch.stack(discounts),
+        "entropy": torch.stack(entropies),
+    }
 
 
 def trajectory_weights(discount: torch.Tensor) -> torch.Tensor:
@@ -264,8 +331,9 @@ def trajectory_weights(discount: torch.Tensor) -> torch.Tensor:
     return torch.cumprod(torch.cat([ones, discount[:-1]]), 0).detach()
 
 
-def actor_loss(returns: torch.Tensor, entropy: torch.Tensor, weights: torch.Tensor,
-               entropy_scale: float) -> torch.Tensor:
+def actor_loss(
+    returns: torch.Tensor, entropy: torch.Tensor, weights: torch.Tensor, entropy_scale: float
+) -> torch.Tensor:
     """Dynamics backpropagation: ``-mean_t w_t (R_t + eta H[pi(.|s_t)])`` over the H imagined steps."""
     return -(weights * (returns + entropy_scale * entropy)).mean()
 
@@ -290,8 +358,9 @@ class OfflineDV2:
             use_channels_last(self.model)
         self.model_opt = torch.optim.Adam(self.model.parameters(), lr=config.model_lr, eps=config.adam_eps)
         feat = self.model.rssm.feature_dim
-        self.actor = Actor(feat, self.action_dim, config.head_units, config.head_layers,
-                           config.actor_min_std).to(self.device)
+        self.actor = Actor(feat, self.action_dim, config.head_units, config.head_layers, config.actor_min_std).to(
+            self.device
+        )
         self.critic = mlp(feat, 1, config.head_units, config.head_layers).to(self.device)
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr, eps=config.adam_eps)
@@ -311,8 +380,12 @@ class OfflineDV2:
 
     def model_step(self) -> dict[str, float]:
         batch = batch_to_torch(self.sampler.sample(), self.device)
-        return world_model_step(self.model, self.model_opt, lambda: world_model_loss(self.model, batch, self.config),
-                                self.config.model_grad_clip)
+        return world_model_step(
+            self.model,
+            self.model_opt,
+            lambda: world_model_loss(self.model, batch, self.config),
+            self.config.model_grad_clip,
+        )
 
     @torch.no_grad()
     def posterior_starts(self, batch: dict[str, torch.Tensor]) -> LatentState:
@@ -342,12 +415,18 @@ class OfflineDV2:
         self.critic_opt.step()
         if (step + 1) % c.slow_target_every == 0:
             self.target_critic.load_state_dict(self.critic.state_dict())
-        return {"agent/actor_loss": a_loss.item(), "agent/critic_loss": c_loss.item(),
-                "agent/actor_grad_norm": actor_norm.item(), "agent/critic_grad_norm": critic_norm.item(),
-                "agent/return": returns.mean().item(), "agent/value": values.mean().item(),
-                "agent/reward": traj["raw_reward"].mean().item(), "agent/penalty": traj["penalty"].mean().item(),
-                "agent/penalized_reward": traj["reward"].mean().item(),
-                "agent/entropy": traj["entropy"].mean().item()}
+        return {
+            "agent/actor_loss": a_loss.item(),
+            "agent/critic_loss": c_loss.item(),
+            "agent/actor_grad_norm": actor_norm.item(),
+            "agent/critic_grad_norm": critic_norm.item(),
+            "agent/return": returns.mean().item(),
+            "agent/value": values.mean().item(),
+            "agent/reward": traj["raw_reward"].mean().item(),
+            "agent/penalty": traj["penalty"].mean().item(),
+            "agent/penalized_reward": traj["reward"].mean().item(),
+            "agent/entropy": traj["entropy"].mean().item(),
+        }
 
     # ------------------------------------------------------------ evaluation
     def policy(self, latent: str = "sample") -> LatentPolicy:
@@ -361,19 +440,32 @@ class OfflineDV2:
 
     def model_strip(self, context: int = 5, length: int | None = None, seed: int = 0) -> np.ndarray:
         """Ground truth / posterior reconstruction / open-loop prior rollout (a random member per step)."""
-        return model_sample_strip(self.model, self.store, length or self.config.sequence_length, context, seed,
-                                  self.device, lambda state, action: self.model.rssm.imagine_step(state, action)[0])
+        return model_sample_strip(
+            self.model,
+            self.store,
+            length or self.config.sequence_length,
+            context,
+            seed,
+            self.device,
+            lambda state, action: self.model.rssm.imagine_step(state, action)[0],
+        )
 
     # ------------------------------------------------------------ state
     def load_world_model_state(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
 
     def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "model_opt": self.model_opt.state_dict(),
-                "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
-                "target_critic": self.target_critic.state_dict(), "actor_opt": self.actor_opt.state_dict(),
-                "critic_opt": self.critic_opt.state_dict(), "sampler_rng": self.sampler.rng.bit_generator.state,
-                "start_sampler_rng": self.start_sampler.rng.bit_generator.state}
+        return {
+            "model": self.model.state_dict(),
+            "model_opt": self.model_opt.state_dict(),
+            "actor": self.actor.state_dict(),
+            "critic": self.critic.state_dict(),
+            "target_critic": self.target_critic.state_dict(),
+            "actor_opt": self.actor_opt.state_dict(),
+            "critic_opt": self.critic_opt.state_dict(),
+            "sampler_rng": self.sampler.rng.bit_generator.state,
+            "start_sampler_rng": self.start_sampler.rng.bit_generator.state,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])

@@ -6,6 +6,7 @@ sample strip (LOMPO figure 5). Each algorithm keeps its own world model, loss an
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,15 +28,19 @@ def batch_to_torch(batch: dict[str, np.ndarray], device) -> dict[str, torch.Tens
     return out
 
 
-def use_channels_last(model: nn.Module) -> None:
+def use_channels_last(model: Any) -> None:
     """Put the conv encoder and decoder in channels-last memory format (faster convs on CPU; the
     ``channels_last`` setting of both algorithms)."""
     model.encoder.to(memory_format=torch.channels_last)
     model.decoder.to(memory_format=torch.channels_last)
 
 
-def world_model_step(model: nn.Module, optimizer: torch.optim.Optimizer,
-                     loss_fn: Callable[[], tuple[torch.Tensor, dict[str, float]]], grad_clip: float) -> dict[str, float]:
+def world_model_step(
+    model: Any,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[], tuple[torch.Tensor, dict[str, float]]],
+    grad_clip: float,
+) -> dict[str, float]:
     """One optimisation step of a world model with an ensemble of prior heads: ``loss_fn()`` gives
     ``(loss, metrics)`` in train mode; gradients are clipped to ``grad_clip`` in global norm. Reports the
     loss, the gradient norm before clipping and each prior head's gradient norm (``prior_grad_norm_member{k}``:
@@ -74,7 +79,7 @@ class LatentPolicy:
 
     LATENTS = ("sample", "mean")
 
-    def __init__(self, model: nn.Module, act_fn, action_dim: int, device: torch.device, latent: str = "sample"):
+    def __init__(self, model: Any, act_fn, action_dim: int, device: torch.device, latent: str = "sample"):
         if latent not in self.LATENTS:
             raise ConfigError(f"latent inference must be one of {self.LATENTS}, got {latent!r}")
         self.model, self.act_fn, self.action_dim, self.device = model, act_fn, action_dim, device
@@ -91,16 +96,18 @@ class LatentPolicy:
         image = torch.as_tensor(np.array(obs, np.uint8), device=self.device).unsqueeze(0)
         embed = self.model.encoder(image)
         is_first = torch.tensor([self.first], device=self.device)
-        self.state = self.model.rssm.observe_step(self.state, self.previous_action, embed, is_first,
-                                                  sample=self.latent == "sample")[0]
+        self.state = self.model.rssm.observe_step(
+            self.state, self.previous_action, embed, is_first, sample=self.latent == "sample"
+        )[0]
         action = self.act_fn(self.state.features, deterministic)
         self.previous_action, self.first = action, False
         return action.squeeze(0).cpu().numpy()
 
 
 @torch.no_grad()
-def model_sample_strip(model: nn.Module, store: EpisodeStore, length: int, context: int, seed: int,
-                       device: torch.device, prior_step) -> np.ndarray:
+def model_sample_strip(
+    model: Any, store: EpisodeStore, length: int, context: int, seed: int, device: torch.device, prior_step
+) -> np.ndarray:
     """LOMPO figure 5 as one uint8 image: ground truth / posterior reconstruction / open-loop prior rollout.
 
     The rollout observes the first ``context`` frames of a dataset sequence, then imagines with the

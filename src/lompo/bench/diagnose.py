@@ -26,16 +26,17 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from lompo.algos.lompo import PENALTIES, Lompo
 from lompo.algos.world_model import batch_to_torch
-from lompo.files import atomic_write_bytes, read_jsonl
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore, load_store
 from lompo.errors import ConfigError
+from lompo.files import atomic_write_bytes, read_jsonl
 from lompo.nets import LatentState
 from lompo.nets.conv import preprocess
 from lompo.nets.rssm import gaussian_kl
@@ -63,15 +64,21 @@ def calibration(penalty: np.ndarray, error: np.ndarray, bins: int = BINS) -> dic
 
 def agreement(penalties: dict[str, np.ndarray], error: np.ndarray) -> dict[str, dict]:
     """For each penalty type: Spearman correlation with ``error`` and its calibration curve."""
-    return {name: {"spearman": spearman(u, error), "calibration": calibration(u, error)}
-            for name, u in penalties.items()}
+    return {
+        name: {"spearman": spearman(u, error), "calibration": calibration(u, error)} for name, u in penalties.items()
+    }
 
 
 def summary(values: np.ndarray) -> dict[str, float]:
     values = np.asarray(values, np.float64)
     p10, p50, p90 = np.percentile(values, [10, 50, 90])
-    return {"mean": float(values.mean()), "std": float(values.std()), "p10": float(p10), "median": float(p50),
-            "p90": float(p90)}
+    return {
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "p10": float(p10),
+        "median": float(p50),
+        "p90": float(p90),
+    }
 
 
 def all_penalties(next_stoch: torch.Tensor, means: torch.Tensor, stds: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -96,14 +103,17 @@ class Diagnosis:
     def _state(self, t: int) -> LatentState:
         return LatentState(self.post["deter"][:, t], self.post["stoch"][:, t])
 
-    def _errors(self, deter: torch.Tensor, stoch: torch.Tensor, mean: torch.Tensor, std: torch.Tensor,
-                t: int) -> dict[str, torch.Tensor]:
+    def _errors(
+        self, deter: torch.Tensor, stoch: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, t: int
+    ) -> dict[str, torch.Tensor]:
         """Per-sequence errors of a predicted state for frame ``t``: latent KL, reward, image."""
         features = torch.cat([deter, stoch], -1)
         image = preprocess(self.batch["image"][:, t])
-        return {"latent_kl": gaussian_kl(*self._target(t), mean, std),
-                "reward_error": (self.model.reward(features) - self.batch["reward"][:, t]).abs(),
-                "image_mse": (self.model.decoder(features) - image).pow(2).mean((-3, -2, -1))}
+        return {
+            "latent_kl": gaussian_kl(*self._target(t), mean, std),
+            "reward_error": (self.model.reward(features) - self.batch["reward"][:, t]).abs(),
+            "image_mse": (self.model.decoder(features) - image).pow(2).mean((-3, -2, -1)),
+        }
 
     def open_loop(self) -> dict[str, dict[str, list[float]]]:
         """Errors per horizon step for each head (its mean at every step) and the ensemble (random head
@@ -120,7 +130,7 @@ class Diagnosis:
                     k = int(torch.randint(0, self.ensemble, ()))
                     stoch = means[k] + stds[k] * torch.randn_like(stds[k])
                 else:
-                    k = int(source[len("member"):])
+                    k = int(source[len("member") :])
                     stoch = means[k]
                 errors = self._errors(deter, stoch, means[k], stds[k], start + h)
                 valid = self.batch["mask"][:, start + h]
@@ -156,7 +166,8 @@ class Diagnosis:
         for t in range(length - self.horizon):
             frames = slice(t + 1, t + self.horizon + 1)
             valid = self.batch["mask"][:, frames].all(1) & ~self.batch["is_first"][:, frames].any(1)
-            state, total = self._state(t), {name: 0.0 for name in PENALTIES}
+            state = self._state(t)
+            total: dict[str, Any] = {name: 0.0 for name in PENALTIES}  # tensors after the first step
             for h in range(1, self.horizon + 1):
                 deter = self.rssm.deterministic_step(state, self.batch["action"][:, t + h])
                 means, stds = self.rssm.prior(deter)
@@ -174,8 +185,10 @@ class Diagnosis:
         """Penalty distributions from the posterior states for the dataset's, uniform random and the
         policy's actions: ``{source: {penalty: summary}}``."""
         valid = (self.batch["mask"][:, 1:] & ~self.batch["is_first"][:, 1:]).reshape(-1)
-        flat = LatentState(self.post["deter"][:, :-1].reshape(-1, self.rssm.deter_dim)[valid],
-                           self.post["stoch"][:, :-1].reshape(-1, self.rssm.stoch_dim)[valid])
+        flat = LatentState(
+            self.post["deter"][:, :-1].reshape(-1, self.rssm.deter_dim)[valid],
+            self.post["stoch"][:, :-1].reshape(-1, self.rssm.stoch_dim)[valid],
+        )
         dataset_actions = self.batch["action"][:, 1:].reshape(-1, self.algo.action_dim)[valid]
         n = flat.deter.shape[0]
         repeat = LatentState(flat.deter.repeat(actions_per_state, 1), flat.stoch.repeat(actions_per_state, 1))
@@ -213,8 +226,11 @@ class Diagnosis:
         for name, value in values.items():
             grid = value.view(repeat, n)
             across_actions, across_states = float(grid.std(0).mean()), float(grid.mean(0).std())
-            out[name] = {"std_across_actions": across_actions, "std_across_states": across_states,
-                         "ratio": across_actions / across_states if across_states > 0 else float("nan")}
+            out[name] = {
+                "std_across_actions": across_actions,
+                "std_across_states": across_states,
+                "ratio": across_actions / across_states if across_states > 0 else float("nan"),
+            }
         return out
 
     def _sampled_member(self, means: torch.Tensor, stds: torch.Tensor) -> torch.Tensor:
@@ -229,21 +245,34 @@ def head_statistics(metrics_path: Path) -> dict:
     """Gradient norm and KL of every prior head over the model phase's logged steps (``metrics.jsonl``);
     ``{"logged": False}`` for runs from before these metrics existed."""
     lines = [record for record in read_jsonl(metrics_path) if record.get("phase") == "model"]
-    keys = sorted({k for line in lines for k in line if k.startswith(("model/prior_grad_norm_member",
-                                                                     "model/kl_member"))})
+    keys = sorted(
+        {k for line in lines for k in line if k.startswith(("model/prior_grad_norm_member", "model/kl_member"))}
+    )
     if not keys:
         return {"logged": False, "model_log_steps": len(lines)}
     out: dict = {"logged": True, "model_log_steps": len(lines), "steps": [line["step"] for line in lines]}
     for key in keys:
         values = np.array([line[key] for line in lines if key in line], np.float64)
-        out[key.removeprefix("model/")] = {"first": float(values[0]), "last": float(values[-1]),
-                                           "mean": float(values.mean()), "zero_fraction": float((values == 0).mean())}
+        out[key.removeprefix("model/")] = {
+            "first": float(values[0]),
+            "last": float(values[-1]),
+            "mean": float(values.mean()),
+            "zero_fraction": float((values == 0).mean()),
+        }
     return out
 
 
 # ---------------------------------------------------------------------------- the command
-def diagnose(run_path: Path | str, data: Path | str | None = None, sequences: int = 32, context: int = 5,
-             horizon: int = 15, seed: int = 0, plots: bool = True, checkpoint: str | None = None) -> Path:
+def diagnose(
+    run_path: Path | str,
+    data: Path | str | None = None,
+    sequences: int = 32,
+    context: int = 5,
+    horizon: int = 15,
+    seed: int = 0,
+    plots: bool = True,
+    checkpoint: str | None = None,
+) -> Path:
     """Measure the run's world model (latest checkpoint, or the one named) on ``sequences`` windows of
     ``data`` (default: its own dataset); returns the path of the JSON written into ``RUN/diagnostics/``
     (``<dataset>.json``, or ``<dataset>@<checkpoint>.json`` for a named checkpoint)."""
@@ -252,8 +281,9 @@ def diagnose(run_path: Path | str, data: Path | str | None = None, sequences: in
 
     run = Run(run_path)
     if run.settings.algo not in ("lompo", "lmbrl", "offline_slac"):
-        raise ConfigError(f"{run.path}: lompo diagnose measures LOMPO's Gaussian ensemble; this run is "
-                          f"{run.settings.algo!r}")
+        raise ConfigError(
+            f"{run.path}: lompo diagnose measures LOMPO's Gaussian ensemble; this run is {run.settings.algo!r}"
+        )
     own_store = run.open_store()
     store = own_store if data is None else load_store(data)
     _check_compatible(run.path, own_store, store, data)
@@ -264,8 +294,10 @@ def diagnose(run_path: Path | str, data: Path | str | None = None, sequences: in
     length = context + horizon
     longest = int(store.episode_lengths.max())
     if longest < length:
-        raise ConfigError(f"{data or run.settings.data}: episodes of at most {longest} steps are shorter "
-                          f"than context + horizon = {length}")
+        raise ConfigError(
+            f"{data or run.settings.data}: episodes of at most {longest} steps are shorter "
+            f"than context + horizon = {length}"
+        )
     sampler = SequenceSampler(store, sequences, length, seed=seed)
     batch = batch_to_torch(sampler.sample(), algo.device)
     label = dataset_label(str(data if data is not None else run.settings.data))
@@ -278,17 +310,34 @@ def diagnose(run_path: Path | str, data: Path | str | None = None, sequences: in
         by_source = diagnosis.by_action_source()
         sensitivity = diagnosis.action_sensitivity()
     result = {
-        "run": str(run.path), "algo": run.settings.algo, "checkpoint": checkpoint_path.name,
-        "data": str(data if data is not None else run.settings.data), "dataset": label,
-        "own_data": data is None, "sequences": sequences, "context": context, "horizon": horizon, "seed": seed,
-        "config": {"penalty": algo.config.penalty, "penalty_scale": algo.config.penalty_scale,
-                   "rollout_horizon": algo.config.horizon, "ensemble": algo.config.ensemble,
-                   "free_nats": algo.config.free_nats},
+        "run": str(run.path),
+        "algo": run.settings.algo,
+        "checkpoint": checkpoint_path.name,
+        "data": str(data if data is not None else run.settings.data),
+        "dataset": label,
+        "own_data": data is None,
+        "sequences": sequences,
+        "context": context,
+        "horizon": horizon,
+        "seed": seed,
+        "config": {
+            "penalty": algo.config.penalty,
+            "penalty_scale": algo.config.penalty_scale,
+            "rollout_horizon": algo.config.horizon,
+            "ensemble": algo.config.ensemble,
+            "free_nats": algo.config.free_nats,
+        },
         "open_loop": open_loop,
-        "one_step": {"transitions": int(len(one_error)), "error": summary(one_error),
-                     "penalties": agreement(one_penalties, one_error)},
-        "h_step": {"transitions": int(len(h_error)), "error": summary(h_error),
-                   "penalties": agreement(h_penalties, h_error)},
+        "one_step": {
+            "transitions": int(len(one_error)),
+            "error": summary(one_error),
+            "penalties": agreement(one_penalties, one_error),
+        },
+        "h_step": {
+            "transitions": int(len(h_error)),
+            "error": summary(h_error),
+            "penalties": agreement(h_penalties, h_error),
+        },
         "penalty_by_action_source": by_source,
         "action_sensitivity": sensitivity,
         "heads": head_statistics(run.metrics_path),
@@ -306,9 +355,11 @@ def diagnose(run_path: Path | str, data: Path | str | None = None, sequences: in
 
 def _check_compatible(run_path: Path, own: EpisodeStore, other: EpisodeStore, data) -> None:
     if tuple(other.image_shape) != tuple(own.image_shape) or other.action_dim != own.action_dim:
-        raise ConfigError(f"{data}: images {tuple(other.image_shape)} and {other.action_dim}-dim actions, but "
-                          f"the world model of {run_path} was trained on {tuple(own.image_shape)} and "
-                          f"{own.action_dim}-dim actions")
+        raise ConfigError(
+            f"{data}: images {tuple(other.image_shape)} and {other.action_dim}-dim actions, but "
+            f"the world model of {run_path} was trained on {tuple(own.image_shape)} and "
+            f"{own.action_dim}-dim actions"
+        )
 
 
 def _finite_or_none(tree):
@@ -353,8 +404,7 @@ def write_plots(result: dict, prefix: Path) -> list[Path]:
             entry = result[key]["penalties"][name]
             ax.plot(entry["calibration"]["penalty"], entry["calibration"]["error"], "o-")
             rho = entry["spearman"]
-            ax.set_title(f"{name}: ρ = {'n/a' if rho is None or not math.isfinite(rho) else f'{rho:.2f}'}",
-                         fontsize=9)
+            ax.set_title(f"{name}: ρ = {'n/a' if rho is None or not math.isfinite(rho) else f'{rho:.2f}'}", fontsize=9)
             ax.set_xlabel("penalty u" if key == "one_step" else f"Σ u over {result['horizon']} steps", fontsize=8)
             ax.set_ylabel("one-step KL" if key == "one_step" else f"KL at step {result['horizon']}", fontsize=8)
     fig.suptitle("penalty against true error (decile bins; Spearman ρ)", fontsize=10)
@@ -367,9 +417,14 @@ def write_plots(result: dict, prefix: Path) -> list[Path]:
         stats = [result["penalty_by_action_source"][s][name] for s in sources]
         x = np.arange(len(sources))
         ax.bar(x, [s["median"] for s in stats], color="#8fb3d9")
-        ax.errorbar(x, [s["median"] for s in stats],
-                    yerr=[[s["median"] - s["p10"] for s in stats], [s["p90"] - s["median"] for s in stats]],
-                    fmt="none", color="black", capsize=3)
+        ax.errorbar(
+            x,
+            [s["median"] for s in stats],
+            yerr=[[s["median"] - s["p10"] for s in stats], [s["p90"] - s["median"] for s in stats]],
+            fmt="none",
+            color="black",
+            capsize=3,
+        )
         ax.set_xticks(x, sources)
         ax.set_title(name, fontsize=9)
     fig.suptitle("penalty by action source (median, P10-P90)", fontsize=10)

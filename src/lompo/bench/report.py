@@ -18,8 +18,15 @@ from pathlib import Path
 
 from lompo.bench.published import ALGOS as PUBLISHED_ALGOS
 from lompo.bench.published import vd4rl_table1
-from lompo.bench.results import (data_mean_label, dataset_meta, iqm_grid, mean_std, plot_curves, score_grid,
-                                 write_results)
+from lompo.bench.results import (
+    data_mean_label,
+    dataset_meta,
+    iqm_grid,
+    mean_std,
+    plot_curves,
+    score_grid,
+    write_results,
+)
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1200px; }
@@ -73,9 +80,11 @@ def published_section(rows: list[dict]) -> str:
         parts.append(f"<h3>{html.escape(dataset)}</h3>" + _table(["algorithm", "V-D4RL Table 1", "ours"], body))
     if not parts:
         return ""
-    return ("<h2>Compared with V-D4RL Table 1</h2><p class=muted>Final score = return / 10, mean ± std over "
-            "seeds. Published: Lu et al. 2022, Table 1 (their own datasets; ours are rebuilt with lompo "
-            "collect, so the data can differ).</p>" + "".join(parts))
+    return (
+        "<h2>Compared with V-D4RL Table 1</h2><p class=muted>Final score = return / 10, mean ± std over "
+        "seeds. Published: Lu et al. 2022, Table 1 (their own datasets; ours are rebuilt with lompo "
+        "collect, so the data can differ).</p>" + "".join(parts)
+    )
 
 
 def diagnostics_section(run: Path) -> list[str]:
@@ -84,18 +93,25 @@ def diagnostics_section(run: Path) -> list[str]:
     for json_path in sorted((run / "diagnostics").glob("*.json")):
         try:
             result = json.loads(json_path.read_text())
-            rows = [[name, _rho(entry["spearman"]),
-                     _rho(result["h_step"]["penalties"][name]["spearman"])]
-                    for name, entry in result["one_step"]["penalties"].items()]
+            rows = [
+                [name, _rho(entry["spearman"]), _rho(result["h_step"]["penalties"][name]["spearman"])]
+                for name, entry in result["one_step"]["penalties"].items()
+            ]
         except (OSError, ValueError, KeyError, TypeError) as err:
-            parts.append(f"<p class=muted>{html.escape(json_path.name)}: unreadable diagnostics ({html.escape(str(err))})</p>")
+            parts.append(
+                f"<p class=muted>{html.escape(json_path.name)}: unreadable diagnostics ({html.escape(str(err))})</p>"
+            )
             continue
-        parts.append(f"<details open class=diagnostics><summary>diagnostics on {html.escape(str(result.get('dataset')))} "
-                     f"(Spearman ρ of penalty vs true error)</summary>")
+        parts.append(
+            f"<details open class=diagnostics><summary>diagnostics on {html.escape(str(result.get('dataset')))} "
+            f"(Spearman ρ of penalty vs true error)</summary>"
+        )
         parts.append(_table(["penalty", "ρ one step", f"ρ {result.get('horizon')} steps"], rows))
         for png in sorted(run.glob(f"diagnostics/{json_path.stem}-*.png")):
-            parts.append(f"<figure><img src=\"{data_uri(png)}\" alt=\"{html.escape(png.stem)}\">"
-                         f"<figcaption class=muted>{html.escape(png.stem)}</figcaption></figure>")
+            parts.append(
+                f'<figure><img src="{data_uri(png)}" alt="{html.escape(png.stem)}">'
+                f"<figcaption class=muted>{html.escape(png.stem)}</figcaption></figure>"
+            )
         parts.append("</details>")
     return parts
 
@@ -108,12 +124,16 @@ def run_card(row: dict, *, videos: bool = True) -> str:
     run = Path(row["run"])
     diagnostics = diagnostics_section(run)
     card = "run wide" if diagnostics else "run"  # the diagnostics plots need the page's width
-    lines = [f"<div class=\"{card}\"><b>{html.escape(row['algo'])}</b> seed {html.escape(str(row['seed']))} "
-             f"<span class=muted>{html.escape(row['dataset'])}</span><br>"]
+    lines = [
+        f'<div class="{card}"><b>{html.escape(row["algo"])}</b> seed {html.escape(str(row["seed"]))} '
+        f"<span class=muted>{html.escape(row['dataset'])}</span><br>"
+    ]
     if row["status"] == "finished":
         d4rl = f", D4RL-normalized {float(row['score_d4rl']):.1f}" if row.get("score_d4rl") not in (None, "") else ""
-        lines.append(f"score {float(row['score']):.1f} (return {float(row['return_mean']):.1f} ± "
-                     f"{float(row['return_std']):.1f}{d4rl}), {float(row['wall_time']):.0f} s<br>")
+        lines.append(
+            f"score {float(row['score']):.1f} (return {float(row['return_mean']):.1f} ± "
+            f"{float(row['return_std']):.1f}{d4rl}), {float(row['wall_time']):.0f} s<br>"
+        )
     else:
         lines.append("<i>unfinished</i><br>")
     figures = [("model_strip.png", "ground truth / posterior / open-loop prior")]
@@ -122,8 +142,10 @@ def run_card(row: dict, *, videos: bool = True) -> str:
     for name, caption in figures:
         path = run / "videos" / name
         if path.is_file():
-            lines.append(f"<figure><img src=\"{data_uri(path)}\" alt=\"{html.escape(caption)}\">"
-                         f"<figcaption class=muted>{html.escape(caption)}</figcaption></figure>")
+            lines.append(
+                f'<figure><img src="{data_uri(path)}" alt="{html.escape(caption)}">'
+                f"<figcaption class=muted>{html.escape(caption)}</figcaption></figure>"
+            )
     lines.extend(diagnostics)
     config_path = run / "config.json"
     if config_path.is_file():
@@ -150,12 +172,11 @@ def write_report(root: Path, out: Path | None = None, *, videos: bool = True) ->
         f"<title>lompo report: {html.escape(root.name)}</title><style>{STYLE}</style></head><body>",
         f"<h1>lompo report: {html.escape(str(root))}</h1>",
         f"<p class=muted>{len(rows)} runs; written {time.strftime('%Y-%m-%d %H:%M:%S')}</p>{command}",
-        "<h2>Final scores</h2><p class=muted>score = return / 10, mean ± std over finished seeds "
-        "(finished/total)</p>",
+        "<h2>Final scores</h2><p class=muted>score = return / 10, mean ± std over finished seeds (finished/total)</p>",
         scores_table(rows),
         published_section(rows),
         "<h2>Learning curves</h2>",
-        "".join(f"<img src=\"{data_uri(p)}\" alt=\"learning curves {html.escape(p.stem)}\">" for p in curves),
+        "".join(f'<img src="{data_uri(p)}" alt="learning curves {html.escape(p.stem)}">' for p in curves),
         "<h2>Runs</h2><div class=runs>",
         "".join(run_card(r, videos=videos) for r in rows),
         "</div></body></html>",
@@ -164,8 +185,9 @@ def write_report(root: Path, out: Path | None = None, *, videos: bool = True) ->
     return out
 
 
-def check_in_chromium(page_path: Path, screenshot: Path, *, width: int = 1300, height: int = 1000,
-                      full_page: bool = False) -> dict:
+def check_in_chromium(
+    page_path: Path, screenshot: Path, *, width: int = 1300, height: int = 1000, full_page: bool = False
+) -> dict:
     """Load a report page in headless Chromium (system ``chromium``, via playwright: the test extra),
     screenshot it, and return what loading showed: ``problems`` (console errors/warnings, page
     errors), ``images`` ([complete, natural width] per <img>) and ``table_rows`` (rows of all tables)."""

@@ -17,8 +17,25 @@ from lompo.bench.sweep import dataset_label
 from lompo.errors import ConfigError
 from lompo.files import read_jsonl
 
-COLUMNS = ("algo", "dataset", "seed", "status", "score", "score_d4rl", "best_score", "return_mean", "return_std",
-           "episodes", "steps", "wall_time", "data_mean", "data_fingerprint", "lompo", "torch", "run")
+COLUMNS = (
+    "algo",
+    "dataset",
+    "seed",
+    "status",
+    "score",
+    "score_d4rl",
+    "best_score",
+    "return_mean",
+    "return_std",
+    "episodes",
+    "steps",
+    "wall_time",
+    "data_mean",
+    "data_fingerprint",
+    "lompo",
+    "torch",
+    "run",
+)
 
 
 def run_directories(root: Path) -> list[Path]:
@@ -91,8 +108,9 @@ def write_results(root: Path) -> tuple[list[dict], str]:
         spec = json.loads(spec_path.read_text())
         algos = {a: i for i, a in enumerate(spec["algos"])}
         datasets = {dataset_label(d): i for i, d in enumerate(spec["datasets"])}
-        rows.sort(key=lambda r: (datasets.get(r["dataset"], len(datasets)), algos.get(r["algo"], len(algos)),
-                                 r["seed"]))
+        rows.sort(
+            key=lambda r: (datasets.get(r["dataset"], len(datasets)), algos.get(r["algo"], len(algos)), r["seed"])
+        )
     with open(root / "results.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, COLUMNS)
         writer.writeheader()
@@ -158,8 +176,7 @@ def iqm_interval(scores: list[float], reps: int = 2000, seed: int = 0) -> tuple[
     state = np.random.get_state()
     np.random.seed(seed)  # rliable's bootstrap draws from numpy's global generator
     try:
-        point, interval = rly.get_interval_estimates(matrix, lambda x: np.array([metrics.aggregate_iqm(x)]),
-                                                     reps=reps)
+        point, interval = rly.get_interval_estimates(matrix, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=reps)
     finally:
         np.random.set_state(state)
     return float(point["algo"][0]), float(interval["algo"][0, 0]), float(interval["algo"][1, 0])
@@ -174,8 +191,11 @@ def iqm_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]] | None:
     for algo in algos:
         cells = [algo]
         for dataset in datasets:
-            done = [float(r["score"]) for r in rows
-                    if r["algo"] == algo and r["dataset"] == dataset and r["status"] == "finished"]
+            done = [
+                float(r["score"])
+                for r in rows
+                if r["algo"] == algo and r["dataset"] == dataset and r["status"] == "finished"
+            ]
             if len(done) >= IQM_MIN_SEEDS:
                 iqm, low, high = iqm_interval(done)
                 cells.append(f"{iqm:.1f} [{low:.1f}, {high:.1f}] ({len(done)})")
@@ -187,8 +207,11 @@ def iqm_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]] | None:
 
 
 def _markdown(header: list[str], body: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(header) + " |", "|---|" + "---|" * (len(header) - 1),
-            *("| " + " | ".join(row) + " |" for row in body)]
+    return [
+        "| " + " | ".join(header) + " |",
+        "|---|" + "---|" * (len(header) - 1),
+        *("| " + " | ".join(row) + " |" for row in body),
+    ]
 
 
 def results_table(rows: list[dict]) -> str:
@@ -197,9 +220,13 @@ def results_table(rows: list[dict]) -> str:
     lines = _markdown(*score_grid(rows))
     iqm = iqm_grid(rows)
     if iqm is not None:
-        lines += ["", f"Interquartile mean of the per-seed scores, 95 % stratified bootstrap interval "
-                      f"(rliable, 2000 resamples); cells with >= {IQM_MIN_SEEDS} finished seeds:", "",
-                  *_markdown(*iqm)]
+        lines += [
+            "",
+            f"Interquartile mean of the per-seed scores, 95 % stratified bootstrap interval "
+            f"(rliable, 2000 resamples); cells with >= {IQM_MIN_SEEDS} finished seeds:",
+            "",
+            *_markdown(*iqm),
+        ]
     return "\n".join(lines)
 
 
@@ -218,8 +245,11 @@ def plot_curves(root: Path, rows: list[dict]) -> list[Path]:
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for algo in algos:
-            curves = [learning_curve(Path(r["run"])) for r in rows
-                      if r["algo"] == algo and r["dataset"] == dataset and r["status"] == "finished"]
+            curves = [
+                learning_curve(Path(r["run"]))
+                for r in rows
+                if r["algo"] == algo and r["dataset"] == dataset and r["status"] == "finished"
+            ]
             curves = [c for c in curves if c]
             if not curves:
                 continue
@@ -229,8 +259,15 @@ def plot_curves(root: Path, rows: list[dict]) -> list[Path]:
             label = f"{algo} ({len(curves)} seeds)"
             if len(grid) == 1:  # final evaluations only: a point with its min..max range
                 mean = values.mean()
-                ax.errorbar(grid, [mean], yerr=[[mean - values.min()], [values.max() - mean]], fmt="o",
-                            capsize=4, label=label, color=colours[algo])
+                ax.errorbar(
+                    grid,
+                    [mean],
+                    yerr=[[mean - values.min()], [values.max() - mean]],
+                    fmt="o",
+                    capsize=4,
+                    label=label,
+                    color=colours[algo],
+                )
             else:
                 ax.plot(grid, values.mean(0), marker=".", label=label, color=colours[algo])
                 ax.fill_between(grid, values.min(0), values.max(0), alpha=0.2, color=colours[algo])

@@ -28,6 +28,7 @@ from pathlib import Path
 from lompo.errors import ConfigError, LompoError
 from lompo.files import atomic_write_text
 
+
 @dataclass
 class SweepSpec:
     algos: list[str]
@@ -132,8 +133,10 @@ def run_local(spec: SweepSpec, out: Path, workers: int | None = None, log=print)
     threads = max(1, cores // workers)
     jobs = plan(spec, out)
     pending = [job for job in jobs if not finished(job.path)]
-    log(f"sweep {out}: {len(jobs)} runs, {len(jobs) - len(pending)} already finished; "
-        f"{workers} worker(s) x {threads} thread(s)")
+    log(
+        f"sweep {out}: {len(jobs)} runs, {len(jobs) - len(pending)} already finished; "
+        f"{workers} worker(s) x {threads} thread(s)"
+    )
     failed: dict[Path, str] = {}
     running: dict = {}
     with ThreadPoolExecutor(workers) as pool:
@@ -167,8 +170,9 @@ def run_local(spec: SweepSpec, out: Path, workers: int | None = None, log=print)
                     failed[job.path] = tail
                     log(f"FAILED {job.path} (exit {code}): {tail.strip().splitlines()[-1] if tail.strip() else ''}")
     if failed:
-        lines = "\n".join(f"  {path}: {why.strip().splitlines()[-1] if why.strip() else why}"
-                          for path, why in failed.items())
+        lines = "\n".join(
+            f"  {path}: {why.strip().splitlines()[-1] if why.strip() else why}" for path, why in failed.items()
+        )
         raise ConfigError(f"{len(failed)} run(s) of the sweep failed (rerun the command to retry them):\n{lines}")
     return jobs
 
@@ -188,8 +192,15 @@ def open_run(job: Job, spec: SweepSpec, threads: int):
 
     if (job.path / "config.json").exists():
         return Run(job.path)
-    return Run.new(job.path, job.algo, job.data, preset=spec.preset, seed=job.seed,
-                   overrides=[f"threads={threads}", *spec.overrides_for(job.algo)], world_model=job.after)
+    return Run.new(
+        job.path,
+        job.algo,
+        job.data,
+        preset=spec.preset,
+        seed=job.seed,
+        overrides=[f"threads={threads}", *spec.overrides_for(job.algo)],
+        world_model=job.after,
+    )
 
 
 def _restore_from_tune(run, checkpoint) -> None:
@@ -226,8 +237,13 @@ def _tune_trial(config: dict) -> None:
 
     config = config["trial"]
     spec = SweepSpec(**config["spec"])
-    job = Job(config["algo"], config["data"], config["seed"], Path(config["path"]),
-              Path(config["after"]) if config["after"] else None)
+    job = Job(
+        config["algo"],
+        config["data"],
+        config["seed"],
+        Path(config["path"]),
+        Path(config["after"]) if config["after"] else None,
+    )
     run = open_run(job, spec, config["threads"])
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None and not run.finished:
@@ -238,15 +254,24 @@ def _tune_trial(config: dict) -> None:
             shutil.copytree(path, Path(folder) / "checkpoint")
             (Path(folder) / "checkpoint" / "tune.json").write_text(json.dumps({"name": path.name}))
             numbers = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-            tune.report({**numbers, "phase": metrics["phase"], "finished": False},
-                        checkpoint=tune.Checkpoint.from_directory(Path(folder) / "checkpoint"))
+            tune.report(
+                {**numbers, "phase": metrics["phase"], "finished": False},
+                checkpoint=tune.Checkpoint.from_directory(Path(folder) / "checkpoint"),
+            )
 
     result = run.train(log=lambda *a: None, on_checkpoint=report)
     tune.report({"finished": True, "score": result["score_vd4rl"], "return_mean": result["return_mean"]})
 
 
-def run_ray(spec: SweepSpec, out: Path, address: str | None = None, cpus_per_trial: float = 1,
-            gpus_per_trial: float = 0, max_failures: int = 3, log=print) -> list[Job]:
+def run_ray(
+    spec: SweepSpec,
+    out: Path,
+    address: str | None = None,
+    cpus_per_trial: float = 1,
+    gpus_per_trial: float = 0,
+    max_failures: int = 3,
+    log=print,
+) -> list[Job]:
     """Run the grid as Ray Tune trials (``pip install lompo[ray]``). Every trial trains one run
     directory under ``out`` (on a cluster, ``out`` must be on storage every node sees); a trial whose
     worker dies is restarted by Tune up to ``max_failures`` times and resumes from its last checkpoint.
@@ -258,38 +283,60 @@ def run_ray(spec: SweepSpec, out: Path, address: str | None = None, cpus_per_tri
         raise ConfigError("the Ray backend needs Ray: pip install 'lompo[ray]'") from None
     spec.validate()
     out = Path(out).resolve()
-    spec = SweepSpec(spec.algos, [str(Path(d).resolve()) for d in spec.datasets], spec.seeds, spec.preset,
-                     spec.overrides)
+    spec = SweepSpec(
+        spec.algos, [str(Path(d).resolve()) for d in spec.datasets], spec.seeds, spec.preset, spec.overrides
+    )
     write_spec(spec, out)
     jobs = plan(spec, out)
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     threads = max(1, int(cpus_per_trial))
     resources = {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
-    log(f"sweep {out}: {len(jobs)} runs on Ray ({sum(finished(j.path) for j in jobs)} already finished); "
-        f"{cpus_per_trial} CPU and {gpus_per_trial} GPU per trial")
+    log(
+        f"sweep {out}: {len(jobs)} runs on Ray ({sum(finished(j.path) for j in jobs)} already finished); "
+        f"{cpus_per_trial} CPU and {gpus_per_trial} GPU per trial"
+    )
     failed = []
-    for wave_name, wave in (("runs", [j for j in jobs if j.after is None]),
-                            ("ablations", [j for j in jobs if j.after is not None])):
+    for wave_name, wave in (
+        ("runs", [j for j in jobs if j.after is None]),
+        ("ablations", [j for j in jobs if j.after is not None]),
+    ):
         todo = [j for j in wave if not finished(j.path) and not (j.after and j.after in failed)]
         failed += [j.path for j in wave if j.after and j.after in failed]
         if not todo:
             continue
-        space = [{"algo": j.algo, "data": j.data, "seed": j.seed, "path": str(j.path),
-                  "after": str(j.after) if j.after else "", "threads": threads, "spec": asdict(spec)} for j in todo]
+        space = [
+            {
+                "algo": j.algo,
+                "data": j.data,
+                "seed": j.seed,
+                "path": str(j.path),
+                "after": str(j.after) if j.after else "",
+                "threads": threads,
+                "spec": asdict(spec),
+            }
+            for j in todo
+        ]
         tuner = tune.Tuner(
             tune.with_resources(_tune_trial, resources),
             param_space={"trial": tune.grid_search(space)},
-            run_config=tune.RunConfig(name=f"{wave_name}-{time.strftime('%Y%m%d-%H%M%S')}",
-                                      storage_path=str(out / "ray"),
-                                      failure_config=tune.FailureConfig(max_failures=max_failures), verbose=0),
+            run_config=tune.RunConfig(
+                name=f"{wave_name}-{time.strftime('%Y%m%d-%H%M%S')}",
+                storage_path=str(out / "ray"),
+                failure_config=tune.FailureConfig(max_failures=max_failures),
+                verbose=0,
+            ),
         )
-        errors = {r.config["trial"]["path"]: r.error for r in tuner.fit()}
+        results = tuner.fit()
+        trials = [results[i] for i in range(len(results))]
+        errors = {(r.config or {})["trial"]["path"]: r.error for r in trials}
         for job in todo:
             if errors.get(str(job.path)) is not None or not finished(job.path):
                 failed.append(job.path)
                 log(f"FAILED {job.path}: {errors.get(str(job.path))}")
     if failed:
-        raise ConfigError(f"{len(failed)} run(s) of the sweep failed (rerun the command to retry them): "
-                          + ", ".join(map(str, failed)))
+        raise ConfigError(
+            f"{len(failed)} run(s) of the sweep failed (rerun the command to retry them): "
+            + ", ".join(map(str, failed))
+        )
     return jobs

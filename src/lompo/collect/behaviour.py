@@ -41,12 +41,18 @@ from safetensors.torch import load_file, save
 
 from lompo.algos.sac import SAC, SACConfig, TanhGaussianActor
 from lompo.data.dataset import AGENT_MARKER
-from lompo.files import atomic_write_bytes
 from lompo.envs.dmc import DMCEnv
 from lompo.envs.registry import TaskSpec, get_task
 from lompo.errors import CheckpointError, ConfigError, EpisodeFileError
-from lompo.runtime.checkpoint import (latest_checkpoint, load_checkpoint, restore_rng, rng_state, save_checkpoint,
-                                      seed_everything)
+from lompo.files import atomic_write_bytes
+from lompo.runtime.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    restore_rng,
+    rng_state,
+    save_checkpoint,
+    seed_everything,
+)
 from lompo.runtime.trainer import EVAL_SEED  # evaluation episode i uses env seed EVAL_SEED + i
 
 AGENT_FILE = AGENT_MARKER
@@ -77,8 +83,9 @@ class BehaviourConfig:
         return fields
 
 
-def behaviour_config(task: TaskSpec, seed: int = 0, frames: int | None = None,
-                     overrides: dict[str, str] | None = None) -> BehaviourConfig:
+def behaviour_config(
+    task: TaskSpec, seed: int = 0, frames: int | None = None, overrides: dict[str, str] | None = None
+) -> BehaviourConfig:
     """The task's default config with ``frames`` and ``key=value`` overrides (``sac.hidden=64`` for SAC fields)."""
     from lompo.runtime.config import parse_value
 
@@ -135,13 +142,20 @@ class StateReplay:
     def add(self, obs, action, reward, discount, next_obs) -> None:
         i = self.size
         self.obs[i], self.action[i], self.reward[i], self.discount[i], self.next_obs[i] = (
-            obs, action, reward, discount, next_obs)
+            obs,
+            action,
+            reward,
+            discount,
+            next_obs,
+        )
         self.size += 1
 
     def sample(self, batch_size: int, device: torch.device) -> dict[str, torch.Tensor]:
         idx = np.random.randint(0, self.size, size=batch_size)
-        return {k: torch.as_tensor(getattr(self, k)[idx], device=device)
-                for k in ("obs", "action", "reward", "discount", "next_obs")}
+        return {
+            k: torch.as_tensor(getattr(self, k)[idx], device=device)
+            for k in ("obs", "action", "reward", "discount", "next_obs")
+        }
 
 
 def replay_path(folder: Path, index: int) -> Path:
@@ -149,7 +163,7 @@ def replay_path(folder: Path, index: int) -> Path:
 
 
 def write_replay_episode(path: Path, episode: dict[str, np.ndarray]) -> None:
-    atomic_write_bytes(path, lambda f: np.savez(f, **episode))
+    atomic_write_bytes(path, lambda f: np.savez(f, **episode))  # type: ignore[arg-type]
 
 
 def read_replay_episode(path: Path) -> dict[str, np.ndarray]:
@@ -287,7 +301,8 @@ def _prepare_folder(folder: Path, task: TaskSpec, config: BehaviourConfig, obs_d
         if differences:
             raise ConfigError(
                 f"{folder} holds a behaviour agent trained with different settings ({', '.join(differences)}); "
-                "use another --out or --seed (the existing agent is left untouched)")
+                "use another --out or --seed (the existing agent is left untouched)"
+            )
         meta["config"]["frames"] = max(config.frames, old_config.frames)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, lambda f: f.write((json.dumps(meta, indent=2) + "\n").encode()))
@@ -308,23 +323,31 @@ def medium_index(evaluations: list[dict], threshold: float, window: int) -> int 
     """First checkpoint that, with the ``window - 1`` after it, evaluates >= ``threshold``."""
     returns = [e["return_mean"] for e in evaluations]
     for i in range(len(returns) - window + 1):
-        if all(r >= threshold for r in returns[i:i + window]):
+        if all(r >= threshold for r in returns[i : i + window]):
             return i
     return None
 
 
-def train_behaviour(task: str | TaskSpec, out: Path | str, config: BehaviourConfig | None = None, *,
-                    medium_threshold: float | None = None, progress: bool = True) -> Path:
+def train_behaviour(
+    task: str | TaskSpec,
+    out: Path | str,
+    config: BehaviourConfig | None = None,
+    *,
+    medium_threshold: float | None = None,
+    progress: bool = True,
+) -> Path:
     """Train (or resume, or reuse) the SAC behaviour agent of ``task``; returns its folder."""
     spec = task if isinstance(task, TaskSpec) else get_task(task)
     config = config or BehaviourConfig(frames=spec.behaviour_frames)
     threshold = spec.medium_threshold if medium_threshold is None else medium_threshold
     if config.checkpoint_every < 1 or config.frames < config.checkpoint_every:
-        raise ConfigError(f"the SAC budget ({config.frames} frames) must cover at least one checkpoint "
-                          f"({config.checkpoint_every} frames)")
+        raise ConfigError(
+            f"the SAC budget ({config.frames} frames) must cover at least one checkpoint "
+            f"({config.checkpoint_every} frames)"
+        )
     env = DMCEnv(spec, observation="state")
     eval_env = DMCEnv(spec, observation="state")
-    obs_dim, action_dim = env.observation_space.shape[0], env.action_space.shape[0]
+    obs_dim, action_dim = int(np.prod(env.observation_space.shape or (0,))), env.action_space.shape[0]
     folder = agent_folder(out, spec, config.seed)
     _prepare_folder(folder, spec, config, obs_dim, action_dim)
 
@@ -346,7 +369,8 @@ def train_behaviour(task: str | TaskSpec, out: Path | str, config: BehaviourConf
         if int(stale.stem.split("_")[1]) >= episodes:
             stale.unlink()
     if stopped == "converged" or frames >= config.frames:
-        env.close(), eval_env.close()
+        env.close()
+        eval_env.close()
         return folder  # a trained agent is reused as it is: no replay to read, no networks to load
     if state is not None:
         agent.load_state_dict(state["agent"])
@@ -386,22 +410,35 @@ def train_behaviour(task: str | TaskSpec, out: Path | str, config: BehaviourConf
             last = evaluations[-1]["frame"] if evaluations else 0
             if frames // config.checkpoint_every > last // config.checkpoint_every or frames >= config.frames:
                 returns = evaluate_actor(agent.actor, eval_env, config.eval_episodes)
-                row = {"frame": frames, "episodes": episodes, "transitions": replay.size,
-                       "return_mean": float(np.mean(returns)), "return_std": float(np.std(returns)),
-                       "returns": [float(r) for r in returns]}
+                row = {
+                    "frame": frames,
+                    "episodes": episodes,
+                    "transitions": replay.size,
+                    "return_mean": float(np.mean(returns)),
+                    "return_std": float(np.std(returns)),
+                    "returns": [float(r) for r in returns],
+                }
                 evaluations.append(row)
                 policy_path = folder / "policies" / f"frame_{frames:08d}.safetensors"
                 policy_path.parent.mkdir(exist_ok=True)
                 weights = {k: v.detach().clone().contiguous() for k, v in agent.actor.state_dict().items()}
-                atomic_write_bytes(policy_path, lambda f: f.write(save(weights)))
+                atomic_write_bytes(policy_path, save(weights))
                 if converged(evaluations, config, threshold):
                     stopped = "converged"
                 elif frames >= config.frames:
                     stopped = "budget"
                 _write_evaluations(folder, evaluations)
-                save_checkpoint(folder / "checkpoints", f"frame_{frames:08d}",
-                                {"agent": agent.state_dict(), "frames": frames, "episodes": episodes,
-                                 "stopped": stopped, "rng": rng_state()})
+                save_checkpoint(
+                    folder / "checkpoints",
+                    f"frame_{frames:08d}",
+                    {
+                        "agent": agent.state_dict(),
+                        "frames": frames,
+                        "episodes": episodes,
+                        "stopped": stopped,
+                        "rng": rng_state(),
+                    },
+                )
                 if bar is not None:
                     bar.set_postfix(eval_return=f"{row['return_mean']:.0f}")
                 if stopped == "converged":
@@ -409,7 +446,8 @@ def train_behaviour(task: str | TaskSpec, out: Path | str, config: BehaviourConf
     finally:
         if bar is not None:
             bar.close()
-        env.close(), eval_env.close()
+        env.close()
+        eval_env.close()
     return folder
 
 
@@ -445,18 +483,28 @@ def policy_levels(folder: Path | str, threshold: float | None = None, window: in
         raise ConfigError(
             f"{folder}: no checkpoint reached an evaluation return of {threshold:g} in {window} consecutive "
             f"evaluations (returns per checkpoint: {history}); train longer (--sac-frames) or lower "
-            "--medium-threshold")
+            "--medium-threshold"
+        )
     if index == len(evaluations) - 1:
-        raise ConfigError(f"{folder}: the medium checkpoint would be the final (expert) one; returns per "
-                          f"checkpoint: {history}; raise --medium-threshold or train longer")
+        raise ConfigError(
+            f"{folder}: the medium checkpoint would be the final (expert) one; returns per "
+            f"checkpoint: {history}; raise --medium-threshold or train longer"
+        )
 
     def level(name: str, e: dict) -> PolicyLevel:
         return PolicyLevel(name, e["frame"], e["episodes"], e["return_mean"], e["return_std"])
 
-    return {"medium": level("medium", evaluations[index]), "expert": level("expert", evaluations[-1]),
-            "criteria": {"medium_threshold": threshold, "medium_window": window,
-                         "expert": "final checkpoint", "eval_episodes": len(evaluations[-1]["returns"]),
-                         "eval_actions": "mean of the actor"}}
+    return {
+        "medium": level("medium", evaluations[index]),
+        "expert": level("expert", evaluations[-1]),
+        "criteria": {
+            "medium_threshold": threshold,
+            "medium_window": window,
+            "expert": "final checkpoint",
+            "eval_episodes": len(evaluations[-1]["returns"]),
+            "eval_actions": "mean of the actor",
+        },
+    }
 
 
 def cached_references(folder: Path | str) -> dict | None:
@@ -487,10 +535,14 @@ def measured_references(folder: Path | str, expert_frame: int, episodes: int = 1
         expert = [run_state_episode(env, SampledActions(actor, i), EVAL_SEED + i)[0] for i in range(episodes)]
     finally:
         env.close()
-    result = {"random": float(np.mean(random)), "expert": float(np.mean(expert)), "expert_frame": expert_frame,
-              "episodes": episodes,
-              "source": f"measured by lompo: {episodes} state episodes of uniform random actions and of the "
-                        "expert's sampled actions"}
+    result = {
+        "random": float(np.mean(random)),
+        "expert": float(np.mean(expert)),
+        "expert_frame": expert_frame,
+        "episodes": episodes,
+        "source": f"measured by lompo: {episodes} state episodes of uniform random actions and of the "
+        "expert's sampled actions",
+    }
     atomic_write_bytes(cache, lambda f: f.write((json.dumps(result, indent=2) + "\n").encode()))
     return result
 
@@ -499,11 +551,28 @@ def behaviour_summary(folder: Path | str) -> dict:
     """Agent settings and evaluation history, for ``dataset.json`` (``agent`` relative to the output root)."""
     folder = Path(folder)
     meta = read_agent_file(folder)
-    return {"agent": "/".join(folder.parts[-3:]), "algorithm": "SAC on proprioceptive state", "config": meta["config"],
-            "evaluations": [{"frame": e["frame"], "return_mean": e["return_mean"]} for e in read_evaluations(folder)]}
+    return {
+        "agent": "/".join(folder.parts[-3:]),
+        "algorithm": "SAC on proprioceptive state",
+        "config": meta["config"],
+        "evaluations": [{"frame": e["frame"], "return_mean": e["return_mean"]} for e in read_evaluations(folder)],
+    }
 
 
-__all__ = ["BehaviourConfig", "PolicyLevel", "SampledActions", "StateReplay", "agent_folder", "behaviour_config",
-           "behaviour_summary", "cached_references",
-           "evaluate_actor", "load_actor", "measured_references", "policy_levels", "read_replay_episode",
-           "replay_path", "train_behaviour"]
+__all__ = [
+    "BehaviourConfig",
+    "PolicyLevel",
+    "SampledActions",
+    "StateReplay",
+    "agent_folder",
+    "behaviour_config",
+    "behaviour_summary",
+    "cached_references",
+    "evaluate_actor",
+    "load_actor",
+    "measured_references",
+    "policy_levels",
+    "read_replay_episode",
+    "replay_path",
+    "train_behaviour",
+]

@@ -26,21 +26,33 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from lompo.collect.behaviour import (BehaviourConfig, PolicyLevel, SampledActions, agent_folder, behaviour_summary,
-                                     cached_references, load_actor, measured_references, policy_levels, read_replay_episode,
-                                     replay_path, train_behaviour)
+from lompo.collect.behaviour import (
+    BehaviourConfig,
+    PolicyLevel,
+    SampledActions,
+    agent_folder,
+    behaviour_summary,
+    cached_references,
+    load_actor,
+    measured_references,
+    policy_levels,
+    read_replay_episode,
+    replay_path,
+    train_behaviour,
+)
 from lompo.data.dataset import episode_files, read_metadata, write_metadata
-from lompo.files import package_versions, sha256_of
 from lompo.data.episodes import EpisodeBuilder, episode_filename, write_episode
 from lompo.data.stats import return_statistics
 from lompo.envs.dmc import DMCEnv
 from lompo.envs.registry import TaskSpec, get_task
 from lompo.errors import ConfigError
+from lompo.files import lock_record, package_versions, sha256_of
 
 _NAMESPACE = uuid.UUID("6f1d1c1e-8a35-4c47-9a53-2a4f0b7c4d10")
 RECIPES = ("random", "medium", "expert", "medium_replay", "medium_expert")
@@ -48,7 +60,7 @@ DEFAULT_SIZE = 100_000  # transitions per dataset (V-D4RL Table 5); medium_repla
 _SEED_SALT = {"medium": 1, "expert": 2}  # random keeps the unsalted seeds of earlier releases
 
 
-def dataset_folder(out: Path, task: TaskSpec, recipe: str, image_size: int) -> Path:
+def dataset_folder(out: Path | str, task: TaskSpec, recipe: str, image_size: int) -> Path:
     return Path(out) / f"{task.domain}_{task.task}" / recipe / f"{image_size}px"
 
 
@@ -81,7 +93,8 @@ class DatasetWriter:
                     raise ConfigError(
                         f"{folder} already holds a {self.recipe} dataset from render profile {old[0]!r} and "
                         f"behaviour {old[1]!r}; this run would add episodes from {render_profile!r} and "
-                        f"{source!r}. Use another --out (the existing files are left untouched).")
+                        f"{source!r}. Use another --out (the existing files are left untouched)."
+                    )
             if folder.exists():
                 for path in folder.glob(".*.npz.*.tmp"):
                     path.unlink(missing_ok=True)
@@ -101,12 +114,13 @@ class DatasetWriter:
 
     def write(self, index: int, episodes_by_size: dict[int, dict[str, np.ndarray]]) -> None:
         uid = self.episode_uid(index)
-        when = datetime.now(timezone.utc)
+        when = datetime.now(UTC)
         for size, episode in episodes_by_size.items():
             write_episode(self.folder(size), episode, name=episode_filename(len(episode["reward"]), when, uid))
 
-    def finalize(self, render_profile: str, behaviour: dict, references: dict | None = None,
-                 extra: dict | None = None) -> list[Path]:
+    def finalize(
+        self, render_profile: str, behaviour: dict, references: dict | None = None, extra: dict | None = None
+    ) -> list[Path]:
         """Write ``dataset.json`` (docs/datasets.md: per-file SHA-256, return statistics, references)."""
         folders = []
         for size in self.image_sizes:
@@ -133,7 +147,8 @@ class DatasetWriter:
                 "behaviour": behaviour,
                 "statistics": stats.as_dict(),
                 "versions": package_versions(),
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "lock": lock_record(),
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
                 "files": {p.name: sha256_of(p) for p in files},
                 **(extra or {}),
             }
@@ -180,14 +195,15 @@ def rollout(env: DMCEnv, policy, env_seed: int) -> dict[int, dict[str, np.ndarra
         action = policy(obs, info)
         obs, reward, terminated, truncated, info = env.step(action)
         for size, image in images(obs, info).items():
-            builders[size].add_step(action, reward, image, info["discount"], state=info["proprio"],
-                                    physics_state=info["physics_state"])
+            builders[size].add_step(
+                action, reward, image, info["discount"], state=info["proprio"], physics_state=info["physics_state"]
+            )
     return {size: b.finish(terminated) for size, b in builders.items()}
 
 
 def render_stored_episode(env: DMCEnv, stored: dict[str, np.ndarray]) -> dict[int, dict[str, np.ndarray]]:
     """Images for a stored behaviour episode, rendered from its physics states; one episode per size."""
-    frames = {size: [] for size in env.image_sizes}
+    frames: dict[int, list[np.ndarray]] = {size: [] for size in env.image_sizes}
     for physics_state in stored["physics_state"]:
         env.set_physics_state(physics_state)
         for size in env.image_sizes:
@@ -224,13 +240,17 @@ def _write_episodes(writer: DatasetWriter, indices: list[int], make_episode, pro
         by_size = make_episode(index)
         frames += len(by_size[writer.image_sizes[0]]["reward"])
         writer.write(index, {s: by_size[s] for s in missing})
-    return {"episodes": len(indices), "seconds_this_run": round(time.perf_counter() - start, 2),
-            "frames_rendered_this_run": frames}
+    return {
+        "episodes": len(indices),
+        "seconds_this_run": round(time.perf_counter() - start, 2),
+        "frames_rendered_this_run": frames,
+    }
 
 
 def _write_rollouts(writer: DatasetWriter, env: DMCEnv, num_episodes: int, make_policy, progress: bool) -> dict:
     """Roll out episodes ``0..num_episodes-1``; ``make_policy(index, action_seed)`` gives
     ``policy(obs, info) -> action``."""
+
     def make_episode(index):
         env_seed, action_seed = episode_seeds(writer.seed, index, writer.recipe)
         return rollout(env, make_policy(index, action_seed), env_seed)
@@ -242,16 +262,29 @@ def _render_env(task: TaskSpec, image_sizes: tuple[int, ...], render_profile: st
     return DMCEnv(task, image_sizes[0], extra_image_sizes=tuple(image_sizes[1:]), render_profile=render_profile)
 
 
-def collect_random(task: str | TaskSpec, out: Path | str, *, size: int | None = None, episodes: int | None = None,
-                   image_sizes: tuple[int, ...] = (64,), render_profile: str = "standard", seed: int = 0,
-                   action_repeat: int | None = None, episode_length: int | None = None,
-                   references: dict | None = None, progress: bool = True) -> list[Path]:
+def collect_random(
+    task: str | TaskSpec,
+    out: Path | str,
+    *,
+    size: int | None = None,
+    episodes: int | None = None,
+    image_sizes: tuple[int, ...] = (64,),
+    render_profile: str = "standard",
+    seed: int = 0,
+    action_repeat: int | None = None,
+    episode_length: int | None = None,
+    references: dict | None = None,
+    progress: bool = True,
+) -> list[Path]:
     """Write a ``random`` dataset (uniform actions). ``size`` counts transitions, rounded up to episodes.
 
     ``episode_length`` (simulator steps, default 1000) is recorded in ``dataset.json``; evaluation uses it.
     """
-    spec = task if isinstance(task, TaskSpec) else get_task(task, action_repeat=action_repeat,
-                                                            episode_length=episode_length)
+    spec = (
+        task
+        if isinstance(task, TaskSpec)
+        else get_task(task, action_repeat=action_repeat, episode_length=episode_length)
+    )
     num_episodes = _num_episodes(spec, "random", size, episodes)
     writer = DatasetWriter(Path(out), spec, "random", tuple(image_sizes), seed)
     source = "uniform random actions"
@@ -267,14 +300,26 @@ def collect_random(task: str | TaskSpec, out: Path | str, *, size: int | None = 
         collection = _write_rollouts(writer, env, num_episodes, make_policy, progress)
     finally:
         env.close()
-    return writer.finalize(render_profile, {"source": source, "policy": source}, references,
-                           extra={"collection": collection})
+    return writer.finalize(
+        render_profile, {"source": source, "policy": source}, references, extra={"collection": collection}
+    )
 
 
-def collect_policy(task: TaskSpec, out: Path | str, recipe: str, agent: Path, level: PolicyLevel, *,
-                   size: int | None = None, episodes: int | None = None, image_sizes: tuple[int, ...] = (64,),
-                   render_profile: str = "standard", seed: int = 0, references: dict | None = None,
-                   progress: bool = True) -> list[Path]:
+def collect_policy(
+    task: TaskSpec,
+    out: Path | str,
+    recipe: str,
+    agent: Path,
+    level: PolicyLevel,
+    *,
+    size: int | None = None,
+    episodes: int | None = None,
+    image_sizes: tuple[int, ...] = (64,),
+    render_profile: str = "standard",
+    seed: int = 0,
+    references: dict | None = None,
+    progress: bool = True,
+) -> list[Path]:
     """``medium`` or ``expert``: episodes of one SAC checkpoint, actions sampled from its actor."""
     num_episodes = _num_episodes(task, recipe, size, episodes)
     writer = DatasetWriter(Path(out), task, recipe, tuple(image_sizes), seed)
@@ -291,8 +336,12 @@ def collect_policy(task: TaskSpec, out: Path | str, recipe: str, agent: Path, le
         collection = _write_rollouts(writer, env, num_episodes, make_policy, progress)
     finally:
         env.close()
-    behaviour = {"source": source, "policy": f"SAC {recipe} checkpoint, actions sampled from the actor",
-                 "level": level.as_dict(), **behaviour_summary(agent)}
+    behaviour = {
+        "source": source,
+        "policy": f"SAC {recipe} checkpoint, actions sampled from the actor",
+        "level": level.as_dict(),
+        **behaviour_summary(agent),
+    }
     return writer.finalize(render_profile, behaviour, references, extra={"collection": collection})
 
 
@@ -307,10 +356,20 @@ def replay_selection(level: PolicyLevel, size: int | None, episodes: int | None,
     return available[-keep:]
 
 
-def collect_medium_replay(task: TaskSpec, out: Path | str, agent: Path, level: PolicyLevel, *,
-                          size: int | None = None, episodes: int | None = None,
-                          image_sizes: tuple[int, ...] = (64,), render_profile: str = "standard", seed: int = 0,
-                          references: dict | None = None, progress: bool = True) -> list[Path]:
+def collect_medium_replay(
+    task: TaskSpec,
+    out: Path | str,
+    agent: Path,
+    level: PolicyLevel,
+    *,
+    size: int | None = None,
+    episodes: int | None = None,
+    image_sizes: tuple[int, ...] = (64,),
+    render_profile: str = "standard",
+    seed: int = 0,
+    references: dict | None = None,
+    progress: bool = True,
+) -> list[Path]:
     """``medium_replay``: the medium agent's replay buffer, re-rendered from stored physics states."""
     if size is not None and episodes is not None:
         raise ConfigError("give at most one of size (transitions) and episodes")
@@ -321,27 +380,43 @@ def collect_medium_replay(task: TaskSpec, out: Path | str, agent: Path, level: P
     env = _render_env(task, writer.image_sizes, render_profile)
     try:
         collection = _write_episodes(
-            writer, selected, lambda index: render_stored_episode(env, read_replay_episode(replay_path(agent, index))),
-            progress)
+            writer,
+            selected,
+            lambda index: render_stored_episode(env, read_replay_episode(replay_path(agent, index))),
+            progress,
+        )
     finally:
         env.close()
-    behaviour = {"source": source, "policy": "SAC training episodes up to the medium checkpoint (replay buffer)",
-                 "level": level.as_dict(), "replay_episodes": [selected[0], selected[-1] + 1],
-                 **behaviour_summary(agent)}
+    behaviour = {
+        "source": source,
+        "policy": "SAC training episodes up to the medium checkpoint (replay buffer)",
+        "level": level.as_dict(),
+        "replay_episodes": [selected[0], selected[-1] + 1],
+        **behaviour_summary(agent),
+    }
     collection["rendered_from"] = "stored physics states"
     return writer.finalize(render_profile, behaviour, references, extra={"collection": collection})
 
 
-def combine_medium_expert(task: TaskSpec, out: Path | str, *, image_sizes: tuple[int, ...], render_profile: str,
-                          seed: int = 0, references: dict | None = None) -> list[Path]:
+def combine_medium_expert(
+    task: TaskSpec,
+    out: Path | str,
+    *,
+    image_sizes: tuple[int, ...],
+    render_profile: str,
+    seed: int = 0,
+    references: dict | None = None,
+) -> list[Path]:
     """``medium_expert``: every file of ``medium`` and ``expert`` (hard-linked, else copied)."""
     writer = DatasetWriter(Path(out), task, "medium_expert", tuple(image_sizes), seed)
     parts = {}
     for part in ("medium", "expert"):
         meta = read_metadata(dataset_folder(out, task, part, image_sizes[0]))
         if meta is None:
-            raise ConfigError(f"medium_expert needs the {part} dataset first "
-                              f"({dataset_folder(out, task, part, image_sizes[0])} has no dataset.json)")
+            raise ConfigError(
+                f"medium_expert needs the {part} dataset first "
+                f"({dataset_folder(out, task, part, image_sizes[0])} has no dataset.json)"
+            )
         parts[part] = meta["behaviour"]
     source = " + ".join(parts[p]["source"] for p in ("medium", "expert"))
     writer.prepare(render_profile, source)
@@ -357,8 +432,10 @@ def combine_medium_expert(task: TaskSpec, out: Path | str, *, image_sizes: tuple
             wanted.update({p.name: p for p in episode_files(folder)})
         strays = [p.name for p in episode_files(target) if p.name not in wanted]
         if strays:
-            raise ConfigError(f"{target} holds {len(strays)} episode(s) that are in neither medium nor expert "
-                              f"(e.g. {strays[0]}); use another --out (nothing was deleted)")
+            raise ConfigError(
+                f"{target} holds {len(strays)} episode(s) that are in neither medium nor expert "
+                f"(e.g. {strays[0]}); use another --out (nothing was deleted)"
+            )
         for name, source_path in wanted.items():
             destination = target / name
             if destination.exists():
@@ -371,11 +448,23 @@ def combine_medium_expert(task: TaskSpec, out: Path | str, *, image_sizes: tuple
     return writer.finalize(render_profile, behaviour, references)
 
 
-def collect(task: str, recipe: str, out: Path | str, *, size: int | None = None, episodes: int | None = None,
-            image_sizes: tuple[int, ...] = (64,), render_profile: str = "standard", seed: int = 0,
-            behaviour: BehaviourConfig | None = None, medium_threshold: float | None = None,
-            action_repeat: int | None = None, episode_length: int | None = None,
-            progress: bool = True, log=print) -> dict[str, list[Path]]:
+def collect(
+    task: str,
+    recipe: str,
+    out: Path | str,
+    *,
+    size: int | None = None,
+    episodes: int | None = None,
+    image_sizes: tuple[int, ...] = (64,),
+    render_profile: str = "standard",
+    seed: int = 0,
+    behaviour: BehaviourConfig | None = None,
+    medium_threshold: float | None = None,
+    action_repeat: int | None = None,
+    episode_length: int | None = None,
+    progress: bool = True,
+    log=print,
+) -> dict[str, list[Path]]:
     """Build one recipe, or ``all`` of them, for ``task``; returns the folders written per recipe.
 
     The SAC behaviour agent is trained once per (task, seed) under ``{out}/{domain_task}/behaviour/``
@@ -386,38 +475,59 @@ def collect(task: str, recipe: str, out: Path | str, *, size: int | None = None,
         raise ConfigError(f"unknown recipe {recipe!r}; choose one of {', '.join((*RECIPES, 'all'))}")
     recipes = RECIPES if recipe == "all" else (recipe,)
     image_sizes = tuple(dict.fromkeys(image_sizes))
-    common = dict(image_sizes=image_sizes, render_profile=render_profile, seed=seed, progress=progress)
+    common: dict[str, Any] = dict(image_sizes=image_sizes, render_profile=render_profile, seed=seed, progress=progress)
     written: dict[str, list[Path]] = {}
-    agent = levels = references = None
+    agent: Path | None = None
+    levels: dict[str, Any] = {}
+    references = None
     if recipes != ("random",):
         config = behaviour or BehaviourConfig(frames=spec.behaviour_frames, seed=seed)
         start = time.perf_counter()
-        log(f"behaviour agent: SAC on {spec.name} state, up to {config.frames:,} frames "
-            f"in {agent_folder(out, spec, config.seed)}")
+        log(
+            f"behaviour agent: SAC on {spec.name} state, up to {config.frames:,} frames "
+            f"in {agent_folder(out, spec, config.seed)}"
+        )
         agent = train_behaviour(spec, out, config, medium_threshold=medium_threshold, progress=progress)
         levels = policy_levels(agent, medium_threshold)
         references = measured_references(agent, levels["expert"].frame)
-        log(f"  {time.perf_counter() - start:.0f} s; medium = frame {levels['medium'].frame:,} "
+        log(
+            f"  {time.perf_counter() - start:.0f} s; medium = frame {levels['medium'].frame:,} "
             f"(eval return {levels['medium'].return_mean:.1f}), expert = frame {levels['expert'].frame:,} "
-            f"(eval return {levels['expert'].return_mean:.1f})")
+            f"(eval return {levels['expert'].return_mean:.1f})"
+        )
     else:  # random alone: use the references an agent of this task measured earlier, if there is one
         references = cached_references(agent_folder(out, spec, seed))
     for name in recipes:
         start = time.perf_counter()
         if name == "random":
             written[name] = collect_random(spec, out, size=size, episodes=episodes, references=references, **common)
-        elif name in ("medium", "expert"):
-            written[name] = collect_policy(spec, out, name, agent, levels[name], size=size, episodes=episodes,
-                                           references=references, **common)
+            log(f"{name}: {time.perf_counter() - start:.0f} s")
+            continue
+        assert agent is not None  # every recipe but random trained the agent above
+        if name in ("medium", "expert"):
+            written[name] = collect_policy(
+                spec, out, name, agent, levels[name], size=size, episodes=episodes, references=references, **common
+            )
         elif name == "medium_replay":
-            written[name] = collect_medium_replay(spec, out, agent, levels["medium"], size=size,
-                                                  episodes=episodes, references=references, **common)
+            written[name] = collect_medium_replay(
+                spec, out, agent, levels["medium"], size=size, episodes=episodes, references=references, **common
+            )
         else:
             for part in ("medium", "expert"):
                 if part not in written:
-                    written[part] = collect_policy(spec, out, part, agent, levels[part], size=size,
-                                                   episodes=episodes, references=references, **common)
-            written[name] = combine_medium_expert(spec, out, image_sizes=image_sizes, render_profile=render_profile,
-                                                  seed=seed, references=references)
+                    written[part] = collect_policy(
+                        spec,
+                        out,
+                        part,
+                        agent,
+                        levels[part],
+                        size=size,
+                        episodes=episodes,
+                        references=references,
+                        **common,
+                    )
+            written[name] = combine_medium_expert(
+                spec, out, image_sizes=image_sizes, render_profile=render_profile, seed=seed, references=references
+            )
         log(f"{name}: {time.perf_counter() - start:.0f} s")
     return written

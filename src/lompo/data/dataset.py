@@ -154,9 +154,9 @@ def scan_dataset(root: Path | str, *, skip_bad: bool = False, task: str | None =
     if not files:
         nested = [p for p in find_dataset_folders(root) if p != root]
         if nested:
-            listed = "\n".join(f"    {p}" for p in nested)
+            choices = "\n".join(f"    {p}" for p in nested)
             raise DatasetError(root, [Problem(root, "holds no episode files itself")],
-                               hint=f"it holds several datasets; pass one of:\n{listed}")
+                               hint=f"it holds several datasets; pass one of:\n{choices}")
         others = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
         what = "empty folder" if not others else f"no episode files (.npz, .hdf5) among {others[:10]}"
         raise DatasetError(root, [Problem(root, what)])
@@ -168,7 +168,7 @@ def scan_dataset(root: Path | str, *, skip_bad: bool = False, task: str | None =
     episodes: list[EpisodeSummary] = []
     problems: list[Problem] = []
     hashes = {path: sha256_of(path) for path in files}
-    listed = (metadata or {}).get("files") or {}
+    listed: dict[str, str] = (metadata or {}).get("files") or {}
     for name, digest in sorted(listed.items()):
         path = root / name
         if path not in hashes:

@@ -44,11 +44,11 @@ def write_episode(directory: Path | str, episode: dict[str, np.ndarray], *, comp
     episode = {k: np.asarray(v) for k, v in episode.items()}
     length = len(episode["reward"]) if "reward" in episode else 0
     path = Path(directory) / (name or episode_filename(length))
-    problems = validate_arrays(episode)
+    problems = validate_arrays(dict(episode))
     if problems:
         raise EpisodeFileError(path, ["refusing to write an invalid episode: " + p for p in problems])
     saver = np.savez_compressed if compress else np.savez
-    atomic_write_bytes(path, lambda f: saver(f, **episode))
+    atomic_write_bytes(path, lambda f: saver(f, **episode))  # type: ignore[arg-type]
     return path
 
 
@@ -74,11 +74,11 @@ class EpisodeBuilder:
 
     @staticmethod
     def _step(image, action, reward, discount, extras) -> dict[str, np.ndarray]:
-        step = {
+        step: dict[str, np.ndarray] = {
             "image": np.asarray(image, np.uint8),
             "action": np.asarray(action, np.float32).reshape(-1),
-            "reward": np.float32(reward),
-            "discount": np.float32(discount),
+            "reward": np.asarray(reward, np.float32),
+            "discount": np.asarray(discount, np.float32),
         }
         step.update({k: np.asarray(v) for k, v in extras.items()})
         return step
@@ -140,12 +140,11 @@ def validate_arrays(arrays: dict[str, np.ndarray | ArrayHeader], action_bounds=N
     if len(reward.shape) != 1:
         problems.append(f"key 'reward' has shape {tuple(reward.shape)}, expected (T+1,)")
     for key in ("action", "reward", "discount"):
-        value = arrays.get(key)
-        if isinstance(value, np.ndarray):
-            if not np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.complexfloating):
-                problems.append(f"key {key!r} has non-numeric dtype {value.dtype}")
+        if isinstance(numbers := arrays.get(key), np.ndarray):
+            if not np.issubdtype(numbers.dtype, np.number) or np.issubdtype(numbers.dtype, np.complexfloating):
+                problems.append(f"key {key!r} has non-numeric dtype {numbers.dtype}")
                 continue
-            bad = ~np.isfinite(value)
+            bad = ~np.isfinite(numbers)
             if bad.any():
                 first = int(np.argwhere(bad)[0][0])
                 problems.append(f"key {key!r} has {int(bad.sum())} NaN/inf value(s) (first at step {first})")
@@ -177,7 +176,7 @@ def _read_header(archive: zipfile.ZipFile, member: str) -> ArrayHeader:
 
 def _read_array(archive: zipfile.ZipFile, member: str) -> np.ndarray:
     with archive.open(member) as fp:
-        return np.lib.format.read_array(io.BufferedReader(fp), allow_pickle=False)
+        return np.lib.format.read_array(io.BufferedReader(fp), allow_pickle=False)  # type: ignore[type-var]
 
 
 _CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError, NotImplementedError)
@@ -254,7 +253,8 @@ def inspect_episode(path: Path | str, action_bounds=None) -> EpisodeSummary:
 
 def read_episode(path: Path | str, action_bounds=None) -> dict[str, np.ndarray]:
     """Read and validate one episode file completely (one pass). Raises :class:`EpisodeFileError`."""
-    return with_standard_keys(_load_validated(Path(path), action_bounds, decode_images=True))
+    arrays = _load_validated(Path(path), action_bounds, decode_images=True)
+    return with_standard_keys({k: v for k, v in arrays.items() if isinstance(v, np.ndarray)})
 
 
 def with_standard_keys(episode: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -131,7 +131,7 @@ class EpisodeStore:
                                          f"({lengths[i]}, {', '.join(map(str, arrays[key].shape[1:]))})")
                     arrays[key][starts[i]:starts[i] + lengths[i]] = value
             for array in arrays.values():
-                array.flush()
+                array.flush()  # type: ignore[attr-defined]
             del arrays
             np.save(tmp / "episode_starts.npy", starts)
             np.save(tmp / "episode_lengths.npy", np.asarray(lengths, np.int64))

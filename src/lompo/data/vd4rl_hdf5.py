@@ -70,7 +70,7 @@ def inspect_hdf5(path: Path | str, action_bounds=None) -> list[EpisodeSummary]:
     for start, stop in _episode_spans(step_type):
         episode_arrays = {k: v[start:stop] for k, v in arrays.items() if k != "step_type"}
         episode_arrays["image"] = np.empty((stop - start, shape[2], shape[3], 3), np.uint8)  # shape only
-        found = validate_arrays(episode_arrays, action_bounds)
+        found = validate_arrays(dict(episode_arrays), action_bounds)
         if found:
             raise EpisodeFileError(path, [f"episode at rows {start}:{stop}: {p}" for p in found])
         reward = episode_arrays["reward"].astype(np.float64)

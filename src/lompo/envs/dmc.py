@@ -33,6 +33,7 @@ class DMCEnv(gym.Env):
     """A DMC task rendered to images with the papers' conventions."""
 
     metadata = {"render_modes": ["rgb_array"]}
+    action_space: gym.spaces.Box
 
     def __init__(
         self,

@@ -47,10 +47,25 @@ TASKS: dict[str, TaskSpec] = {
     for spec in [
         # Tasks of the papers.
         TaskSpec("walker-walk", "walker", "walk", random_return=42.3, expert_return=969.8, reference_source=_VD4RL),
-        TaskSpec("cheetah-run", "cheetah", "run", random_return=6.6, expert_return=891.1, reference_source=_VD4RL,
-                 medium_replay_size=200_000),
-        TaskSpec("humanoid-walk", "humanoid", "walk", random_return=1.1, expert_return=858.1, reference_source=_VD4RL,
-                 behaviour_frames=10_000_000, medium_replay_size=600_000),
+        TaskSpec(
+            "cheetah-run",
+            "cheetah",
+            "run",
+            random_return=6.6,
+            expert_return=891.1,
+            reference_source=_VD4RL,
+            medium_replay_size=200_000,
+        ),
+        TaskSpec(
+            "humanoid-walk",
+            "humanoid",
+            "walk",
+            random_return=1.1,
+            expert_return=858.1,
+            reference_source=_VD4RL,
+            behaviour_frames=10_000_000,
+            medium_replay_size=600_000,
+        ),
         # Cheap tasks for CPU work; their behaviour agents converge within a few hundred thousand frames.
         TaskSpec("cartpole-swingup", "cartpole", "swingup", behaviour_frames=300_000),
         TaskSpec("cartpole-balance", "cartpole", "balance", behaviour_frames=200_000),

@@ -24,8 +24,9 @@ from lompo.nets.mlp import EnsembleMLP
 from lompo.nets.rssm import LatentState
 
 
-def straight_through_onehot(logits: torch.Tensor, unimix: float = 0.0,
-                            generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def straight_through_onehot(
+    logits: torch.Tensor, unimix: float = 0.0, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Sample ``logits (..., classes)`` as one-hot vectors with straight-through gradients (DreamerV2).
 
     Returns ``(sample, probs)``: ``sample`` equals a one-hot vector in value and has the gradient
@@ -73,15 +74,25 @@ class LayerNormGRUCell(nn.Module):
 
 
 class DiscreteEnsembleRSSM(nn.Module):
-    def __init__(self, action_dim: int, embed_dim: int, deter: int = 200, stoch: int = 32, classes: int = 32,
-                 hidden: int = 200, ensemble: int = 7, unimix: float = 0.0):
+    def __init__(
+        self,
+        action_dim: int,
+        embed_dim: int,
+        deter: int = 200,
+        stoch: int = 32,
+        classes: int = 32,
+        hidden: int = 200,
+        ensemble: int = 7,
+        unimix: float = 0.0,
+    ):
         super().__init__()
         self.deter_dim, self.stoch_vars, self.classes = deter, stoch, classes
         self.ensemble, self.unimix, self.action_dim = ensemble, unimix, action_dim
         self.gru_input = nn.Sequential(nn.Linear(stoch * classes + action_dim, hidden), nn.ELU())
         self.gru = LayerNormGRUCell(hidden, deter)
-        self.posterior_net = nn.Sequential(nn.Linear(deter + embed_dim, hidden), nn.ELU(),
-                                           nn.Linear(hidden, stoch * classes))
+        self.posterior_net = nn.Sequential(
+            nn.Linear(deter + embed_dim, hidden), nn.ELU(), nn.Linear(hidden, stoch * classes)
+        )
         self.prior_net = EnsembleMLP(ensemble, deter, stoch * classes, hidden, layers=1)
 
     @property
@@ -94,8 +105,9 @@ class DiscreteEnsembleRSSM(nn.Module):
 
     def initial(self, batch: int, device=None) -> LatentState:
         device = device or self.gru.linear.weight.device
-        return LatentState(torch.zeros(batch, self.deter_dim, device=device),
-                           torch.zeros(batch, self.stoch_dim, device=device))
+        return LatentState(
+            torch.zeros(batch, self.deter_dim, device=device), torch.zeros(batch, self.stoch_dim, device=device)
+        )
 
     def _probs(self, flat_logits: torch.Tensor) -> torch.Tensor:
         return class_probs(flat_logits.unflatten(-1, (self.stoch_vars, self.classes)), self.unimix)
@@ -117,8 +129,14 @@ class DiscreteEnsembleRSSM(nn.Module):
             deter = deter.unsqueeze(0).expand(self.ensemble, *deter.shape)
         return self._probs(self.prior_net(deter, members))
 
-    def observe_step(self, state: LatentState, action: torch.Tensor, embed: torch.Tensor,
-                     is_first: torch.Tensor | None = None, sample: bool = True):
+    def observe_step(
+        self,
+        state: LatentState,
+        action: torch.Tensor,
+        embed: torch.Tensor,
+        is_first: torch.Tensor | None = None,
+        sample: bool = True,
+    ):
         """One filtering step; returns ``(state, posterior probabilities)``. Where ``is_first`` is set,
         the previous state and action are zeroed (episode start)."""
         if is_first is not None:
@@ -132,7 +150,7 @@ class DiscreteEnsembleRSSM(nn.Module):
     def observe(self, embed: torch.Tensor, action: torch.Tensor, is_first: torch.Tensor) -> dict[str, torch.Tensor]:
         """Filter sequences ``(B, T, ...)``; returns ``deter``, ``stoch`` and ``post_probs``, each ``(B, T, ...)``."""
         state = self.initial(embed.shape[0], embed.device)
-        out = {k: [] for k in ("deter", "stoch", "post_probs")}
+        out: dict[str, list[torch.Tensor]] = {k: [] for k in ("deter", "stoch", "post_probs")}
         for t in range(embed.shape[1]):
             state, probs = self.observe_step(state, action[:, t], embed[:, t], is_first[:, t])
             for key, value in zip(out, (state.deter, state.stoch, probs)):

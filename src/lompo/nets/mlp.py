@@ -61,8 +61,9 @@ class EnsembleMLP(nn.Module):
 
     def member_grad_norms(self) -> torch.Tensor:
         """``(K,)``: the L2 norm of each member's gradient over all its layers (zero where none)."""
-        squares = torch.zeros(self.members, device=self.linears[0].weight.device)
-        for linear in self.linears:
+        linears: list[EnsembleLinear] = list(self.linears)  # type: ignore[arg-type]
+        squares = torch.zeros(self.members, device=linears[0].weight.device)
+        for linear in linears:
             for param in (linear.weight, linear.bias):
                 if param.grad is not None:
                     squares = squares + param.grad.detach().pow(2).flatten(1).sum(1)

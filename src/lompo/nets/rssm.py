@@ -59,8 +59,17 @@ def gaussian_kl(mean_q, std_q, mean_p, std_p) -> torch.Tensor:
 
 
 class EnsembleRSSM(nn.Module):
-    def __init__(self, action_dim: int, embed_dim: int, deter: int = 256, stoch: int = 64, hidden: int = 256,
-                 ensemble: int = 7, layers: int = 2, min_std: float = 0.1):
+    def __init__(
+        self,
+        action_dim: int,
+        embed_dim: int,
+        deter: int = 256,
+        stoch: int = 64,
+        hidden: int = 256,
+        ensemble: int = 7,
+        layers: int = 2,
+        min_std: float = 0.1,
+    ):
         super().__init__()
         self.deter_dim, self.stoch_dim, self.ensemble, self.min_std = deter, stoch, ensemble, min_std
         self.action_dim = action_dim
@@ -77,8 +86,9 @@ class EnsembleRSSM(nn.Module):
 
     def initial(self, batch: int, device=None) -> LatentState:
         device = device or self.gru.weight_hh.device
-        return LatentState(torch.zeros(batch, self.deter_dim, device=device),
-                           torch.zeros(batch, self.stoch_dim, device=device))
+        return LatentState(
+            torch.zeros(batch, self.deter_dim, device=device), torch.zeros(batch, self.stoch_dim, device=device)
+        )
 
     def deterministic_step(self, state: LatentState, action: torch.Tensor) -> torch.Tensor:
         """``d_t = GRU(d_{t-1}, W[z_{t-1}, a_t])``."""
@@ -97,8 +107,14 @@ class EnsembleRSSM(nn.Module):
             deter = deter.unsqueeze(0).expand(self.ensemble, *deter.shape)
         return gaussian_params(self.prior_net(deter, members), self.min_std)
 
-    def observe_step(self, state: LatentState, action: torch.Tensor, embed: torch.Tensor,
-                     is_first: torch.Tensor | None = None, sample: bool = True):
+    def observe_step(
+        self,
+        state: LatentState,
+        action: torch.Tensor,
+        embed: torch.Tensor,
+        is_first: torch.Tensor | None = None,
+        sample: bool = True,
+    ):
         """One filtering step; returns ``(state, posterior mean, posterior std)``.
 
         Where ``is_first`` is set, the previous state and action are zeroed (episode start).
@@ -112,12 +128,13 @@ class EnsembleRSSM(nn.Module):
         stoch = mean + std * torch.randn_like(std) if sample else mean
         return LatentState(deter, stoch), mean, std
 
-    def observe(self, embed: torch.Tensor, action: torch.Tensor, is_first: torch.Tensor,
-                state: LatentState | None = None) -> dict[str, torch.Tensor]:
+    def observe(
+        self, embed: torch.Tensor, action: torch.Tensor, is_first: torch.Tensor, state: LatentState | None = None
+    ) -> dict[str, torch.Tensor]:
         """Filter sequences ``(B, T, ...)``; returns deter, stoch, post_mean, post_std, each ``(B, T, ...)``."""
         batch, length = embed.shape[:2]
         state = state or self.initial(batch, embed.device)
-        out = {k: [] for k in ("deter", "stoch", "post_mean", "post_std")}
+        out: dict[str, list[torch.Tensor]] = {k: [] for k in ("deter", "stoch", "post_mean", "post_std")}
         for t in range(length):
             state, mean, std = self.observe_step(state, action[:, t], embed[:, t], is_first[:, t])
             for key, value in zip(out, (state.deter, state.stoch, mean, std)):

@@ -105,8 +105,9 @@ def algorithm_spec(name: str) -> AlgorithmSpec:
     try:
         module = importlib.import_module(names[name])
     except ImportError as err:
-        raise ConfigError(f"algorithm {name!r} is registered as module {names[name]!r}, which does not import "
-                          f"({err})") from None
+        raise ConfigError(
+            f"algorithm {name!r} is registered as module {names[name]!r}, which does not import ({err})"
+        ) from None
     spec = module.algorithm_spec(name)
     if not isinstance(spec, AlgorithmSpec):
         raise ConfigError(f"{names[name]}.algorithm_spec({name!r}) must return an AlgorithmSpec")

@@ -123,8 +123,8 @@ def save_checkpoint(directory: Path | str, name: str, state: dict, keep: int = 2
     tmp.mkdir()
     try:
         save_file(tensors, str(tmp / FILES[0]))
-        with open(tmp / FILES[1], "wb") as f:
-            np.savez(f, **arrays)
+        with open(tmp / FILES[1], "wb") as out:
+            np.savez(out, **arrays)  # type: ignore[arg-type]
         (tmp / FILES[2]).write_text(json.dumps(tree))
         manifest = {"files": {f: _sha256(tmp / f) for f in FILES}}
         (tmp / "manifest.json").write_text(json.dumps(manifest))

@@ -83,8 +83,15 @@ def _hints(cls) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def build_configs(algo: str, algo_config_cls, presets: dict[str, dict], variants: dict[str, dict],
-                  preset: str, overrides: dict[str, Any], base: dict[str, Any] | None = None):
+def build_configs(
+    algo: str,
+    algo_config_cls,
+    presets: dict[str, dict],
+    variants: dict[str, dict],
+    preset: str,
+    overrides: dict[str, Any],
+    base: dict[str, Any] | None = None,
+):
     """Resolve ``(RunSettings, algo config)`` from a preset, the algorithm's variant and overrides.
 
     ``overrides`` values may be strings (from the command line) or already typed.

@@ -25,8 +25,10 @@ def dataset_metadata(store: EpisodeStore) -> dict:
 def dataset_task(store: EpisodeStore) -> str:
     task = store.info.get("task") or dataset_metadata(store).get("task")
     if not task:
-        raise ConfigError(f"cannot tell which task the dataset {store.info.get('source')} belongs to; "
-                          "evaluation needs it (write a dataset.json or name the folder like V-D4RL)")
+        raise ConfigError(
+            f"cannot tell which task the dataset {store.info.get('source')} belongs to; "
+            "evaluation needs it (write a dataset.json or name the folder like V-D4RL)"
+        )
     return task
 
 
@@ -55,8 +57,9 @@ def normalized_scores(mean_return: float, random: float | None, expert: float | 
     return {"score_vd4rl": mean_return / 10.0, "score_d4rl": d4rl}
 
 
-def run_episodes(policy: Policy, env: DMCEnv, episodes: int, seed: int,
-                 record_episodes: int = 0, progress: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
+def run_episodes(
+    policy: Policy, env: DMCEnv, episodes: int, seed: int, record_episodes: int = 0, progress: bool = False
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """Returns of ``episodes`` episodes (env seeds ``seed + i``, mean actions) and recorded frames.
     Torch's RNG (latent sampling) is seeded with ``seed`` inside a fork, so training streams are untouched."""
     returns, frames = [], []
@@ -81,8 +84,14 @@ def run_episodes(policy: Policy, env: DMCEnv, episodes: int, seed: int,
     return np.asarray(returns), frames
 
 
-def evaluate(policy: Policy, store: EpisodeStore, episodes: int, seed: int, video_path: Path | None = None,
-             progress: bool = False) -> dict:
+def evaluate(
+    policy: Policy,
+    store: EpisodeStore,
+    episodes: int,
+    seed: int,
+    video_path: Path | None = None,
+    progress: bool = False,
+) -> dict:
     """Evaluate ``policy`` for ``episodes`` episodes; writes a GIF of the first one to ``video_path``."""
     if episodes < 1:
         raise ConfigError(f"evaluation needs at least one episode, got {episodes}")
@@ -103,7 +112,7 @@ def evaluate(policy: Policy, store: EpisodeStore, episodes: int, seed: int, vide
     }
     if video_path is not None and frames:
         write_gif(video_path, frames)
-        result["video"] = str(video_path)
+        return {**result, "video": str(video_path)}
     return result
 
 

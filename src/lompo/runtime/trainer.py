@@ -31,10 +31,16 @@ import torch
 from lompo.data.dataset import scan_dataset
 from lompo.data.store import EpisodeStore, load_store
 from lompo.errors import CheckpointError, ConfigError, DivergenceError
-from lompo.files import append_jsonl, atomic_write_bytes, package_versions
+from lompo.files import append_jsonl, atomic_write_bytes, lock_record, package_versions
 from lompo.runtime.algorithms import Algorithm, AlgorithmSpec, WorldModelAlgorithm, algorithm_spec
-from lompo.runtime.checkpoint import (latest_checkpoint, load_checkpoint, restore_rng, rng_state, save_checkpoint,
-                                      seed_everything)
+from lompo.runtime.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    restore_rng,
+    rng_state,
+    save_checkpoint,
+    seed_everything,
+)
 from lompo.runtime.config import RunSettings, build_configs, configs_from_file, configs_to_json, parse_overrides
 from lompo.runtime.evaluate import dataset_metadata, dataset_task, evaluate, write_png
 
@@ -46,8 +52,10 @@ def check_finite(metrics: dict[str, float], phase: str, step: int, last_checkpoi
     for name, value in metrics.items():
         if isinstance(value, float) and not math.isfinite(value):
             kept = f"the last good checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint yet"
-            raise DivergenceError(f"{name} = {value} at step {step} of phase {phase!r}; the run stopped and "
-                                  f"{kept} (lower a learning rate, or resume to retry)")
+            raise DivergenceError(
+                f"{name} = {value} at step {step} of phase {phase!r}; the run stopped and "
+                f"{kept} (lower a learning rate, or resume to retry)"
+            )
 
 
 def nonfinite_entries(tree, path: str = "state"):
@@ -58,12 +66,16 @@ def nonfinite_entries(tree, path: str = "state"):
     elif isinstance(tree, (list, tuple)):
         for i, value in enumerate(tree):
             yield from nonfinite_entries(value, f"{path}[{i}]")
-    elif isinstance(tree, torch.Tensor) and tree.is_floating_point():
-        if not bool(torch.isfinite(tree).all()):
-            yield path
-    elif isinstance(tree, np.ndarray) and np.issubdtype(tree.dtype, np.floating):
-        if not bool(np.isfinite(tree).all()):
-            yield path
+    elif _has_nonfinite(tree):
+        yield path
+
+
+def _has_nonfinite(value) -> bool:
+    if isinstance(value, torch.Tensor) and value.is_floating_point():
+        return not bool(torch.isfinite(value).all())
+    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating):
+        return not bool(np.isfinite(value).all())
+    return False
 
 
 def resident_memory_mib() -> dict[str, float]:
@@ -111,17 +123,27 @@ class Run:
         self.spec: AlgorithmSpec = algorithm_spec(self.settings.algo)
 
     @classmethod
-    def new(cls, path: Path | str, algo: str, data: Path | str, *, preset: str = "cpu", seed: int = 0,
-            overrides: dict[str, Any] | list[str] | None = None, world_model: Path | str | None = None,
-            skip_bad: bool = False) -> Run:
+    def new(
+        cls,
+        path: Path | str,
+        algo: str,
+        data: Path | str,
+        *,
+        preset: str = "cpu",
+        seed: int = 0,
+        overrides: dict[str, Any] | list[str] | None = None,
+        world_model: Path | str | None = None,
+        skip_bad: bool = False,
+    ) -> Run:
         """Create a run directory: ``algo`` at ``preset`` on ``data``, with ``--set`` style ``overrides``
         (``["key=value", ...]`` or a dict). The one way the CLI, sweeps and tests create runs."""
         spec = algorithm_spec(algo)
         if isinstance(overrides, list):
             overrides = parse_overrides(overrides)
         base = {"data": str(data), "seed": seed, "world_model": str(world_model or ""), "skip_bad": skip_bad}
-        settings, config = build_configs(algo, spec.config_cls, spec.presets, spec.variants, preset,
-                                         overrides or {}, base=base)
+        settings, config = build_configs(
+            algo, spec.config_cls, spec.presets, spec.variants, preset, overrides or {}, base=base
+        )
         return cls.create(path, settings, config)
 
     @classmethod
@@ -129,8 +151,9 @@ class Run:
         """Create a run directory from resolved settings (``config.json``); see :meth:`new`."""
         path = Path(path)
         if (path / "config.json").exists():
-            raise ConfigError(f"{path} already holds a run; continue it with `lompo train --resume {path}` "
-                              "or choose another --out")
+            raise ConfigError(
+                f"{path} already holds a run; continue it with `lompo train --resume {path}` or choose another --out"
+            )
         path.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path / "config.json", lambda f: f.write(configs_to_json(settings, config).encode()))
         return cls(path)
@@ -154,8 +177,10 @@ class Run:
     def build(self, store: EpisodeStore) -> Algorithm:
         algo = self.spec.build(self.config, store, seed=self.settings.seed, device=self.settings.device)
         if not isinstance(algo, Algorithm):
-            raise ConfigError(f"{self.settings.algo}: {type(algo).__name__} lacks a method of the Algorithm "
-                              "protocol (lompo.runtime.algorithms)")
+            raise ConfigError(
+                f"{self.settings.algo}: {type(algo).__name__} lacks a method of the Algorithm "
+                "protocol (lompo.runtime.algorithms)"
+            )
         return algo
 
     def restore(self, algo, store: EpisodeStore) -> dict:
@@ -164,19 +189,30 @@ class Run:
         if checkpoint is None:
             # (.tmp-* folders are writes a crash interrupted; the next save removes them)
             if any(not m.parent.name.startswith(".") for m in self.checkpoints.glob("*/manifest.json")):
-                raise CheckpointError(self.checkpoints, "no checkpoint passes its manifest check; refusing to "
-                                                        "start over on top of them (move the folder away first)")
+                raise CheckpointError(
+                    self.checkpoints,
+                    "no checkpoint passes its manifest check; refusing to "
+                    "start over on top of them (move the folder away first)",
+                )
             return {"phase_index": 0, "step": 0, "metrics_bytes": 0, "eval_bytes": 0, "wall_time": 0.0}
         state = load_checkpoint(checkpoint)
         if state.get("data_fingerprint") != store.directory.name:
-            raise CheckpointError(checkpoint, f"was trained on other data than {self.settings.data} "
-                                              "(the dataset's files changed since)")
+            raise CheckpointError(
+                checkpoint, f"was trained on other data than {self.settings.data} (the dataset's files changed since)"
+            )
         algo.load_state_dict(state["algo"])
         restore_rng(state["rng"])
         return dict(state["progress"], checkpoint=str(checkpoint))
 
-    def save(self, algo, store: EpisodeStore, progress: dict, phase: str = "", step: int = 0,
-             last_checkpoint: Path | None = None) -> Path:
+    def save(
+        self,
+        algo,
+        store: EpisodeStore,
+        progress: dict,
+        phase: str = "",
+        step: int = 0,
+        last_checkpoint: Path | None = None,
+    ) -> Path:
         """Write a checkpoint, unless a weight or optimiser value went NaN/inf (e.g. a NaN gradient
         under a finite loss): then stop without overwriting the last good checkpoint."""
         name = f"{progress['phase_index']}-{progress['step']:09d}"
@@ -184,10 +220,17 @@ class Run:
         bad = next(nonfinite_entries(algo_state), None)
         if bad is not None:
             kept = f"the last good checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint yet"
-            raise DivergenceError(f"{bad} holds NaN/inf at step {step} of phase {phase!r}; the run stopped "
-                                  f"without saving it and {kept} (lower a learning rate, or resume to retry)")
-        state = {"algo": algo_state, "rng": rng_state(), "progress": progress,
-                 "data_fingerprint": store.directory.name, "algo_name": self.settings.algo}
+            raise DivergenceError(
+                f"{bad} holds NaN/inf at step {step} of phase {phase!r}; the run stopped "
+                f"without saving it and {kept} (lower a learning rate, or resume to retry)"
+            )
+        state = {
+            "algo": algo_state,
+            "rng": rng_state(),
+            "progress": progress,
+            "data_fingerprint": store.directory.name,
+            "algo_name": self.settings.algo,
+        }
         return save_checkpoint(self.checkpoints, name, state, keep=self.settings.keep_checkpoints)
 
     def start_from_world_model(self, algo, store: EpisodeStore) -> dict:
@@ -197,10 +240,14 @@ class Run:
         if spec.world_model_phase is None or not isinstance(algo, WorldModelAlgorithm):
             raise ConfigError(f"{self.settings.algo} has no world model to reuse")
         if source.spec.config_cls is not spec.config_cls:
-            raise ConfigError(f"{source.path} trained {source.settings.algo}, whose world model "
-                              f"{self.settings.algo} cannot use")
-        differ = [f"{f}: {getattr(source.config, f)} there, {getattr(self.config, f)} here"
-                  for f in spec.world_model_fields if getattr(source.config, f) != getattr(self.config, f)]
+            raise ConfigError(
+                f"{source.path} trained {source.settings.algo}, whose world model {self.settings.algo} cannot use"
+            )
+        differ = [
+            f"{f}: {getattr(source.config, f)} there, {getattr(self.config, f)} here"
+            for f in spec.world_model_fields
+            if getattr(source.config, f) != getattr(self.config, f)
+        ]
         if differ:
             raise ConfigError(f"the world model of {source.path} has another shape ({'; '.join(differ)})")
         checkpoint = latest_checkpoint(source.checkpoints)
@@ -211,11 +258,18 @@ class Run:
             raise ConfigError(f"{source.path} was trained on other data than {self.settings.data}")
         model_index = algo.phases.index(spec.world_model_phase)
         if state["progress"]["phase_index"] <= model_index:
-            raise ConfigError(f"{source.path} has not finished training its world model yet "
-                              f"(latest checkpoint {checkpoint.name})")
+            raise ConfigError(
+                f"{source.path} has not finished training its world model yet (latest checkpoint {checkpoint.name})"
+            )
         algo.load_world_model_state(state["algo"])
-        return {"phase_index": model_index + 1, "step": 0, "metrics_bytes": 0, "eval_bytes": 0, "wall_time": 0.0,
-                "world_model_from": str(checkpoint)}
+        return {
+            "phase_index": model_index + 1,
+            "step": 0,
+            "metrics_bytes": 0,
+            "eval_bytes": 0,
+            "wall_time": 0.0,
+            "world_model_from": str(checkpoint),
+        }
 
     # ------------------------------------------------------------------ training
     def train(self, progress: bool = False, log=print, on_checkpoint=None) -> dict:
@@ -260,17 +314,22 @@ class Run:
                     bar.update(1)
                 wall = time.perf_counter() - started
                 if step % s.log_every == 0 or step == total:
-                    append_jsonl(self.metrics_path, {"phase": phase, "step": step, "wall_time": round(wall, 3),
-                                                      **resident_memory_mib(), **metrics})
+                    append_jsonl(
+                        self.metrics_path,
+                        {"phase": phase, "step": step, "wall_time": round(wall, 3), **resident_memory_mib(), **metrics},
+                    )
                 if phase == phases[-1] and s.eval_every and step % s.eval_every == 0 and step < total:
                     result = evaluate(self.policy(algo), store, s.eval_episodes, EVAL_SEED)
-                    append_jsonl(self.eval_path, {"phase": phase, "step": step, "wall_time": round(wall, 3),
-                                                   **result})
+                    append_jsonl(self.eval_path, {"phase": phase, "step": step, "wall_time": round(wall, 3), **result})
                 if step % s.checkpoint_every == 0 or step == total:
                     at_end = step == total
-                    record = {"phase_index": phase_index + 1 if at_end else phase_index, "step": 0 if at_end else step,
-                              "metrics_bytes": _size(self.metrics_path), "eval_bytes": _size(self.eval_path),
-                              "wall_time": time.perf_counter() - started}
+                    record = {
+                        "phase_index": phase_index + 1 if at_end else phase_index,
+                        "step": 0 if at_end else step,
+                        "metrics_bytes": _size(self.metrics_path),
+                        "eval_bytes": _size(self.eval_path),
+                        "wall_time": time.perf_counter() - started,
+                    }
                     last_checkpoint = self.save(algo, store, record, phase, step, last_checkpoint)
                     if on_checkpoint is not None:
                         on_checkpoint(last_checkpoint, {"phase": phase, "step": step, **metrics})
@@ -288,9 +347,17 @@ class Run:
             result["model_strip"] = str(strip_path)
         # What the run trained on, as it was then: a rebuilt dataset at the same path (another behaviour
         # agent, another mean return) must not relabel this result (lompo.bench.results reads these).
-        result.update(algo=s.algo, seed=s.seed, data=s.data, data_fingerprint=store.directory.name,
-                      data_statistics=dataset_metadata(store).get("statistics"), wall_time=round(wall_time, 2),
-                      steps={p: algo.phase_length(p) for p in algo.phases}, versions=package_versions())
+        result.update(
+            algo=s.algo,
+            seed=s.seed,
+            data=s.data,
+            data_fingerprint=store.directory.name,
+            data_statistics=dataset_metadata(store).get("statistics"),
+            wall_time=round(wall_time, 2),
+            steps={p: algo.phase_length(p) for p in algo.phases},
+            versions=package_versions(),
+            lock=lock_record(),
+        )
         append_jsonl(self.eval_path, {"phase": "final", **result})
         atomic_write_bytes(self.final_path, lambda f: f.write(json.dumps(result, indent=2).encode()))
         return result
@@ -300,16 +367,16 @@ class Run:
         named ``checkpoint``) loaded."""
         algo = self.build(store)
         if checkpoint is None:
-            checkpoint = latest_checkpoint(self.checkpoints)
-            if checkpoint is None:
+            path = latest_checkpoint(self.checkpoints)
+            if path is None:
                 raise CheckpointError(self.checkpoints, "no complete checkpoint to load")
         else:
-            checkpoint = self.checkpoints / checkpoint
-            if not (checkpoint / "manifest.json").is_file():
+            path = self.checkpoints / checkpoint
+            if not (path / "manifest.json").is_file():
                 kept = sorted(p.parent.name for p in self.checkpoints.glob("*/manifest.json"))
-                raise CheckpointError(checkpoint, f"no such checkpoint; this run keeps {', '.join(kept) or 'none'}")
-        algo.load_state_dict(load_checkpoint(checkpoint)["algo"])
-        return algo, checkpoint
+                raise CheckpointError(path, f"no such checkpoint; this run keeps {', '.join(kept) or 'none'}")
+        algo.load_state_dict(load_checkpoint(path)["algo"])
+        return algo, path
 
     def policy(self, algo, latent: str | None = None):
         """The policy to evaluate; latent-model algorithms infer their latent as ``latent`` says
@@ -326,13 +393,20 @@ class Run:
             raise ConfigError(f"{self.settings.algo} has no latent model; eval_latent={latent} does not apply")
         return has_latent
 
-    def evaluate(self, episodes: int | None = None, video: bool = False, progress: bool = False,
-                 latent: str | None = None) -> dict:
+    def evaluate(
+        self, episodes: int | None = None, video: bool = False, progress: bool = False, latent: str | None = None
+    ) -> dict:
         """``lompo evaluate RUN``: the latest checkpoint's policy, E episodes; returned, not appended to eval.jsonl.
         ``latent`` overrides the run's ``eval_latent`` for latent-model policies."""
         store = self.open_store()
         algo, checkpoint = self.trained_algorithm(store)
         video_path = self.videos / f"evaluate-{checkpoint.name}.gif" if video else None
-        result = evaluate(self.policy(algo, latent), store, episodes or self.settings.eval_episodes, EVAL_SEED,
-                          video_path=video_path, progress=progress)
+        result = evaluate(
+            self.policy(algo, latent),
+            store,
+            episodes or self.settings.eval_episodes,
+            EVAL_SEED,
+            video_path=video_path,
+            progress=progress,
+        )
         return {"checkpoint": str(checkpoint), "latent": latent or self.settings.eval_latent, **result}

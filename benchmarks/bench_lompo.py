@@ -40,8 +40,8 @@ def main() -> None:
         algo = Lompo(config, store, seed=0, device=args.device)
         model = algo.model
         if args.compile:
-            model.encoder = torch.compile(model.encoder)  # type: ignore[assignment]
-            model.decoder = torch.compile(model.decoder)  # type: ignore[assignment]
+            model.encoder = torch.compile(model.encoder)
+            model.decoder = torch.compile(model.decoder)
         sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
 
         def model_step(algo=algo, sync=sync):

@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from lompo.bench.report import check_in_chromium
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from browser import check_in_chromium  # noqa: E402  (tests/browser.py)
 
 
 def main() -> int:

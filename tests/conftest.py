@@ -2,7 +2,7 @@
 
 import pytest
 
-from lompo.collect import collect_random
+from helpers import random_cartpole
 
 
 @pytest.fixture(autouse=True)
@@ -13,16 +13,5 @@ def _isolated_cache(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
-    """Three short rendered cartpole-swingup episodes (100 simulator steps) at 32 px, fast profile."""
-    out = tmp_path_factory.mktemp("data")
-    (folder,) = collect_random(
-        "cartpole-swingup",
-        out,
-        episodes=3,
-        image_sizes=(32,),
-        render_profile="fast",
-        seed=0,
-        episode_length=100,
-        progress=False,
-    )
-    return folder
+    """Three episodes at 32 px."""
+    return random_cartpole(tmp_path_factory.mktemp("data"), episodes=3, size=32, seed=0)

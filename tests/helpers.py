@@ -2,6 +2,7 @@
 
 import json
 
+from lompo.collect import collect_random
 from lompo.runtime import Run, latest_checkpoint, load_checkpoint
 
 
@@ -22,3 +23,18 @@ def metric_lines(run):
 
 def final_weights(run):
     return load_checkpoint(latest_checkpoint(run.checkpoints))["algo"]["sac"]["actor"]
+
+
+def random_cartpole(out, episodes: int, size: int, seed: int):
+    """``episodes`` rendered random-action cartpole-swingup episodes of 100 simulator steps (fast profile)."""
+    (folder,) = collect_random(
+        "cartpole-swingup",
+        out,
+        episodes=episodes,
+        image_sizes=(size,),
+        render_profile="fast",
+        seed=seed,
+        episode_length=100,
+        progress=False,
+    )
+    return folder

@@ -17,23 +17,8 @@ from helpers import metric_lines, new_run
 
 def test_tiny_offline_dv2_end_to_end_through_the_cli(tmp_path, tiny_dataset, capsys):
     out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--algo",
-                "offline_dv2",
-                "--data",
-                str(tiny_dataset),
-                "--preset",
-                "tiny",
-                "--out",
-                str(out),
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    flags = ["--algo", "offline_dv2", "--preset", "tiny", "--no-progress"]
+    assert main(["train", "--data", str(tiny_dataset), "--out", str(out), *flags]) == 0
     run = Run(out)
     result = run.final()
     assert np.isfinite(result["return_mean"]) and result["algo"] == "offline_dv2"

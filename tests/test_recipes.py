@@ -43,12 +43,11 @@ def trained_agent(tmp_path_factory):
     return out, train_behaviour(SPEC, out, tiny_config(), progress=False)
 
 
-@pytest.fixture(scope="module")
-def all_recipes(tmp_path_factory):
-    out = tmp_path_factory.mktemp("recipes")
-    written = collect(
+def tiny_collect(recipe, out):
+    """``recipe`` of cartpole-swingup at 32 and 24 px, 2 episodes of 100 steps, the tiny behaviour agent."""
+    return collect(
         "cartpole-swingup",
-        "all",
+        recipe,
         out,
         episodes=2,
         image_sizes=(32, 24),
@@ -59,7 +58,12 @@ def all_recipes(tmp_path_factory):
         progress=False,
         log=lambda *a: None,
     )
-    return out, written
+
+
+@pytest.fixture(scope="module")
+def all_recipes(tmp_path_factory):
+    out = tmp_path_factory.mktemp("recipes")
+    return out, tiny_collect("all", out)
 
 
 # --------------------------------------------------------------------------- re-rendering
@@ -244,19 +248,7 @@ def test_recipes_reuse_the_trained_agent(all_recipes):
     out, _ = all_recipes
     agent = out / "cartpole_swingup" / "behaviour" / "seed0"
     before = file_digests(agent)
-    collect(
-        "cartpole-swingup",
-        "expert",
-        out,
-        episodes=2,
-        image_sizes=(32, 24),
-        render_profile="fast",
-        behaviour=tiny_config(),
-        medium_threshold=-1.0,
-        episode_length=100,
-        progress=False,
-        log=lambda *a: None,
-    )
+    tiny_collect("expert", out)
     assert file_digests(agent) == before  # no retraining, no new checkpoint
 
 

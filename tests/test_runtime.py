@@ -181,23 +181,8 @@ def test_checkpoint_with_pickle_payload_is_refused(tmp_path):
 
 def test_cli_train_evaluate_and_resume(tmp_path, tiny_dataset, capsys):
     out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                str(tiny_dataset),
-                "--preset",
-                "tiny",
-                "--out",
-                str(out),
-                "--set",
-                "agent_steps=4",
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    flags = ["--preset", "tiny", "--set", "agent_steps=4", "--no-progress"]
+    assert main(["train", "--data", str(tiny_dataset), "--out", str(out), *flags]) == 0
     assert "final: return" in capsys.readouterr().out
     final = json.loads((out / "final.json").read_text())  # what the run trained on, as it was then
     assert final["data_statistics"] == json.loads((Path(tiny_dataset) / "dataset.json").read_text())["statistics"]
@@ -208,22 +193,8 @@ def test_cli_train_evaluate_and_resume(tmp_path, tiny_dataset, capsys):
     assert main(["evaluate", str(out), "--episodes", "1", "--json", "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert '"episodes": 1' in printed
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                str(tiny_dataset),
-                "--preset",
-                "tiny",
-                "--out",
-                str(tmp_path / "x"),
-                "--set",
-                "horizon=zero",
-            ]
-        )
-        == 2
-    )
+    flags = ["--preset", "tiny", "--set", "horizon=zero"]
+    assert main(["train", "--data", str(tiny_dataset), "--out", str(tmp_path / "x"), *flags]) == 2
     assert "horizon must be a int" in capsys.readouterr().err
 
 

@@ -13,43 +13,19 @@ import pytest
 
 from lompo.bench.sweep import SweepSpec, job_command, open_run, plan
 from lompo.cli import main
-from lompo.collect import collect_random
 from lompo.errors import ConfigError
+
+from helpers import random_cartpole
 
 
 @pytest.fixture(scope="module")
 def second_dataset(tmp_path_factory):
-    out = tmp_path_factory.mktemp("data2")
-    (folder,) = collect_random(
-        "cartpole-swingup",
-        out,
-        episodes=2,
-        image_sizes=(24,),
-        render_profile="fast",
-        seed=1,
-        episode_length=100,
-        progress=False,
-    )
-    return folder
+    return random_cartpole(tmp_path_factory.mktemp("data2"), episodes=2, size=24, seed=1)
 
 
 def _bench(out, data, extra=()):
-    return [
-        "bench",
-        "--algos",
-        "bc,drqbc",
-        "--data",
-        ",".join(map(str, data)),
-        "--seeds",
-        "0",
-        "--preset",
-        "tiny",
-        "--workers",
-        "2",
-        "--out",
-        str(out),
-        *extra,
-    ]
+    flags = ["--algos", "bc,drqbc", "--seeds", "0", "--preset", "tiny", "--workers", "2"]
+    return ["bench", "--data", ",".join(map(str, data)), "--out", str(out), *flags, *extra]
 
 
 def _rows(out):
@@ -137,29 +113,11 @@ def test_ablations_wait_for_and_reuse_the_lompo_world_model(tmp_path, tiny_datas
 def test_report_is_self_contained_and_renders_in_headless_chromium(tmp_path, tiny_dataset, capsys):
     """`lompo report` on a finished sweep: one HTML file with the table, curves, video and config, no
     external resource; Chromium loads it without console errors and every image decodes."""
-    from lompo.bench.report import check_in_chromium
+    from browser import check_in_chromium
 
     out = tmp_path / "sweep"
-    assert (
-        main(
-            [
-                "bench",
-                "--algos",
-                "bc",
-                "--data",
-                str(tiny_dataset),
-                "--seeds",
-                "0,1",
-                "--preset",
-                "tiny",
-                "--workers",
-                "2",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    flags = ["--algos", "bc", "--seeds", "0,1", "--preset", "tiny", "--workers", "2"]
+    assert main(["bench", "--data", str(tiny_dataset), "--out", str(out), *flags]) == 0
     assert main(["report", str(out)]) == 0
     page_path = out / "report.html"
     text = page_path.read_text()

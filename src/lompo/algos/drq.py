@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from lompo.algos.sac import soft_update
-from lompo.algos.spec import AlgorithmSpec
+from lompo.algos.spec import AlgorithmSpec, check_positive
 from lompo.data.samplers import TransitionSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
@@ -63,9 +63,7 @@ class DrQConfig:
     def validate(self) -> None:
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
-        for name in ("frame_stack", "n_step", "batch_size", "agent_steps", "cql_actions", "std_steps"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_positive(self, "frame_stack n_step batch_size agent_steps cql_actions std_steps")
         if self.shift_pad < 0:
             raise ConfigError(f"shift_pad must be >= 0, got {self.shift_pad}")
 
@@ -96,6 +94,7 @@ def dataset_recipe(store: EpisodeStore) -> str | None:
     return Path(source).parent.name if source else None
 
 
+# fmt: off
 PRESETS: dict[str, dict] = {
     "paper": {},
     # 84 px; a 16-channel encoder (2.4x cheaper per update), MLPs 256, batch 64 and lr 3e-4 so that BC
@@ -105,6 +104,7 @@ PRESETS: dict[str, dict] = {
     "cpu": dict(batch_size=64, agent_steps=15_000, std_steps=15_000, hidden=256, conv_channels=16, lr=3e-4),
     "tiny": dict(batch_size=4, agent_steps=6, conv_channels=4, feature_dim=8, hidden=16, cql_actions=2, std_steps=6),
 }
+# fmt: on
 
 VARIANTS: dict[str, dict] = {name: {"objective": name} for name in OBJECTIVES}
 

@@ -23,6 +23,7 @@ The pieces, in the paper's order:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,15 +32,8 @@ from torch.nn import functional as F
 
 from lompo.algos.kl import masked_mean, split_kl
 from lompo.algos.sac import SAC, SACConfig
-from lompo.algos.spec import AlgorithmSpec
-from lompo.algos.world_model import (
-    LatentPolicy,
-    batch_to_torch,
-    model_sample_strip,
-    sample_prior_members,
-    use_channels_last,
-    world_model_step,
-)
+from lompo.algos.spec import AlgorithmSpec, check_positive
+from lompo.algos.world_model import LatentModelAlgorithm, batch_to_torch, model_sample_strip, sample_prior_members
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
@@ -106,17 +100,8 @@ class LompoConfig:
             raise ConfigError(f"penalty must be one of {sorted(PENALTIES)}, got {self.penalty!r}")
         if self.reward_source not in ("ensemble_mean", "sampled"):
             raise ConfigError(f"reward_source must be ensemble_mean or sampled, got {self.reward_source!r}")
-        for name in (
-            "ensemble",
-            "horizon",
-            "batch_size",
-            "sequence_length",
-            "refresh_sequences",
-            "updates_per_epoch",
-            "sac_batch_size",
-        ):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        names = "ensemble horizon batch_size sequence_length refresh_sequences updates_per_epoch sac_batch_size"
+        check_positive(self, names)
         if self.sequence_length < 2:
             raise ConfigError("sequence_length must be >= 2 (transitions need two frames)")
 
@@ -125,56 +110,22 @@ WORLD_MODEL_FIELDS = ("depth", "deter", "stoch", "hidden", "mlp_layers", "ensemb
 
 # Presets (field overrides). ``paper``: the numbers of LOMPO appendix C (docs/lompo.md) with
 # our Algorithm-1 sizes. ``cpu``: learns a cheap task on 2 cores in minutes. ``tiny``: tests.
+# fmt: off
 PRESETS: dict[str, dict] = {
     "paper": {},
-    "cpu": dict(
-        depth=16,
-        deter=128,
-        stoch=32,
-        hidden=128,
-        mlp_layers=2,
-        batch_size=16,
-        sequence_length=32,
-        model_steps=1_000,
-        real_capacity=100_000,
-        latent_capacity=100_000,
-        initial_real_transitions=10_000,
-        initial_latent_transitions=10_000,
-        refresh_sequences=8,
-        updates_per_epoch=50,
-        agent_steps=10_000,
-        sac_layers=2,
-        sac_batch_size=128,
-    ),
-    "tiny": dict(
-        depth=4,
-        deter=16,
-        stoch=4,
-        hidden=16,
-        mlp_layers=1,
-        ensemble=3,
-        batch_size=2,
-        sequence_length=8,
-        model_steps=6,
-        real_capacity=200,
-        latent_capacity=300,
-        initial_real_transitions=20,
-        initial_latent_transitions=40,
-        refresh_sequences=2,
-        updates_per_epoch=3,
-        agent_steps=8,
-        sac_hidden=16,
-        sac_layers=1,
-        sac_batch_size=8,
-    ),
+    "cpu": dict(depth=16, deter=128, stoch=32, hidden=128, mlp_layers=2, batch_size=16, sequence_length=32,
+                model_steps=1_000, real_capacity=100_000, latent_capacity=100_000,
+                initial_real_transitions=10_000, initial_latent_transitions=10_000, refresh_sequences=8,
+                updates_per_epoch=50, agent_steps=10_000, sac_layers=2, sac_batch_size=128),
+    "tiny": dict(depth=4, deter=16, stoch=4, hidden=16, mlp_layers=1, ensemble=3, batch_size=2, sequence_length=8,
+                 model_steps=6, real_capacity=200, latent_capacity=300, initial_real_transitions=20,
+                 initial_latent_transitions=40, refresh_sequences=2, updates_per_epoch=3, agent_steps=8,
+                 sac_hidden=16, sac_layers=1, sac_batch_size=8),
 }
+# fmt: on
 
 # The paper's ablations (LOMPO table 1) as fixed field values.
-VARIANTS: dict[str, dict] = {
-    "lompo": {},
-    "lmbrl": {"penalty_scale": 0.0},
-    "offline_slac": {"model_rollouts": False},
-}
+VARIANTS: dict[str, dict] = {"lompo": {}, "lmbrl": {"penalty_scale": 0.0}, "offline_slac": {"model_rollouts": False}}
 
 
 # ---------------------------------------------------------------------------- world model
@@ -330,7 +281,7 @@ class LatentReplay:
 
 
 # ---------------------------------------------------------------------------- the algorithm
-class Lompo:
+class Lompo(LatentModelAlgorithm):
     """Algorithm 1 as three phases: ``model`` (eq. 8), ``buffers`` (initial fills), ``agent`` (latent SAC)."""
 
     phases = ("model", "buffers", "agent")
@@ -340,25 +291,11 @@ class Lompo:
         self.config, self.store, self.device = config, store, torch.device(device)
         self.image_size = int(store.image_shape[0])
         self.action_dim = int(store.action_dim)
-        self.model = WorldModel(config, self.image_size, self.action_dim).to(self.device)
-        if config.channels_last:
-            use_channels_last(self.model)
-        self.model_opt = torch.optim.Adam(self.model.parameters(), lr=config.model_lr)
+        self.build_world_model(WorldModel(config, self.image_size, self.action_dim), store, seed)
         feat = self.model.rssm.feature_dim
-        self.sac = SAC(
-            feat,
-            self.action_dim,
-            SACConfig(
-                hidden=config.sac_hidden,
-                layers=config.sac_layers,
-                lr=config.sac_lr,
-                batch_size=config.sac_batch_size,
-                gamma=config.gamma,
-                tau=config.tau,
-            ),
-            device=device,
-        )
-        self.model_sampler = SequenceSampler(store, config.batch_size, config.sequence_length, seed=seed)
+        c = config
+        sizes: dict[str, Any] = dict(hidden=c.sac_hidden, layers=c.sac_layers, lr=c.sac_lr, batch_size=c.sac_batch_size)
+        self.sac = SAC(feat, self.action_dim, SACConfig(**sizes, gamma=c.gamma, tau=c.tau), device=device)
         self.refresh_sampler = SequenceSampler(store, config.refresh_sequences, config.sequence_length, seed=seed + 1)
         self.rng = np.random.default_rng(seed + 2)  # replay sampling
         self.real = LatentReplay(config.real_capacity, feat, self.action_dim)
@@ -369,15 +306,9 @@ class Lompo:
     def phase_length(self, phase: str) -> int:
         return {"model": self.config.model_steps, "buffers": 1, "agent": self.config.agent_steps}[phase]
 
-    # ------------------------------------------------------------ phase 1: world model
-    def model_step(self) -> dict[str, float]:
-        batch = batch_to_torch(self.model_sampler.sample(), self.device)
-        return world_model_step(
-            self.model,
-            self.model_opt,
-            lambda: world_model_loss(self.model, batch, self.config),
-            self.config.model_grad_clip,
-        )
+    # ------------------------------------------------------------ phase 1: world model (model_step)
+    def world_model_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        return world_model_loss(self.model, batch, self.config)
 
     # ------------------------------------------------------------ buffers
     @torch.no_grad()
@@ -541,11 +472,7 @@ class Lompo:
         raise ConfigError(f"LOMPO has no phase {phase!r}")
 
     # ------------------------------------------------------------ evaluation helpers
-    def policy(self, latent: str = "sample") -> LatentPolicy:
-        self.model.eval()
-        return LatentPolicy(self.model, self._act, self.action_dim, self.device, latent)
-
-    def _act(self, features: torch.Tensor, deterministic: bool) -> torch.Tensor:
+    def act(self, features: torch.Tensor, deterministic: bool) -> torch.Tensor:
         if deterministic:
             return torch.tanh(self.sac.actor(features)[0])
         return self.sac.actor.sample(features)[0]
@@ -563,9 +490,6 @@ class Lompo:
         )
 
     # ------------------------------------------------------------ state
-    def load_world_model_state(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-
     def state_dict(self) -> dict:
         return {
             "model": self.model.state_dict(),

@@ -31,15 +31,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from lompo.algos.kl import masked_mean, split_kl
-from lompo.algos.spec import AlgorithmSpec
-from lompo.algos.world_model import (
-    LatentPolicy,
-    batch_to_torch,
-    model_sample_strip,
-    sample_prior_members,
-    use_channels_last,
-    world_model_step,
-)
+from lompo.algos.spec import AlgorithmSpec, check_positive
+from lompo.algos.world_model import LatentModelAlgorithm, batch_to_torch, model_sample_strip, sample_prior_members
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
@@ -143,19 +136,8 @@ class OfflineDV2Config:
     agent_steps: int = 75_000  # 2,400 epochs (V-D4RL Table 7)
 
     def validate(self) -> None:
-        for name in (
-            "ensemble",
-            "horizon",
-            "batch_size",
-            "imagine_batch_size",
-            "stoch",
-            "classes",
-            "slow_target_every",
-            "head_layers",
-            "head_units",
-        ):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        names = "ensemble horizon batch_size imagine_batch_size stoch classes slow_target_every head_layers head_units"
+        check_positive(self, names)
         if self.classes < 2:
             raise ConfigError(f"classes must be >= 2, got {self.classes}")
         if self.sequence_length < 2:
@@ -183,41 +165,17 @@ WORLD_MODEL_FIELDS = (
 # run on one core (BENCHMARKS.md): the LOMPO cpu preset's model budget (1,000 steps of 16 x 32),
 # 2,000 agent updates from 256 posterior states each (1/37 of the paper's updates, hence the higher
 # actor and critic learning rates). ``tiny``: tests.
+# fmt: off
 PRESETS: dict[str, dict] = {
     "paper": {},
-    "cpu": dict(
-        depth=16,
-        deter=128,
-        hidden=128,
-        stoch=16,
-        classes=16,
-        head_units=256,
-        head_layers=2,
-        batch_size=16,
-        sequence_length=32,
-        model_steps=1_000,
-        imagine_batch_size=8,
-        agent_steps=2_000,
-        actor_lr=3e-4,
-        critic_lr=3e-4,
-    ),
-    "tiny": dict(
-        depth=4,
-        deter=16,
-        hidden=16,
-        stoch=4,
-        classes=4,
-        ensemble=3,
-        head_units=16,
-        head_layers=1,
-        batch_size=2,
-        sequence_length=8,
-        model_steps=6,
-        imagine_batch_size=2,
-        agent_steps=6,
-        slow_target_every=2,
-    ),
+    "cpu": dict(depth=16, deter=128, hidden=128, stoch=16, classes=16, head_units=256, head_layers=2,
+                batch_size=16, sequence_length=32, model_steps=1_000, imagine_batch_size=8, agent_steps=2_000,
+                actor_lr=3e-4, critic_lr=3e-4),
+    "tiny": dict(depth=4, deter=16, hidden=16, stoch=4, classes=4, ensemble=3, head_units=16, head_layers=1,
+                 batch_size=2, sequence_length=8, model_steps=6, imagine_batch_size=2, agent_steps=6,
+                 slow_target_every=2),
 }
+# fmt: on
 VARIANTS: dict[str, dict] = {"offline_dv2": {}}
 
 
@@ -344,7 +302,7 @@ def critic_loss(values: torch.Tensor, returns: torch.Tensor, weights: torch.Tens
 
 
 # ---------------------------------------------------------------------------- the algorithm
-class OfflineDV2:
+class OfflineDV2(LatentModelAlgorithm):
     """Two phases: ``model`` (the world-model loss), then ``agent`` (imagination with the model frozen)."""
 
     phases = ("model", "agent")
@@ -353,10 +311,7 @@ class OfflineDV2:
         config.validate()
         self.config, self.store, self.device = config, store, torch.device(device)
         self.image_size, self.action_dim = int(store.image_shape[0]), int(store.action_dim)
-        self.model = WorldModel(config, self.image_size, self.action_dim).to(self.device)
-        if config.channels_last:
-            use_channels_last(self.model)
-        self.model_opt = torch.optim.Adam(self.model.parameters(), lr=config.model_lr, eps=config.adam_eps)
+        self.build_world_model(WorldModel(config, self.image_size, self.action_dim), store, seed, eps=config.adam_eps)
         feat = self.model.rssm.feature_dim
         self.actor = Actor(feat, self.action_dim, config.head_units, config.head_layers, config.actor_min_std).to(
             self.device
@@ -365,7 +320,6 @@ class OfflineDV2:
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr, eps=config.adam_eps)
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr, eps=config.adam_eps)
-        self.sampler = SequenceSampler(store, config.batch_size, config.sequence_length, seed=seed)
         self.start_sampler = SequenceSampler(store, config.imagine_batch_size, config.sequence_length, seed=seed + 1)
 
     def phase_length(self, phase: str) -> int:
@@ -378,14 +332,8 @@ class OfflineDV2:
             return self.agent_step(step)
         raise ConfigError(f"Offline DV2 has no phase {phase!r}")
 
-    def model_step(self) -> dict[str, float]:
-        batch = batch_to_torch(self.sampler.sample(), self.device)
-        return world_model_step(
-            self.model,
-            self.model_opt,
-            lambda: world_model_loss(self.model, batch, self.config),
-            self.config.model_grad_clip,
-        )
+    def world_model_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        return world_model_loss(self.model, batch, self.config)
 
     @torch.no_grad()
     def posterior_starts(self, batch: dict[str, torch.Tensor]) -> LatentState:
@@ -429,11 +377,7 @@ class OfflineDV2:
         }
 
     # ------------------------------------------------------------ evaluation
-    def policy(self, latent: str = "sample") -> LatentPolicy:
-        self.model.eval()
-        return LatentPolicy(self.model, self._act, self.action_dim, self.device, latent)
-
-    def _act(self, features: torch.Tensor, deterministic: bool) -> torch.Tensor:
+    def act(self, features: torch.Tensor, deterministic: bool) -> torch.Tensor:
         if deterministic:
             return self.actor(features).mean
         return self.actor.sample(features)[0]
@@ -451,9 +395,6 @@ class OfflineDV2:
         )
 
     # ------------------------------------------------------------ state
-    def load_world_model_state(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-
     def state_dict(self) -> dict:
         return {
             "model": self.model.state_dict(),
@@ -463,7 +404,7 @@ class OfflineDV2:
             "target_critic": self.target_critic.state_dict(),
             "actor_opt": self.actor_opt.state_dict(),
             "critic_opt": self.critic_opt.state_dict(),
-            "sampler_rng": self.sampler.rng.bit_generator.state,
+            "sampler_rng": self.model_sampler.rng.bit_generator.state,
             "start_sampler_rng": self.start_sampler.rng.bit_generator.state,
         }
 
@@ -475,7 +416,7 @@ class OfflineDV2:
         self.target_critic.load_state_dict(state["target_critic"])
         self.actor_opt.load_state_dict(state["actor_opt"])
         self.critic_opt.load_state_dict(state["critic_opt"])
-        self.sampler.rng.bit_generator.state = state["sampler_rng"]
+        self.model_sampler.rng.bit_generator.state = state["sampler_rng"]
         self.start_sampler.rng.bit_generator.state = state["start_sampler_rng"]
 
 

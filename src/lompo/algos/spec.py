@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lompo.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class AlgorithmSpec:
@@ -28,3 +30,10 @@ class AlgorithmSpec:
     # A sweep runs this algorithm after the named algorithm's run of the same seed and dataset and
     # starts from that run's world model (LOMPO's ablations differ from LOMPO only after its model phase).
     reuses_world_model_of: str | None = None
+
+
+def check_positive(config: Any, names: str) -> None:
+    """Raise :class:`ConfigError` naming the first of the space-separated settings ``names`` below 1."""
+    for name in names.split():
+        if getattr(config, name) < 1:
+            raise ConfigError(f"{name} must be >= 1, got {getattr(config, name)}")

@@ -125,3 +125,43 @@ def model_sample_strip(
     rows = [preprocess(batch["image"][0]), model.decoder(posterior[0]), model.decoder(torch.stack(imagined, 1)[0])]
     images = [((r.clamp(-0.5, 0.5) + 0.5) * 255).round().byte().permute(0, 2, 3, 1) for r in rows]
     return torch.cat([torch.cat(list(row), 1) for row in images], 0).cpu().numpy()
+
+
+class LatentModelAlgorithm:
+    """What LOMPO and Offline DV2 do the same way with their world model: build it (on the device,
+    channels-last if set, Adam at ``model_lr``, a sampler of ``batch_size`` sequences of
+    ``sequence_length``), train it one batch per :meth:`model_step`, act from real frames through it
+    (:meth:`policy`) and load another run's trained model. A subclass defines
+    :meth:`world_model_loss` (its paper's equation) and :meth:`act` (its actor on latent features)."""
+
+    config: Any
+    model: Any
+    model_opt: torch.optim.Optimizer
+    model_sampler: SequenceSampler
+    device: torch.device
+    action_dim: int
+
+    def build_world_model(self, model: nn.Module, store: EpisodeStore, seed: int, **adam: Any) -> None:
+        self.model = model.to(self.device)
+        if self.config.channels_last:
+            use_channels_last(self.model)
+        self.model_opt = torch.optim.Adam(self.model.parameters(), lr=self.config.model_lr, **adam)
+        self.model_sampler = SequenceSampler(store, self.config.batch_size, self.config.sequence_length, seed=seed)
+
+    def world_model_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        raise NotImplementedError
+
+    def act(self, features: torch.Tensor, deterministic: bool) -> torch.Tensor:
+        raise NotImplementedError
+
+    def model_step(self) -> dict[str, float]:
+        batch = batch_to_torch(self.model_sampler.sample(), self.device)
+        loss = lambda: self.world_model_loss(batch)
+        return world_model_step(self.model, self.model_opt, loss, self.config.model_grad_clip)
+
+    def policy(self, latent: str = "sample") -> LatentPolicy:
+        self.model.eval()
+        return LatentPolicy(self.model, self.act, self.action_dim, self.device, latent)
+
+    def load_world_model_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])

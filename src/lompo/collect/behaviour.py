@@ -45,14 +45,8 @@ from lompo.envs.dmc import DMCEnv
 from lompo.envs.registry import TaskSpec, get_task
 from lompo.errors import CheckpointError, ConfigError, EpisodeFileError
 from lompo.files import atomic_write_bytes
-from lompo.runtime.checkpoint import (
-    latest_checkpoint,
-    load_checkpoint,
-    restore_rng,
-    rng_state,
-    save_checkpoint,
-    seed_everything,
-)
+from lompo.runtime.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from lompo.runtime.rng import restore_rng, rng_state, seed_everything
 from lompo.runtime.trainer import EVAL_SEED  # evaluation episode i uses env seed EVAL_SEED + i
 
 AGENT_FILE = AGENT_MARKER

@@ -33,16 +33,10 @@ from lompo.data.store import EpisodeStore, load_store
 from lompo.errors import CheckpointError, ConfigError, DivergenceError
 from lompo.files import append_jsonl, atomic_write_bytes, lock_record, package_versions
 from lompo.runtime.algorithms import Algorithm, AlgorithmSpec, WorldModelAlgorithm, algorithm_spec
-from lompo.runtime.checkpoint import (
-    latest_checkpoint,
-    load_checkpoint,
-    restore_rng,
-    rng_state,
-    save_checkpoint,
-    seed_everything,
-)
+from lompo.runtime.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from lompo.runtime.config import RunSettings, build_configs, configs_from_file, configs_to_json, parse_overrides
 from lompo.runtime.evaluate import dataset_metadata, dataset_task, evaluate, write_png
+from lompo.runtime.rng import restore_rng, rng_state, seed_everything
 
 EVAL_SEED = 1_000_000  # evaluation episodes use env seeds EVAL_SEED + i for every run
 

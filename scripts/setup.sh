@@ -7,7 +7,7 @@
 #   LOMPO_TORCH=cuda   PyPI's default Linux build with CUDA (an NVIDIA GPU and driver; several GB)
 #   LOMPO_TORCH=auto   (default) cuda when `nvidia-smi -L` lists a GPU, else cpu
 # The CPU build is taken from pip's configured sources when they hold it (--no-index), else from
-# PyTorch's CPU index. Change the choice later with: rm .venv/.lompo-installed; LOMPO_TORCH=... bash scripts/setup.sh
+# PyTorch's CPU index (download.pytorch.org/whl/cpu). Change the choice later with: rm .venv/.lompo-installed; LOMPO_TORCH=... bash scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 torch_version=$(sed -n 's/^torch==//p' requirements.lock)
@@ -35,9 +35,11 @@ quiet() { grep -v "^WARNING: Location" || true; }
 stamp=.venv/.lompo-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | quiet
+  # torch alone first (its dependencies are pinned in the lock): the CPU build from pip's configured
+  # local sources if they hold it, else from PyTorch's CPU index; the CUDA build from PyPI.
   if [ "$variant" = cpu ]; then
-    "${pip[@]}" --no-index "torch==$torch_version" 2>/dev/null \
-      || "${pip[@]}" "torch==$torch_version" --index-url https://download.pytorch.org/whl/cpu 2>&1 | quiet
+    "${pip[@]}" --no-deps --no-index "torch==$torch_version" 2>/dev/null \
+      || "${pip[@]}" --no-deps "torch==$torch_version" --index-url https://download.pytorch.org/whl/cpu 2>&1 | quiet
   else
     "${pip[@]}" "torch==$torch_version" 2>&1 | quiet
   fi

@@ -1,12 +1,6 @@
 """Episode data: files, validation, dataset folders, the memory-mapped store, samplers."""
 
-from lompo.data.dataset import (
-    DatasetIndex,
-    find_dataset_folders,
-    read_metadata,
-    scan_dataset,
-    write_metadata,
-)
+from lompo.data.dataset import DatasetIndex, find_dataset_folders, read_metadata, scan_dataset, write_metadata
 from lompo.data.episodes import EpisodeBuilder, inspect_episode, read_episode, write_episode
 from lompo.data.samplers import SequenceSampler, TransitionSampler
 from lompo.data.stats import ReturnStatistics, return_statistics, statistics_table

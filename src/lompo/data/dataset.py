@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 
 from lompo.data.episodes import EpisodeSummary, inspect_episode
-from lompo.files import atomic_write_bytes, sha256_of
 from lompo.data.vd4rl_hdf5 import HDF5_SUFFIXES, inspect_hdf5
 from lompo.envs.registry import TASKS, normalize_task_name
 from lompo.errors import DatasetError, EpisodeFileError, Problem
+from lompo.files import atomic_write_bytes, sha256_of
 
 METADATA_FILE = "dataset.json"
 EPISODE_SUFFIXES = (".npz", *HDF5_SUFFIXES)
@@ -30,8 +30,9 @@ AGENT_MARKER = "agent.json"  # marks a behaviour-agent folder (state episodes, n
 
 def episode_files(folder: Path) -> list[Path]:
     """Episode files directly inside ``folder``, sorted by name (V-D4RL names start with a timestamp)."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in EPISODE_SUFFIXES
-                  and not p.name.startswith("."))
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix in EPISODE_SUFFIXES and not p.name.startswith(".")
+    )
 
 
 def find_dataset_folders(root: Path | str, max_depth: int = 4) -> list[Path]:
@@ -155,8 +156,11 @@ def scan_dataset(root: Path | str, *, skip_bad: bool = False, task: str | None =
         nested = [p for p in find_dataset_folders(root) if p != root]
         if nested:
             choices = "\n".join(f"    {p}" for p in nested)
-            raise DatasetError(root, [Problem(root, "holds no episode files itself")],
-                               hint=f"it holds several datasets; pass one of:\n{choices}")
+            raise DatasetError(
+                root,
+                [Problem(root, "holds no episode files itself")],
+                hint=f"it holds several datasets; pass one of:\n{choices}",
+            )
         others = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
         what = "empty folder" if not others else f"no episode files (.npz, .hdf5) among {others[:10]}"
         raise DatasetError(root, [Problem(root, what)])
@@ -191,8 +195,9 @@ def scan_dataset(root: Path | str, *, skip_bad: bool = False, task: str | None =
             majority = max(set(values), key=values.count)
             for e in episodes:
                 if getattr(e, attr) != majority:
-                    problems.append(Problem(e.path, f"{label} {getattr(e, attr)} differs from the "
-                                                    f"dataset's {majority}"))
+                    problems.append(
+                        Problem(e.path, f"{label} {getattr(e, attr)} differs from the dataset's {majority}")
+                    )
         bad_paths = {p.path for p in problems}
         if skip_bad:
             episodes = [e for e in episodes if e.path not in bad_paths]
@@ -200,11 +205,18 @@ def scan_dataset(root: Path | str, *, skip_bad: bool = False, task: str | None =
     if problems and not skip_bad:
         raise DatasetError(root, problems, hint="use --skip-bad to load the remaining files")
     if not episodes:
-        raise DatasetError(root, problems or [Problem(root, "no valid episodes")],
-                           hint="no valid episode is left to load")
+        raise DatasetError(
+            root, problems or [Problem(root, "no valid episodes")], hint="no valid episode is left to load"
+        )
     kept = {e.path for e in episodes}
-    return DatasetIndex(root=root, episodes=episodes, metadata=metadata, task=task,
-                        file_hashes={p: h for p, h in hashes.items() if p in kept}, skipped=problems)
+    return DatasetIndex(
+        root=root,
+        episodes=episodes,
+        metadata=metadata,
+        task=task,
+        file_hashes={p: h for p, h in hashes.items() if p in kept},
+        skipped=problems,
+    )
 
 
 __all__ = [

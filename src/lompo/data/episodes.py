@@ -18,13 +18,13 @@ import uuid
 import zipfile
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from lompo.files import atomic_write_bytes
 from lompo.errors import EpisodeFileError
+from lompo.files import atomic_write_bytes
 
 REQUIRED_KEYS = ("image", "action", "reward")
 FLAG_KEYS = ("is_first", "is_last", "is_terminal")
@@ -34,12 +34,13 @@ STANDARD_KEYS = (*REQUIRED_KEYS, "discount", *FLAG_KEYS)
 # --------------------------------------------------------------------------- writing
 def episode_filename(num_steps: int, when: datetime | None = None, uid: str | None = None) -> str:
     """``{timestamp}-{uuid}-{length}.npz``; ``length`` is the stored step count T+1 (as V-D4RL)."""
-    when = when or datetime.now(timezone.utc)
+    when = when or datetime.now(UTC)
     return f"{when.strftime('%Y%m%dT%H%M%S')}-{uid or uuid.uuid4().hex}-{num_steps}.npz"
 
 
-def write_episode(directory: Path | str, episode: dict[str, np.ndarray], *, compress: bool = True,
-                  name: str | None = None) -> Path:
+def write_episode(
+    directory: Path | str, episode: dict[str, np.ndarray], *, compress: bool = True, name: str | None = None
+) -> Path:
     """Validate ``episode`` and write it atomically into ``directory``; returns the file's path."""
     episode = {k: np.asarray(v) for k, v in episode.items()}
     length = len(episode["reward"]) if "reward" in episode else 0
@@ -128,8 +129,9 @@ def validate_arrays(arrays: dict[str, np.ndarray | ArrayHeader], action_bounds=N
     if image.dtype != np.uint8:
         problems.append(f"key 'image' has dtype {image.dtype}, expected uint8")
     if len(image.shape) == 4 and image.shape[1] in (1, 3) and image.shape[-1] not in (1, 3):
-        problems.append(f"key 'image' has shape {tuple(image.shape)}, which looks channels-first; "
-                        "expected (T+1, H, W, 3)")
+        problems.append(
+            f"key 'image' has shape {tuple(image.shape)}, which looks channels-first; expected (T+1, H, W, 3)"
+        )
     elif len(image.shape) != 4 or image.shape[-1] != 3:
         problems.append(f"key 'image' has shape {tuple(image.shape)}, expected (T+1, H, W, 3)")
 

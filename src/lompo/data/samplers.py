@@ -33,8 +33,9 @@ def _gather(array: np.ndarray, index: np.ndarray) -> np.ndarray:
 class SequenceSampler:
     """Uniform ``(batch_size, length)`` windows inside episodes."""
 
-    def __init__(self, store: EpisodeStore, batch_size: int, length: int, seed: int = 0,
-                 keys: tuple[str, ...] = SEQUENCE_KEYS):
+    def __init__(
+        self, store: EpisodeStore, batch_size: int, length: int, seed: int = 0, keys: tuple[str, ...] = SEQUENCE_KEYS
+    ):
         if batch_size < 1 or length < 1:
             raise ConfigError(f"batch size and sequence length must be >= 1, got {batch_size}, {length}")
         self.store, self.batch_size, self.length = store, batch_size, length
@@ -82,10 +83,11 @@ class TransitionSampler:
     """
 
     def __init__(self, store: EpisodeStore, batch_size: int, frame_stack: int = 3, n_step: int = 3,
-                 gamma: float = 0.99, seed: int = 0, channels_first: bool = True):
+                 gamma: float = 0.99, seed: int = 0, channels_first: bool = True):  # fmt: skip
         if batch_size < 1 or frame_stack < 1 or n_step < 1:
-            raise ConfigError(f"batch size, frame stack and n-step must be >= 1, got "
-                              f"{batch_size}, {frame_stack}, {n_step}")
+            raise ConfigError(
+                f"batch size, frame stack and n-step must be >= 1, got {batch_size}, {frame_stack}, {n_step}"
+            )
         self.store, self.batch_size = store, batch_size
         self.frame_stack, self.n_step, self.gamma = frame_stack, n_step, gamma
         self.channels_first = channels_first

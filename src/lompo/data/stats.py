@@ -29,8 +29,17 @@ def return_statistics(returns: np.ndarray, timesteps: int) -> ReturnStatistics:
     if r.size == 0:
         raise ValueError("no episodes")
     p25, median, p75 = np.percentile(r, [25, 50, 75])
-    return ReturnStatistics(int(timesteps), int(r.size), float(r.mean()), float(r.std()), float(r.min()),
-                            float(p25), float(median), float(p75), float(r.max()))
+    return ReturnStatistics(
+        int(timesteps),
+        int(r.size),
+        float(r.mean()),
+        float(r.std()),
+        float(r.min()),
+        float(p25),
+        float(median),
+        float(p75),
+        float(r.max()),
+    )
 
 
 def format_timesteps(n: int) -> str:

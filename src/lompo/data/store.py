@@ -65,18 +65,25 @@ class EpisodeStore:
             self.episode_starts = np.load(self.directory / "episode_starts.npy", allow_pickle=False)
             self.episode_lengths = np.load(self.directory / "episode_lengths.npy", allow_pickle=False)
         except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
-            raise DatasetError(self.directory, [Problem(self.directory, f"episode store is unreadable: {err}")],
-                               hint="delete this cache folder; it is rebuilt from the dataset") from None
+            raise DatasetError(
+                self.directory,
+                [Problem(self.directory, f"episode store is unreadable: {err}")],
+                hint="delete this cache folder; it is rebuilt from the dataset",
+            ) from None
         total = int(self.episode_lengths.sum())
         bad = [k for k, v in self.arrays.items() if v.shape[0] != total]
         if bad:
-            raise DatasetError(self.directory, [Problem(self.directory, f"arrays {bad} do not hold {total} steps")],
-                               hint="delete this cache folder; it is rebuilt from the dataset")
+            raise DatasetError(
+                self.directory,
+                [Problem(self.directory, f"arrays {bad} do not hold {total} steps")],
+                hint="delete this cache folder; it is rebuilt from the dataset",
+            )
 
     # ------------------------------------------------------------------ build
     @classmethod
-    def from_index(cls, index: DatasetIndex, cache_root: Path | str | None = None,
-                   progress: bool = False) -> EpisodeStore:
+    def from_index(
+        cls, index: DatasetIndex, cache_root: Path | str | None = None, progress: bool = False
+    ) -> EpisodeStore:
         """Open the cached store of ``index``, packing it first if needed."""
         cache_root = Path(cache_root) if cache_root else default_cache_root()
         target = cache_root / store_key(index)
@@ -91,8 +98,12 @@ class EpisodeStore:
                 return read_hdf5_episode(summary.path, summary.span)
             return read_episode(summary.path)
 
-        info = {"source": str(index.root), "task": index.task, "metadata": index.metadata,
-                "files": [str(p) for p in index.source_files]}
+        info = {
+            "source": str(index.root),
+            "task": index.task,
+            "metadata": index.metadata,
+            "files": [str(p) for p in index.source_files],
+        }
         lengths = [e.num_steps for e in episodes]
         return cls.pack(target, lengths, load, keys=sorted(common), info=info, progress=progress)
 
@@ -103,8 +114,15 @@ class EpisodeStore:
         return cls.pack(Path(directory), [len(e["reward"]) for e in episodes], lambda i: episodes[i], keys=keys)
 
     @classmethod
-    def pack(cls, target: Path, lengths: list[int], load: Callable[[int], dict[str, np.ndarray]],
-             keys: Iterable[str], info: dict[str, Any] | None = None, progress: bool = False) -> EpisodeStore:
+    def pack(
+        cls,
+        target: Path,
+        lengths: list[int],
+        load: Callable[[int], dict[str, np.ndarray]],
+        keys: Iterable[str],
+        info: dict[str, Any] | None = None,
+        progress: bool = False,
+    ) -> EpisodeStore:
         """Write episodes ``load(0..n-1)`` into a temp folder, then rename it to ``target``."""
         keys = list(keys)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -125,18 +143,26 @@ class EpisodeStore:
                     value = np.asarray(episode[key])
                     if key not in arrays:
                         arrays[key] = np.lib.format.open_memmap(
-                            tmp / f"{key}.npy", mode="w+", dtype=value.dtype, shape=(total, *value.shape[1:]))
+                            tmp / f"{key}.npy", mode="w+", dtype=value.dtype, shape=(total, *value.shape[1:])
+                        )
                     if value.shape[0] != lengths[i] or value.shape[1:] != arrays[key].shape[1:]:
-                        raise LompoError(f"episode {i}: key {key!r} has shape {value.shape}, expected "
-                                         f"({lengths[i]}, {', '.join(map(str, arrays[key].shape[1:]))})")
-                    arrays[key][starts[i]:starts[i] + lengths[i]] = value
+                        raise LompoError(
+                            f"episode {i}: key {key!r} has shape {value.shape}, expected "
+                            f"({lengths[i]}, {', '.join(map(str, arrays[key].shape[1:]))})"
+                        )
+                    arrays[key][starts[i] : starts[i] + lengths[i]] = value
             for array in arrays.values():
                 array.flush()  # type: ignore[attr-defined]
             del arrays
             np.save(tmp / "episode_starts.npy", starts)
             np.save(tmp / "episode_lengths.npy", np.asarray(lengths, np.int64))
-            meta = {"format": STORE_FORMAT, "keys": keys, "num_steps": total, "num_episodes": len(lengths),
-                    **(info or {})}
+            meta = {
+                "format": STORE_FORMAT,
+                "keys": keys,
+                "num_steps": total,
+                "num_episodes": len(lengths),
+                **(info or {}),
+            }
             (tmp / STORE_FILE).write_text(json.dumps(meta, indent=2, default=str))
             try:
                 os.rename(tmp, target)
@@ -181,7 +207,7 @@ class EpisodeStore:
 
     def episode(self, i: int) -> dict[str, np.ndarray]:
         start, length = int(self.episode_starts[i]), int(self.episode_lengths[i])
-        return {k: v[start:start + length] for k, v in self.arrays.items()}
+        return {k: v[start : start + length] for k, v in self.arrays.items()}
 
     def episode_returns(self) -> np.ndarray:
         reward = np.asarray(self.arrays["reward"], np.float64)
@@ -189,8 +215,14 @@ class EpisodeStore:
         return np.add.reduceat(per_step, self.episode_starts)
 
 
-def load_store(root: Path | str, *, skip_bad: bool = False, task: str | None = None,
-               cache_root: Path | str | None = None, progress: bool = False) -> EpisodeStore:
+def load_store(
+    root: Path | str,
+    *,
+    skip_bad: bool = False,
+    task: str | None = None,
+    cache_root: Path | str | None = None,
+    progress: bool = False,
+) -> EpisodeStore:
     """Validate the dataset folder ``root`` and open its (cached) store."""
     from lompo.data.dataset import scan_dataset
 

@@ -74,17 +74,8 @@ class LayerNormGRUCell(nn.Module):
 
 
 class DiscreteEnsembleRSSM(nn.Module):
-    def __init__(
-        self,
-        action_dim: int,
-        embed_dim: int,
-        deter: int = 200,
-        stoch: int = 32,
-        classes: int = 32,
-        hidden: int = 200,
-        ensemble: int = 7,
-        unimix: float = 0.0,
-    ):
+    def __init__(self, action_dim: int, embed_dim: int, deter: int = 200, stoch: int = 32, classes: int = 32,
+                 hidden: int = 200, ensemble: int = 7, unimix: float = 0.0):  # fmt: skip
         super().__init__()
         self.deter_dim, self.stoch_vars, self.classes = deter, stoch, classes
         self.ensemble, self.unimix, self.action_dim = ensemble, unimix, action_dim

@@ -59,17 +59,8 @@ def gaussian_kl(mean_q, std_q, mean_p, std_p) -> torch.Tensor:
 
 
 class EnsembleRSSM(nn.Module):
-    def __init__(
-        self,
-        action_dim: int,
-        embed_dim: int,
-        deter: int = 256,
-        stoch: int = 64,
-        hidden: int = 256,
-        ensemble: int = 7,
-        layers: int = 2,
-        min_std: float = 0.1,
-    ):
+    def __init__(self, action_dim: int, embed_dim: int, deter: int = 256, stoch: int = 64, hidden: int = 256,
+                 ensemble: int = 7, layers: int = 2, min_std: float = 0.1):  # fmt: skip
         super().__init__()
         self.deter_dim, self.stoch_dim, self.ensemble, self.min_std = deter, stoch, ensemble, min_std
         self.action_dim = action_dim

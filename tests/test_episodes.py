@@ -68,3 +68,58 @@ def test_filename_format():
     name = episode_filename(501, uid="abc")
     stamp, uid, length = name[:-4].split("-")
     assert len(stamp) == 15 and uid == "abc" and length == "501"
+
+
+def test_episodes_of_other_dtypes_round_trip_exactly_whichever_is_packed_first(tmp_path):
+    """Every episode is converted to the store's canonical dtypes on its own: an episode with int64
+    rewards or int8 actions packed first no longer truncates every other episode's values."""
+    from lompo.data import load_store
+    from lompo.data.episodes import write_episode
+
+    folder = tmp_path / "mixed"
+    sources = []
+    for i, (reward_dtype, action_dtype) in enumerate(
+        [(np.int64, np.int8), (np.float64, np.float64), (np.float16, np.float32), (np.float32, np.int16)]
+    ):
+        episode = make_episode(8, seed=i)
+        rng = np.random.default_rng(i)
+        if np.issubdtype(reward_dtype, np.integer):
+            episode["reward"] = rng.integers(0, 50, 9).astype(reward_dtype)
+        else:
+            episode["reward"] = (rng.normal(size=9) * 10).astype(reward_dtype)
+        if np.issubdtype(action_dtype, np.integer):
+            episode["action"] = rng.integers(-1, 2, episode["action"].shape).astype(action_dtype)
+        else:
+            episode["action"] = rng.uniform(-1, 1, episode["action"].shape).astype(action_dtype)
+        episode["reward"][0], episode["action"][0] = 0, 0
+        write_episode(folder, episode, name=f"ep{i}.npz")
+        sources.append(episode)
+    store = load_store(folder)
+    assert store["reward"].dtype == np.float32 and store["action"].dtype == np.float32
+    stored = {store.episode(i)["reward"].tobytes(): store.episode(i)["action"] for i in range(store.num_episodes)}
+    assert len(stored) == 4
+    for episode in sources:
+        key = episode["reward"].astype(np.float32).tobytes()
+        assert key in stored, "an episode's rewards changed when packed"
+        np.testing.assert_array_equal(stored[key], episode["action"].astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda e: e.__setitem__("reward", np.full(9, 1e300)), "beyond float32's range"),
+        (lambda e: e.__setitem__("reward", np.full(9, 2**40 + 1, np.int64)), "cannot represent exactly"),
+        (lambda e: e.__setitem__("is_first", np.full(9, 0.5)), "other than true/false"),
+        (lambda e: e["is_first"].__setitem__(4, True), "is_first' must be true at step 0 and only there"),
+        (lambda e: e["is_last"].__setitem__(3, True), "is_last' must be true at the last step"),
+        (lambda e: e["is_terminal"].__setitem__(2, True), "is_terminal' is true before the last step"),
+        (lambda e: e.__setitem__("discount", np.full(9, 5.0, np.float32)), "outside [0, 1]"),
+    ],
+)
+def test_values_that_would_change_or_mislead_training_are_refused_by_name(change, message):
+    from lompo.data.episodes import validate_arrays
+
+    episode = make_episode(8)
+    change(episode)
+    problems = validate_arrays(dict(episode))
+    assert any(message in p for p in problems), problems

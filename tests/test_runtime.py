@@ -229,3 +229,26 @@ def test_datasets_and_runs_record_the_locked_environment(tmp_path, tiny_dataset)
     result = new_run(tmp_path / "run", tiny_dataset, algo="bc", video="false").train()
     assert result["lock"]["sha256"] == sha256_of(lock)
     assert isinstance(result["lock"]["matches_installed"], bool)
+
+
+def test_an_edited_dataset_json_reaches_the_next_run_without_repacking(tmp_path, tiny_dataset):
+    """The store cache is keyed by the episode files only; the dataset's metadata is read anew each time
+    and the run records which metadata (task, digest) it trained with."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    first = load_store(data)
+    meta_path = data / "dataset.json"
+    meta = json.loads(meta_path.read_text())
+    meta["reference_returns"] = {"random": 1.0, "expert": 2.0}
+    meta_path.write_text(json.dumps(meta))
+    second = load_store(data)
+    assert second.directory == first.directory  # the same packed arrays
+    assert second.info["metadata"]["reference_returns"] == {"random": 1.0, "expert": 2.0}
+    result = new_run(tmp_path / "run", data, algo="bc", video="false").train()
+    assert result["data_task"] == "cartpole-swingup"
+    assert result["reference_random"] == 1.0 and result["reference_expert"] == 2.0
+    from lompo.runtime.trainer import metadata_digest
+
+    assert result["data_metadata_sha256"] == metadata_digest(second.info["metadata"])

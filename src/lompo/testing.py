@@ -243,6 +243,59 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "outside the bounds",
     ),
     BadInput(
+        "reward_beyond_float32",
+        "a float64 reward of 1e300 (would become inf as float32)",
+        _broken(
+            "huge.npz", _replace("reward", lambda r: np.where(np.arange(len(r)) == 2, 1e300, r.astype(np.float64)))
+        ),
+        "huge.npz",
+        "beyond float32's range",
+    ),
+    BadInput(
+        "inexact_int_reward",
+        "int64 rewards of 2**40 + 1 (float32 cannot hold them)",
+        _broken("bigint.npz", _replace("reward", lambda r: np.full(r.shape, 2**40 + 1, np.int64))),
+        "bigint.npz",
+        "cannot represent exactly",
+    ),
+    BadInput(
+        "flag_not_boolean",
+        "is_first stored as floats with a 0.5",
+        _broken(
+            "half.npz", _replace("is_first", lambda x: np.where(np.arange(len(x)) == 2, 0.5, x.astype(np.float32)))
+        ),
+        "half.npz",
+        "other than true/false",
+    ),
+    BadInput(
+        "first_mid_episode",
+        "is_first true in the middle of an episode",
+        _broken("midfirst.npz", _set("is_first", 3, True)),
+        "midfirst.npz",
+        "must be true at step 0 and only there",
+    ),
+    BadInput(
+        "last_mid_episode",
+        "is_last true before the last step",
+        _broken("midlast.npz", _set("is_last", 2, True)),
+        "midlast.npz",
+        "must be true at the last step and only there",
+    ),
+    BadInput(
+        "terminal_mid_episode",
+        "is_terminal true before the last step",
+        _broken("midterminal.npz", _set("is_terminal", 2, True)),
+        "midterminal.npz",
+        "is true before the last step",
+    ),
+    BadInput(
+        "discount_out_of_range",
+        "a discount of 5.0",
+        _broken("discount.npz", _set("discount", 3, 5.0)),
+        "discount.npz",
+        "outside [0, 1]",
+    ),
+    BadInput(
         "pickled_objects",
         "an object array (loading it would unpickle)",
         _broken("pickle.npz", lambda ep: ep.__setitem__("info", np.array([{"a": 1}] * 7, dtype=object))),

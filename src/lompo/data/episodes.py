@@ -29,6 +29,16 @@ from lompo.files import atomic_write_bytes
 REQUIRED_KEYS = ("image", "action", "reward")
 FLAG_KEYS = ("is_first", "is_last", "is_terminal")
 STANDARD_KEYS = (*REQUIRED_KEYS, "discount", *FLAG_KEYS)
+# What a store holds for each standard key, whatever the file's dtype: every episode is converted
+# to these (exactly, or refused by validation), so no episode's dtype can change another's values.
+CANONICAL_DTYPES: dict[str, np.dtype] = {
+    "image": np.dtype(np.uint8),
+    "action": np.dtype(np.float32),
+    "reward": np.dtype(np.float32),
+    "discount": np.dtype(np.float32),
+    **{key: np.dtype(bool) for key in FLAG_KEYS},
+}
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 # --------------------------------------------------------------------------- writing
@@ -150,6 +160,16 @@ def validate_arrays(arrays: dict[str, np.ndarray | ArrayHeader], action_bounds=N
             if bad.any():
                 first = int(np.argwhere(bad)[0][0])
                 problems.append(f"key {key!r} has {int(bad.sum())} NaN/inf value(s) (first at step {first})")
+                continue
+            problems += float32_problems(key, numbers)
+    problems += flag_problems(arrays)
+    discount = arrays.get("discount")
+    if isinstance(discount, np.ndarray) and np.issubdtype(discount.dtype, np.number) and discount.size:
+        finite = discount[np.isfinite(discount)]
+        if finite.size and (finite.min() < 0 or finite.max() > 1):
+            problems.append(
+                f"key 'discount' has values outside [0, 1] (min {finite.min():.4g}, max {finite.max():.4g})"
+            )
     if action_bounds is not None and isinstance(action, np.ndarray) and np.issubdtype(action.dtype, np.number):
         low, high = action_bounds
         finite = np.where(np.isfinite(action), action, 0.0)
@@ -161,6 +181,52 @@ def validate_arrays(arrays: dict[str, np.ndarray | ArrayHeader], action_bounds=N
                 f"(min {finite.min():.4g}, max {finite.max():.4g}, first at step {first})"
             )
     return problems
+
+
+def float32_problems(key: str, values: np.ndarray) -> list[str]:
+    """Why ``values`` cannot become float32 without changing: beyond float32's range (it would become
+    inf), or integers float32 cannot hold exactly. Wider floats are rounded, as float32 storage means."""
+    if values.dtype == np.float32 or values.size == 0:
+        return []
+    if np.issubdtype(values.dtype, np.floating) and values.dtype.itemsize > 4 and np.abs(values).max() > FLOAT32_MAX:
+        return [
+            f"key {key!r} has values beyond float32's range (max |x| {np.abs(values).max():.4g}); they would become inf"
+        ]
+    if np.issubdtype(values.dtype, np.integer) and not np.array_equal(values.astype(np.float32), values):
+        return [f"key {key!r} holds {values.dtype} values float32 cannot represent exactly"]
+    return []
+
+
+def flag_problems(arrays: dict[str, np.ndarray | ArrayHeader]) -> list[str]:
+    """The ``is_*`` flags: 0/1 values only, ``is_first`` at step 0 only, ``is_last`` at the last step
+    only, ``is_terminal`` only where ``is_last`` is set."""
+    problems, flags = [], {}
+    for key in FLAG_KEYS:
+        value = arrays.get(key)
+        if not isinstance(value, np.ndarray) or value.ndim != 1:
+            continue
+        if value.dtype != bool:
+            numeric = np.issubdtype(value.dtype, np.number) and not np.issubdtype(value.dtype, np.complexfloating)
+            if not numeric or not np.isin(value, (0, 1)).all():
+                problems.append(
+                    f"key {key!r} holds values other than true/false (0/1), e.g. "
+                    f"{value[~np.isin(value, (0, 1))][0] if numeric else value.dtype}"
+                )
+                continue
+        flags[key] = value.astype(bool)
+    if "is_first" in flags and (flags["is_first"][1:].any() or (len(flags["is_first"]) and not flags["is_first"][0])):
+        problems.append("key 'is_first' must be true at step 0 and only there")
+    if "is_last" in flags and (flags["is_last"][:-1].any() or (len(flags["is_last"]) and not flags["is_last"][-1])):
+        problems.append("key 'is_last' must be true at the last step and only there")
+    if "is_terminal" in flags and flags["is_terminal"][:-1].any():
+        problems.append(f"key 'is_terminal' is true before the last step (step {int(np.argmax(flags['is_terminal']))})")
+    return problems
+
+
+def canonical(key: str, value: np.ndarray) -> np.ndarray:
+    """``value`` in the store's dtype for ``key`` (:data:`CANONICAL_DTYPES`); other keys unchanged."""
+    dtype = CANONICAL_DTYPES.get(key)
+    return value if dtype is None or value.dtype == dtype else value.astype(dtype)
 
 
 # --------------------------------------------------------------------------- reading

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from lompo.data.dataset import DatasetIndex
-from lompo.data.episodes import STANDARD_KEYS, read_episode
+from lompo.data.episodes import CANONICAL_DTYPES, STANDARD_KEYS, canonical, read_episode
 from lompo.data.vd4rl_hdf5 import read_hdf5_episode
 from lompo.errors import DatasetError, EpisodeFileError, LompoError, Problem
 
@@ -87,8 +87,31 @@ class EpisodeStore:
         """Open the cached store of ``index``, packing it first if needed."""
         cache_root = Path(cache_root) if cache_root else default_cache_root()
         target = cache_root / store_key(index)
+        # What the dataset says of itself now: the cache is keyed by the episode files' contents only,
+        # so an edited dataset.json (a corrected task, reference returns) reaches every run that opens it.
+        info = {
+            "source": str(index.root),
+            "task": index.task,
+            "metadata": index.metadata,
+            "files": [str(p) for p in index.source_files],
+        }
         if (target / STORE_FILE).exists():
-            return cls(target)
+            store = cls(target)
+            wrong = [k for k, dtype in CANONICAL_DTYPES.items() if k in store.arrays and store[k].dtype != dtype]
+            if wrong:  # packed before every episode was converted to the canonical dtypes
+                raise DatasetError(
+                    target,
+                    [
+                        Problem(
+                            target,
+                            f"keys {wrong} were packed in the first episode's dtype, which may have "
+                            "changed other episodes' values",
+                        )
+                    ],
+                    hint="delete this cache folder; it is rebuilt from the dataset",
+                )
+            store.info.update(info)
+            return store
         common = set.intersection(*(set(e.keys) for e in index.episodes)) | set(STANDARD_KEYS)
         episodes = content_order(index)
 
@@ -98,14 +121,9 @@ class EpisodeStore:
                 return read_hdf5_episode(summary.path, summary.span)
             return read_episode(summary.path)
 
-        info = {
-            "source": str(index.root),
-            "task": index.task,
-            "metadata": index.metadata,
-            "files": [str(p) for p in index.source_files],
-        }
         lengths = [e.num_steps for e in episodes]
-        return cls.pack(target, lengths, load, keys=sorted(common), info=info, progress=progress)
+        names = [str(e.path) + (f" (rows {e.span[0]}-{e.span[1]})" if e.span else "") for e in episodes]
+        return cls.pack(target, lengths, load, keys=sorted(common), info=info, progress=progress, names=names)
 
     @classmethod
     def from_episodes(cls, episodes: list[dict[str, np.ndarray]], directory: Path | str) -> EpisodeStore:
@@ -122,6 +140,7 @@ class EpisodeStore:
         keys: Iterable[str],
         info: dict[str, Any] | None = None,
         progress: bool = False,
+        names: list[str] | None = None,
     ) -> EpisodeStore:
         """Write episodes ``load(0..n-1)`` into a temp folder, then rename it to ``target``."""
         keys = list(keys)
@@ -139,16 +158,22 @@ class EpisodeStore:
                 iterator = tqdm(iterator, desc="packing episodes", unit="ep")
             for i in iterator:
                 episode = load(i)
+                name = names[i] if names else f"episode {i}"
                 for key in keys:
-                    value = np.asarray(episode[key])
+                    value = canonical(key, np.asarray(episode[key]))
                     if key not in arrays:
                         arrays[key] = np.lib.format.open_memmap(
                             tmp / f"{key}.npy", mode="w+", dtype=value.dtype, shape=(total, *value.shape[1:])
                         )
                     if value.shape[0] != lengths[i] or value.shape[1:] != arrays[key].shape[1:]:
                         raise LompoError(
-                            f"episode {i}: key {key!r} has shape {value.shape}, expected "
+                            f"{name}: key {key!r} has shape {value.shape}, expected "
                             f"({lengths[i]}, {', '.join(map(str, arrays[key].shape[1:]))})"
+                        )
+                    if value.dtype != arrays[key].dtype and not np.can_cast(value.dtype, arrays[key].dtype, "safe"):
+                        raise LompoError(
+                            f"{name}: key {key!r} has dtype {value.dtype}, which the store's {arrays[key].dtype} "
+                            "(the dtype of the first episode packed) cannot hold exactly; make the episodes agree"
                         )
                     arrays[key][starts[i] : starts[i] + lengths[i]] = value
             for array in arrays.values():

@@ -18,6 +18,7 @@ after the checkpoint and continues exactly as if it had never stopped.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import sys
@@ -50,6 +51,11 @@ def check_finite(metrics: dict[str, float], phase: str, step: int, last_checkpoi
                 f"{name} = {value} at step {step} of phase {phase!r}; the run stopped and "
                 f"{kept} (lower a learning rate, or resume to retry)"
             )
+
+
+def metadata_digest(metadata: dict) -> str:
+    """SHA-256 of a dataset's ``dataset.json`` content as the run read it (key order aside)."""
+    return hashlib.sha256(json.dumps(metadata, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def nonfinite_entries(tree, path: str = "state"):
@@ -347,6 +353,8 @@ class Run:
             data=s.data,
             data_fingerprint=store.directory.name,
             data_statistics=dataset_metadata(store).get("statistics"),
+            data_task=dataset_task(store),
+            data_metadata_sha256=metadata_digest(dataset_metadata(store)),
             wall_time=round(wall_time, 2),
             steps={p: algo.phase_length(p) for p in algo.phases},
             versions=package_versions(),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -467,16 +470,51 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM (what Slurm and Kubernetes send before killing a job), raised where the process is."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated
+
+
+def _how_to_continue(args) -> str:
+    """What to run after an interruption: a training run continues from its latest checkpoint."""
+    if args.command == "train" and (args.resume or args.out):
+        from lompo.runtime import latest_checkpoint
+
+        run = Path(args.resume or args.out)
+        latest = latest_checkpoint(run / "checkpoints")
+        since = f"from checkpoint {latest.name}" if latest else "from the start (no checkpoint yet)"
+        return f"continue {since} with: lompo train --resume {run}"
+    return "rerun the same command to continue"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
     try:
         return args.func(args)
     except LompoError as err:
         print(f"lompo {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `lompo info | head`: the reader left; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as err:  # disk full, permissions, a file vanished: the system's message, not a traceback
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"lompo {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print(f"lompo {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
+        print(f"lompo {args.command}: interrupted; {_how_to_continue(args)}", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"lompo {args.command}: terminated (SIGTERM); {_how_to_continue(args)}", file=sys.stderr)
+        return 143
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,13 @@ package versions. Nothing here knows about datasets, runs or algorithms."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import platform
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -116,3 +117,29 @@ def lock_record() -> dict[str, Any]:
         if installed is None or installed.split("+")[0] != pinned:
             mismatched.append(name)
     return {"sha256": sha256_of(path), "matches_installed": not mismatched, "mismatched": mismatched[:20]}
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path | str, busy: str) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created if needed) for the block; if another process
+    holds it, raise :class:`~lompo.errors.LompoError` with ``busy`` and that process's id. The lock
+    goes with the process (also when it is killed), so a stale lock file never blocks anyone."""
+    from lompo.errors import LompoError
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise LompoError(f"{busy} (pid {holder}); wait for it to end or stop it first") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

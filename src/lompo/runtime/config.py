@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,17 @@ class RunSettings:
     video: bool = True  # policy video and model-sample strip at the final evaluation
     world_model: str = ""  # run directory whose trained world model this run starts from
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
+
+    def validate(self) -> None:
+        """Every setting's range, checked once when a run is configured."""
+        for name in ("eval_episodes", "checkpoint_every", "keep_checkpoints", "log_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("seed", "eval_every", "threads"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.device != "cpu" and not self.device.startswith("cuda"):
+            raise ConfigError(f"device must be cpu or cuda[:N], got {self.device!r}")
 
 
 RUN_PRESETS: dict[str, dict] = {
@@ -111,7 +123,21 @@ def build_configs(
         else:
             known = sorted(set(run_fields) | set(algo_fields))
             raise ConfigError(f"unknown setting {key!r}; known settings: {', '.join(known)}")
-    return RunSettings(**values_run), algo_config_cls(**values_algo)
+    settings, config = RunSettings(**values_run), algo_config_cls(**values_algo)
+    settings.validate()
+    check_numbers(config)
+    return settings, config
+
+
+def check_numbers(config) -> None:
+    """Fields every algorithm shares a rule for: floats finite, step counts not negative (each
+    algorithm's ``validate`` checks the rest when it is built)."""
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{field.name} must be a finite number, got {value}")
+        if isinstance(value, int) and not isinstance(value, bool) and field.name.endswith("steps") and value < 0:
+            raise ConfigError(f"{field.name} must be >= 0, got {value}")
 
 
 def configs_to_json(settings: RunSettings, algo_config) -> str:

@@ -32,7 +32,7 @@ import torch
 from lompo.data.dataset import scan_dataset
 from lompo.data.store import EpisodeStore, load_store
 from lompo.errors import CheckpointError, ConfigError, DivergenceError
-from lompo.files import append_jsonl, atomic_write_bytes, lock_record, package_versions
+from lompo.files import append_jsonl, atomic_write_bytes, exclusive_lock, lock_record, package_versions
 from lompo.runtime.algorithms import Algorithm, AlgorithmSpec, WorldModelAlgorithm, algorithm_spec
 from lompo.runtime.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from lompo.runtime.config import RunSettings, build_configs, configs_from_file, configs_to_json, parse_overrides
@@ -140,7 +140,9 @@ class Run:
         spec = algorithm_spec(algo)
         if isinstance(overrides, list):
             overrides = parse_overrides(overrides)
-        base = {"data": str(data), "seed": seed, "world_model": str(world_model or ""), "skip_bad": skip_bad}
+        # absolute paths: `--resume` and `lompo evaluate` work from any directory
+        world = str(Path(world_model).resolve()) if world_model else ""
+        base = {"data": str(Path(data).resolve()), "seed": seed, "world_model": world, "skip_bad": skip_bad}
         settings, config = build_configs(
             algo, spec.config_cls, spec.presets, spec.variants, preset, overrides or {}, base=base
         )
@@ -154,6 +156,13 @@ class Run:
             raise ConfigError(
                 f"{path} already holds a run; continue it with `lompo train --resume {path}` or choose another --out"
             )
+        if any((path / "checkpoints").glob("*/manifest.json")):
+            raise ConfigError(
+                f"{path} holds checkpoints but no config.json: not a run this command can start over; "
+                "choose another --out (or move the folder away)"
+            )
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"{path} is a file, not a run directory; choose another --out")
         path.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path / "config.json", lambda f: f.write(configs_to_json(settings, config).encode()))
         return cls(path)
@@ -200,9 +209,43 @@ class Run:
             raise CheckpointError(
                 checkpoint, f"was trained on other data than {self.settings.data} (the dataset's files changed since)"
             )
+        self.check_same_config(checkpoint, state)
         algo.load_state_dict(state["algo"])
         restore_rng(state["rng"])
         return dict(state["progress"], checkpoint=str(checkpoint))
+
+    def check_same_config(self, checkpoint: Path, state: dict) -> None:
+        """Refuse to resume a checkpoint under another algorithm or other settings than it was trained
+        with (an edited config.json): everything but the cadence of logs, checkpoints and evaluations."""
+        if state.get("algo_name", self.settings.algo) != self.settings.algo:
+            raise CheckpointError(
+                checkpoint, f"holds a {state['algo_name']} run; config.json now says {self.settings.algo}"
+            )
+        saved = state.get("config")
+        if saved is None:  # checkpoints written before configs were stored in them
+            return
+        now = json.loads(configs_to_json(self.settings, self.config))
+        free = {
+            "eval_every",
+            "eval_episodes",
+            "checkpoint_every",
+            "keep_checkpoints",
+            "log_every",
+            "video",
+            "threads",
+            "device",
+            "data",
+        }  # the data's content is checked by its fingerprint
+        differ = [
+            f"{part}.{key}: {saved[part].get(key)!r} then, {value!r} now"
+            for part in ("run", "algo")
+            for key, value in now[part].items()
+            if key not in free and saved[part].get(key) != value
+        ]
+        if differ:
+            raise CheckpointError(
+                checkpoint, "was trained with other settings than config.json now holds (" + "; ".join(differ) + ")"
+            )
 
     def save(
         self,
@@ -229,6 +272,7 @@ class Run:
             "rng": rng_state(),
             "progress": progress,
             "data_fingerprint": store.directory.name,
+            "config": json.loads(configs_to_json(self.settings, self.config)),
             "algo_name": self.settings.algo,
         }
         return save_checkpoint(self.checkpoints, name, state, keep=self.settings.keep_checkpoints)
@@ -277,6 +321,12 @@ class Run:
         ``on_checkpoint(path, metrics)`` is called after every checkpoint (sweeps report through it)."""
         if self.finished:
             log(f"{self.path} is finished; final evaluation in {self.final_path}")
+            return self.final()
+        with exclusive_lock(self.path / ".lock", f"{self.path} is being trained by another process"):
+            return self._train(progress, log, on_checkpoint)
+
+    def _train(self, progress: bool, log, on_checkpoint) -> dict:
+        if self.finished:  # finished by the process that held the lock
             return self.final()
         s = self.settings
         if s.threads:

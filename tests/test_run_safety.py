@@ -1,0 +1,123 @@
+"""Run directories are safe to share and to resume: one trainer at a time, resume only under the
+settings a checkpoint was trained with, settings validated up front, signals end with a resumable
+message."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lompo.algos.lompo import Lompo
+from lompo.errors import CheckpointError, ConfigError
+from lompo.files import exclusive_lock
+from lompo.runtime import Run
+
+from helpers import metric_lines, new_run
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "lompo.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def _interrupted_run(path, data, monkeypatch, **overrides):
+    """A LOMPO tiny run stopped at its 4th agent update (after the checkpoint at 3)."""
+    run = new_run(path, data, **overrides)
+    original = Lompo.train_step
+
+    def crash(self, phase, step):
+        if phase == "agent" and step == 4:
+            raise KeyboardInterrupt
+        return original(self, phase, step)
+
+    monkeypatch.setattr(Lompo, "train_step", crash)
+    with pytest.raises(KeyboardInterrupt):
+        run.train()
+    monkeypatch.setattr(Lompo, "train_step", original)
+    return run
+
+
+def test_a_second_trainer_of_the_same_run_is_refused(tmp_path, tiny_dataset):
+    run = new_run(tmp_path / "run", tiny_dataset)
+    with exclusive_lock(run.path / ".lock", "held by the test"):
+        done = _cli("train", "--resume", str(run.path), "--no-progress")
+    assert done.returncode == 2, done.stderr
+    assert "is being trained by another process" in done.stderr and f"pid {os.getpid()}" in done.stderr
+    assert "Traceback" not in done.stderr and not run.checkpoints.exists()
+    with exclusive_lock(run.path / ".lock", "still held"):  # released with the test's block
+        pass
+
+
+def test_resume_refuses_another_algorithm_or_changed_settings(tmp_path, tiny_dataset, monkeypatch):
+    run = _interrupted_run(tmp_path / "run", tiny_dataset, monkeypatch)
+    raw = json.loads(run.config_path.read_text())
+    for key, value, message in (("algo", "offline_slac", "holds a lompo run"), ("deter", 32, "algo.deter: 16 then")):
+        edited = json.loads(json.dumps(raw))
+        if key == "algo":
+            edited["run"]["algo"] = value
+            edited["algo"]["model_rollouts"] = False
+        else:
+            edited["algo"][key] = value
+        run.config_path.write_text(json.dumps(edited))
+        with pytest.raises(CheckpointError, match=message):
+            Run(run.path).train()
+    raw["run"]["eval_episodes"] = 2  # evaluation and logging cadence may change
+    run.config_path.write_text(json.dumps(raw))
+    assert Run(run.path).train()["episodes"] == 2
+
+
+def test_leftover_checkpoints_without_a_config_are_not_trained_over(tmp_path, tiny_dataset, monkeypatch):
+    run = _interrupted_run(tmp_path / "run", tiny_dataset, monkeypatch)
+    run.config_path.unlink()
+    with pytest.raises(ConfigError, match="holds checkpoints but no config.json"):
+        new_run(run.path, tiny_dataset, algo="lmbrl")
+
+
+@pytest.mark.parametrize(
+    "setting, value, message",
+    [
+        ("checkpoint_every", 0, "checkpoint_every must be >= 1"),
+        ("log_every", 0, "log_every must be >= 1"),
+        ("threads", -1, "threads must be >= 0"),
+        ("seed", -1, "seed must be >= 0"),
+        ("device", "tpu", "device must be cpu or cuda"),
+        ("model_lr", "nan", "model_lr must be a finite number"),
+        ("model_steps", -5, "model_steps must be >= 0"),
+    ],
+)
+def test_settings_are_validated_before_a_run_exists(tmp_path, tiny_dataset, setting, value, message):
+    with pytest.raises(ConfigError, match=message):
+        new_run(tmp_path / "run", tiny_dataset, **{setting: value})
+    assert not (tmp_path / "run").exists()
+
+
+def test_relative_data_paths_are_stored_absolute(tmp_path, tiny_dataset, monkeypatch):
+    monkeypatch.chdir(tiny_dataset.parent)
+    run = new_run(tmp_path / "run", tiny_dataset.name)
+    assert run.settings.data == str(tiny_dataset.resolve())
+
+
+def test_sigterm_ends_training_with_the_resume_command_and_resumes_exactly(tmp_path, tiny_dataset):
+    overrides = {"agent_steps": 60, "checkpoint_every": 5, "log_every": 5, "eval_every": 0, "video": "false"}
+    reference = new_run(tmp_path / "reference", tiny_dataset, **overrides)
+    expected = reference.train()
+    run = new_run(tmp_path / "run", tiny_dataset, **overrides)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lompo.cli", "train", "--resume", str(run.path), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 240
+    while not (run.checkpoints / "latest").exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err  # signalled at its first checkpoint, long before its end
+    assert "terminated (SIGTERM)" in err and f"lompo train --resume {run.path}" in err and "Traceback" not in err
+    resumed = Run(run.path).train()
+    assert resumed["returns"] == expected["returns"]
+    assert metric_lines(run) == metric_lines(reference)

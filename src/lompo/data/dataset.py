@@ -10,6 +10,9 @@ skipped. Source files are only ever opened for reading.
 from __future__ import annotations
 
 import json
+import math
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,12 +40,19 @@ def episode_files(folder: Path) -> list[Path]:
 
 def find_dataset_folders(root: Path | str, max_depth: int = 4) -> list[Path]:
     """Every folder under ``root`` (itself included) that directly holds episode files; behaviour-agent
-    folders (marked by ``agent.json``) are skipped with everything below them."""
+    folders (marked by ``agent.json``) are skipped with everything below them. Symbolic links to folders
+    are followed only while they stay inside ``root``, and each real folder is listed once."""
     root = Path(root)
+    real_root = root.resolve()
     found = []
+    seen: set[Path] = set()
     frontier = [(root, 0)]
     while frontier:
         folder, depth = frontier.pop()
+        real = folder.resolve()
+        if real in seen or not real.is_relative_to(real_root):
+            continue
+        seen.add(real)
         try:
             children = sorted(folder.iterdir())
         except OSError:
@@ -65,17 +75,82 @@ def infer_task(path: Path) -> str | None:
     return None
 
 
+MAX_METADATA_BYTES = 64 << 20  # a dataset.json listing a million files is about 100 MB less than this
+
+
 def read_metadata(folder: Path) -> dict[str, Any] | None:
+    """``dataset.json`` of ``folder`` (None when there is none), read only if it is a regular file of
+    at most :data:`MAX_METADATA_BYTES`, and validated (:func:`metadata_problems`)."""
     path = Path(folder) / METADATA_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return None
     try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DatasetError(folder, [Problem(path, f"unreadable metadata: {err}")]) from None
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise DatasetError(folder, [Problem(path, "is not a regular file (a pipe, device or folder)")])
+        with open(path, "rb") as f:
+            raw = f.read(MAX_METADATA_BYTES + 1)
+        if len(raw) > MAX_METADATA_BYTES:
+            raise DatasetError(folder, [Problem(path, f"is larger than {MAX_METADATA_BYTES >> 20} MiB")])
+        data = json.loads(raw.decode())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else err
+        raise DatasetError(folder, [Problem(path, f"unreadable metadata: {reason}")]) from None
     if not isinstance(data, dict):
         raise DatasetError(folder, [Problem(path, "metadata must be a JSON object")])
+    problems = metadata_problems(data)
+    if problems:
+        raise DatasetError(folder, [Problem(path, p) for p in problems])
     return data
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def metadata_problems(data: dict[str, Any]) -> list[str]:
+    """What is wrong with the fields of ``dataset.json`` lompo reads (others are kept as they are)."""
+    problems = []
+
+    def check(key: str, ok: Callable[[Any], bool], expected: str) -> None:
+        if key in data and data[key] is not None and not ok(data[key]):
+            problems.append(f"field {key!r} must be {expected}, got {json.dumps(data[key])[:80]}")
+
+    check("task", lambda v: isinstance(v, str) and v != "", 'a task name such as "walker-walk"')
+    check("recipe", lambda v: isinstance(v, str), "a string")
+    check(
+        "image_size", lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4096, "an integer 1-4096"
+    )
+    check(
+        "action_repeat", lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 100, "an integer 1-100"
+    )
+    check("camera", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 64, "an integer 0-64")
+    check(
+        "episode_length",
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 10_000_000,
+        "an integer 1-10,000,000 (simulator steps)",
+    )
+    check("render_profile", lambda v: v in ("standard", "fast"), '"standard" or "fast"')
+    check(
+        "action_bounds",
+        lambda v: (
+            isinstance(v, list)
+            and len(v) == 2
+            and all(_is_number(b) or (isinstance(b, list) and b and all(_is_number(x) for x in b)) for b in v)
+        ),
+        "[low, high] (numbers or lists of numbers)",
+    )
+    check(
+        "files",
+        lambda v: isinstance(v, dict) and all(isinstance(k, str) and isinstance(h, str) for k, h in v.items()),
+        "an object of file name -> SHA-256",
+    )
+    check(
+        "reference_returns",
+        lambda v: isinstance(v, dict) and all(v.get(k) is None or _is_number(v[k]) for k in ("random", "expert")),
+        'an object such as {"random": 40.2, "expert": 850.0}',
+    )
+    check("statistics", lambda v: isinstance(v, dict), "an object")
+    return problems
 
 
 def write_metadata(folder: Path, metadata: dict[str, Any]) -> Path:

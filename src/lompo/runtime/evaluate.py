@@ -40,6 +40,30 @@ def make_eval_env(store: EpisodeStore, seed: int = 0) -> DMCEnv:
     return DMCEnv(spec, int(store.image_shape[0]), render_profile=meta.get("render_profile", "standard"), seed=seed)
 
 
+def check_eval_env(store: EpisodeStore) -> None:
+    """Build the evaluation environment once and compare it with the data: a wrong task, camera or
+    action dimension stops a run before its first update, not at its first evaluation hours later."""
+    source = store.info.get("source")
+    try:
+        env = make_eval_env(store)
+        try:
+            obs, _ = env.reset(seed=0)
+            env_dim = int(env.action_space.shape[0])
+        finally:
+            env.close()
+    except (ValueError, IndexError, KeyError, RuntimeError) as err:
+        raise ConfigError(f"{source}: cannot build the evaluation environment dataset.json describes ({err})") from None
+    if env_dim != store.action_dim:
+        raise ConfigError(
+            f"{source}: the data's actions have {store.action_dim} dimensions, the task {dataset_task(store)!r} "
+            f"takes {env_dim}: is dataset.json's task right?"
+        )
+    if tuple(obs.shape) != tuple(store.image_shape):
+        raise ConfigError(
+            f"{source}: the environment renders {tuple(obs.shape)} images, the data holds {tuple(store.image_shape)}"
+        )
+
+
 def reference_returns(store: EpisodeStore) -> tuple[float | None, float | None]:
     """``(random, expert)`` returns for D4RL-style normalisation: the dataset's, else the registry's."""
     refs = dataset_metadata(store).get("reference_returns") or {}

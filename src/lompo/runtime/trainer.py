@@ -36,7 +36,7 @@ from lompo.files import append_jsonl, atomic_write_bytes, exclusive_lock, lock_r
 from lompo.runtime.algorithms import Algorithm, AlgorithmSpec, WorldModelAlgorithm, algorithm_spec
 from lompo.runtime.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from lompo.runtime.config import RunSettings, build_configs, configs_from_file, configs_to_json, parse_overrides
-from lompo.runtime.evaluate import dataset_metadata, dataset_task, evaluate, write_png
+from lompo.runtime.evaluate import check_eval_env, dataset_metadata, dataset_task, evaluate, write_png
 from lompo.runtime.rng import restore_rng, rng_state, seed_everything
 
 EVAL_SEED = 1_000_000  # evaluation episodes use env seeds EVAL_SEED + i for every run
@@ -333,7 +333,7 @@ class Run:
             torch.set_num_threads(s.threads)
         seed_everything(s.seed)
         store = self.open_store(progress, log)
-        dataset_task(store)  # evaluation needs the task: fail now, not after hours of training
+        check_eval_env(store)  # evaluation needs the task and its env: fail now, not after hours of training
         algo = self.build(store)
         self._latent_model(algo, s.eval_latent)  # a wrong eval_latent fails now, not at the first evaluation
         state = self.restore(algo, store)

@@ -98,8 +98,8 @@ def dataset_recipe(store: EpisodeStore) -> str | None:
 PRESETS: dict[str, dict] = {
     "paper": {},
     # 84 px; a 16-channel encoder (2.4x cheaper per update), MLPs 256, batch 64 and lr 3e-4 so that BC
-    # sees about 1M samples (15K updates) in 15-30 minutes on 2 cores: with the first cpu preset
-    # (32 channels, lr 1e-4, 5K updates = 0.3M samples) BC reached only 27 % of an expert's return
+    # sees about 1M samples (15K updates) in 15-30 minutes on 2 cores: with 32 channels, lr 1e-4 and
+    # 5K updates (0.3M samples) BC reached only 27 % of an expert's return
     # (BENCHMARKS.md, "Baselines quality").
     "cpu": dict(batch_size=64, agent_steps=15_000, std_steps=15_000, hidden=256, conv_channels=16, lr=3e-4),
     "tiny": dict(batch_size=4, agent_steps=6, conv_channels=4, feature_dim=8, hidden=16, cql_actions=2, std_steps=6),

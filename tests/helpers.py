@@ -38,3 +38,24 @@ def random_cartpole(out, episodes: int, size: int, seed: int):
         progress=False,
     )
     return folder
+
+
+def interrupted_run(path, data, monkeypatch, phase="agent", step=4, **overrides):
+    """A LOMPO ``tiny`` run stopped, as a crash would stop it, when ``train_step(phase, step)`` begins."""
+    import pytest
+
+    from lompo.algos.lompo import Lompo
+
+    run = new_run(path, data, **overrides)
+    original = Lompo.train_step
+
+    def crash(self, at_phase, at_step):
+        if at_phase == phase and at_step == step:
+            raise KeyboardInterrupt
+        return original(self, at_phase, at_step)
+
+    monkeypatch.setattr(Lompo, "train_step", crash)
+    with pytest.raises(KeyboardInterrupt):
+        run.train()
+    monkeypatch.setattr(Lompo, "train_step", original)
+    return run

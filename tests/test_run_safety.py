@@ -11,33 +11,15 @@ import time
 
 import pytest
 
-from lompo.algos.lompo import Lompo
 from lompo.errors import CheckpointError, ConfigError
 from lompo.files import exclusive_lock
 from lompo.runtime import Run
 
-from helpers import metric_lines, new_run
+from helpers import interrupted_run, metric_lines, new_run
 
 
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "lompo.cli", *args], capture_output=True, text=True, timeout=300)
-
-
-def _interrupted_run(path, data, monkeypatch, **overrides):
-    """A LOMPO tiny run stopped at its 4th agent update (after the checkpoint at 3)."""
-    run = new_run(path, data, **overrides)
-    original = Lompo.train_step
-
-    def crash(self, phase, step):
-        if phase == "agent" and step == 4:
-            raise KeyboardInterrupt
-        return original(self, phase, step)
-
-    monkeypatch.setattr(Lompo, "train_step", crash)
-    with pytest.raises(KeyboardInterrupt):
-        run.train()
-    monkeypatch.setattr(Lompo, "train_step", original)
-    return run
 
 
 def test_a_second_trainer_of_the_same_run_is_refused(tmp_path, tiny_dataset):
@@ -52,7 +34,7 @@ def test_a_second_trainer_of_the_same_run_is_refused(tmp_path, tiny_dataset):
 
 
 def test_resume_refuses_another_algorithm_or_changed_settings(tmp_path, tiny_dataset, monkeypatch):
-    run = _interrupted_run(tmp_path / "run", tiny_dataset, monkeypatch)
+    run = interrupted_run(tmp_path / "run", tiny_dataset, monkeypatch)
     raw = json.loads(run.config_path.read_text())
     for key, value, message in (("algo", "offline_slac", "holds a lompo run"), ("deter", 32, "algo.deter: 16 then")):
         edited = json.loads(json.dumps(raw))
@@ -70,7 +52,7 @@ def test_resume_refuses_another_algorithm_or_changed_settings(tmp_path, tiny_dat
 
 
 def test_leftover_checkpoints_without_a_config_are_not_trained_over(tmp_path, tiny_dataset, monkeypatch):
-    run = _interrupted_run(tmp_path / "run", tiny_dataset, monkeypatch)
+    run = interrupted_run(tmp_path / "run", tiny_dataset, monkeypatch)
     run.config_path.unlink()
     with pytest.raises(ConfigError, match="holds checkpoints but no config.json"):
         new_run(run.path, tiny_dataset, algo="lmbrl")

@@ -13,7 +13,7 @@ from lompo.data.store import load_store
 from lompo.errors import CheckpointError, ConfigError, DivergenceError
 from lompo.runtime import Run, algorithm_spec, build_configs, latest_checkpoint, load_checkpoint, save_checkpoint
 
-from helpers import final_weights, metric_lines, new_run
+from helpers import final_weights, interrupted_run, metric_lines, new_run
 
 
 def test_tiny_lompo_end_to_end(tmp_path, tiny_dataset):
@@ -43,18 +43,7 @@ def test_resume_equals_uninterrupted_run(tmp_path, tiny_dataset, monkeypatch):
     expected = reference.train()
 
     # Interrupt at the 4th agent update (after the checkpoint at 3), as a crash would.
-    original = Lompo.train_step
-
-    def crash(self, phase, step):
-        if phase == "agent" and step == 4:
-            raise KeyboardInterrupt
-        return original(self, phase, step)
-
-    interrupted = new_run(tmp_path / "interrupted", tiny_dataset)
-    monkeypatch.setattr(Lompo, "train_step", crash)
-    with pytest.raises(KeyboardInterrupt):
-        interrupted.train()
-    monkeypatch.setattr(Lompo, "train_step", original)
+    interrupted = interrupted_run(tmp_path / "interrupted", tiny_dataset, monkeypatch, "agent", 4)
     assert not interrupted.finished
     assert latest_checkpoint(interrupted.checkpoints).name == "2-000000003"
 
@@ -102,18 +91,7 @@ def test_world_model_reuse_skips_model_training(tmp_path, tiny_dataset, monkeypa
 
 
 def test_world_model_source_must_have_finished_its_model(tmp_path, tiny_dataset, monkeypatch):
-    source = new_run(tmp_path / "source", tiny_dataset, model_steps=6)
-    original = Lompo.train_step
-
-    def stop(self, phase, step):
-        if phase == "model" and step == 4:
-            raise KeyboardInterrupt
-        return original(self, phase, step)
-
-    monkeypatch.setattr(Lompo, "train_step", stop)
-    with pytest.raises(KeyboardInterrupt):
-        source.train()
-    monkeypatch.setattr(Lompo, "train_step", original)
+    source = interrupted_run(tmp_path / "source", tiny_dataset, monkeypatch, "model", 4, model_steps=6)
     run = new_run(tmp_path / "user", tiny_dataset, world_model=source.path)
     with pytest.raises(ConfigError, match="has not finished training its world model"):
         run.train()

@@ -74,8 +74,9 @@ def cmd_collect(args) -> int:
 def describe_dataset(folder: Path, skip_bad: bool = False, task: str | None = None) -> dict:
     """Validate a dataset folder and compute its V-D4RL Appendix A statistics."""
     from lompo.data import return_statistics, scan_dataset
+    from lompo.data.store import verified
 
-    index = scan_dataset(folder, skip_bad=skip_bad, task=task)
+    index = verified(scan_dataset(folder, skip_bad=skip_bad, task=task), skip_bad, always=True)
     stats = return_statistics(index.returns, index.num_transitions)
     meta = index.metadata or {}
     return {

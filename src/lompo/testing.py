@@ -11,6 +11,7 @@ layouts, NaNs, pickled objects, HDF5 shards missing a dataset.
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +119,20 @@ def _hdf5_missing_dataset(folder: Path) -> None:
 def _truncated_hdf5(folder: Path) -> None:
     path = write_hdf5_shard(folder / "shard0.hdf5", [synthetic_episode(5)])
     (folder / "cut.hdf5").write_bytes(path.read_bytes()[:500])
+
+
+def _flipped_image_bytes(folder: Path) -> None:
+    """A compressed episode whose image bytes were flipped after writing: its headers still parse
+    (a scan passes), its image member fails decompression or its CRC-32."""
+    path = write_episode(folder, synthetic_episode(6, seed=9), name="flipped.npz")
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo("image.npy")
+    start = member.header_offset + 30 + len(member.filename) + len(member.extra)
+    middle = start + member.compress_size // 2
+    for i in range(middle, middle + 16):
+        raw[i] ^= 0xFF
+    path.write_bytes(bytes(raw))
 
 
 def _unrelated(folder: Path) -> None:
@@ -294,6 +309,13 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         _broken("discount.npz", _set("discount", 3, 5.0)),
         "discount.npz",
         "outside [0, 1]",
+    ),
+    BadInput(
+        "crc_flipped_image",
+        "flipped bytes inside a compressed image member (headers intact)",
+        _with_good(_flipped_image_bytes),
+        "flipped.npz",
+        "corrupt",
     ),
     BadInput(
         "pickled_objects",

@@ -319,6 +319,17 @@ def inspect_episode(path: Path | str, action_bounds=None) -> EpisodeSummary:
     )
 
 
+def archive_problem(path: Path | str) -> str | None:
+    """Why the ``.npz`` at ``path`` cannot be read in full (a member failing its CRC-32, a truncated
+    stream), or None. Decompresses every member once without keeping it: scans read only headers."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except _CORRUPT as err:
+        return f"not a readable .npz archive (truncated or corrupt): {err}"
+    return None if bad is None else f"member {bad!r} fails its CRC-32 check (corrupt bytes)"
+
+
 def read_episode(path: Path | str, action_bounds=None) -> dict[str, np.ndarray]:
     """Read and validate one episode file completely (one pass). Raises :class:`EpisodeFileError`."""
     arrays = _load_validated(Path(path), action_bounds, decode_images=True)

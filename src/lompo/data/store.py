@@ -10,6 +10,7 @@ working set. The cache is written to a temp folder and renamed when complete.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from lompo.data.dataset import DatasetIndex
-from lompo.data.episodes import CANONICAL_DTYPES, STANDARD_KEYS, canonical, read_episode
+from lompo.data.episodes import CANONICAL_DTYPES, STANDARD_KEYS, archive_problem, canonical, read_episode
 from lompo.data.vd4rl_hdf5 import read_hdf5_episode
 from lompo.errors import DatasetError, EpisodeFileError, LompoError, Problem
 
@@ -240,6 +241,35 @@ class EpisodeStore:
         return np.add.reduceat(per_step, self.episode_starts)
 
 
+def verified(
+    index: DatasetIndex, skip_bad: bool = False, cache_root: Path | str | None = None, always: bool = False
+) -> DatasetIndex:
+    """Before a store is first packed, check every ``.npz`` decompresses with correct CRC-32s (a scan
+    reads headers only). Bad files are refused by name, or left out with ``skip_bad`` (added to
+    ``index.skipped``). A store that exists was built from files that passed (checked again with
+    ``always``, as ``lompo info`` does)."""
+    cache_root = Path(cache_root) if cache_root else default_cache_root()
+    if not always and (cache_root / store_key(index) / STORE_FILE).exists():
+        return index
+    bad = {}
+    for path in sorted({e.path for e in index.episodes if e.span is None}):
+        problem = archive_problem(path)
+        if problem is not None:
+            bad[path] = problem
+    if not bad:
+        return index
+    problems = [Problem(path, why) for path, why in bad.items()]
+    kept = [e for e in index.episodes if e.path not in bad]
+    if not skip_bad or not kept:
+        raise DatasetError(index.root, problems, hint="--skip-bad leaves these files out" if kept else "")
+    return dataclasses.replace(
+        index,
+        episodes=kept,
+        file_hashes={p: h for p, h in index.file_hashes.items() if p not in bad},
+        skipped=[*index.skipped, *problems],
+    )
+
+
 def load_store(
     root: Path | str,
     *,
@@ -251,5 +281,5 @@ def load_store(
     """Validate the dataset folder ``root`` and open its (cached) store."""
     from lompo.data.dataset import scan_dataset
 
-    index = scan_dataset(root, skip_bad=skip_bad, task=task)
+    index = verified(scan_dataset(root, skip_bad=skip_bad, task=task), skip_bad, cache_root)
     return EpisodeStore.from_index(index, cache_root=cache_root, progress=progress)

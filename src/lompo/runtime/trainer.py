@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from lompo.data.dataset import scan_dataset
-from lompo.data.store import EpisodeStore, load_store
+from lompo.data.store import EpisodeStore, load_store, verified
 from lompo.errors import CheckpointError, ConfigError, DivergenceError
 from lompo.files import append_jsonl, atomic_write_bytes, exclusive_lock, lock_record, package_versions
 from lompo.runtime.algorithms import Algorithm, AlgorithmSpec, WorldModelAlgorithm, algorithm_spec
@@ -178,7 +178,7 @@ class Run:
     def open_store(self, progress: bool = False, log=print) -> EpisodeStore:
         if not self.settings.skip_bad:
             return load_store(self.settings.data, progress=progress)
-        index = scan_dataset(self.settings.data, skip_bad=True)
+        index = verified(scan_dataset(self.settings.data, skip_bad=True), skip_bad=True)
         for problem in index.skipped:
             log(f"skipped {problem}")
         return EpisodeStore.from_index(index, progress=progress)

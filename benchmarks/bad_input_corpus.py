@@ -6,8 +6,8 @@
 For every case it runs, in fresh processes, ``lompo info FOLDER``, ``lompo info FOLDER
 --skip-bad`` and ``lompo train --algo bc --preset tiny --data FOLDER``, and checks: exit code 2
 with the file and the problem named, no Python traceback, ``--skip-bad`` keeping the good
-episodes, and every file's SHA-256 unchanged afterwards. Prints a Markdown table (one row per
-case) and exits 1 if any case misbehaved.
+episodes, and every file's SHA-256 unchanged afterwards, and reports the largest peak RSS of the three processes.
+Prints a Markdown table (one row per case) and exits 1 if any case misbehaved.
 """
 
 from __future__ import annotations
@@ -20,9 +20,25 @@ from pathlib import Path
 
 from lompo.testing import file_digests, write_corpus
 
+# `lompo` in a fresh process that reports its own peak resident memory on exit (last stderr line)
+_MEASURED = (
+    "import atexit, resource, sys; "
+    "peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+    "atexit.register(lambda: sys.stderr.write(f'\\nPEAK_RSS_KIB {peak()}\\n')); "
+    "from lompo.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
 
 def lompo(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lompo.cli", *args], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", _MEASURED, *args], capture_output=True, text=True)
+
+
+def peak_rss_mib(*processes: subprocess.CompletedProcess) -> float:
+    """The largest peak RSS the processes reported (MiB)."""
+    peaks = [
+        int(line.split()[1]) for p in processes for line in p.stderr.splitlines() if line.startswith("PEAK_RSS_KIB")
+    ]
+    return max(peaks, default=0) / 1024
 
 
 def first_error_line(stderr: str, needle: str) -> str:
@@ -43,18 +59,8 @@ def main() -> None:
         before = file_digests(folder)
         info = lompo("info", str(folder))
         skipped = lompo("info", str(folder), "--skip-bad")
-        train = lompo(
-            "train",
-            "--algo",
-            "bc",
-            "--preset",
-            "tiny",
-            "--data",
-            str(folder),
-            "--out",
-            str(root / "runs" / case.name),
-            "--no-progress",
-        )
+        flags = ["--algo", "bc", "--preset", "tiny", "--no-progress"]
+        train = lompo("train", "--data", str(folder), "--out", str(root / "runs" / case.name), *flags)
         outputs = info.stderr + skipped.stderr + train.stderr
         checks = {
             "info exits 2": info.returncode == 2,
@@ -74,13 +80,13 @@ def main() -> None:
         rows.append(
             f"| {case.name} | {case.description} | exit {info.returncode} / train exit {train.returncode}"
             f" | `{message}` | {kept} | {'yes' if checks['files unchanged'] else 'NO'} |"
-            f" {'ok' if not bad else 'FAILED: ' + ', '.join(bad)} |"
+            f" {peak_rss_mib(info, skipped, train):.0f} | {'ok' if not bad else 'FAILED: ' + ', '.join(bad)} |"
         )
     table = "\n".join(
         [
             "| case | input | `lompo info` / `lompo train` | error (first line naming the problem) | with `--skip-bad` "
-            "| files unchanged | verdict |",
-            "|---|---|---|---|---|---|---|",
+            "| files unchanged | peak RSS (MiB) | verdict |",
+            "|---|---|---|---|---|---|---|---|",
             *rows,
         ]
     )

@@ -11,6 +11,7 @@ layouts, NaNs, pickled objects, HDF5 shards missing a dataset.
 from __future__ import annotations
 
 import hashlib
+import io
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -133,6 +134,45 @@ def _flipped_image_bytes(folder: Path) -> None:
     for i in range(middle, middle + 16):
         raw[i] ^= 0xFF
     path.write_bytes(bytes(raw))
+
+
+def _lying_header(name: str, key: str, shape: tuple[int, ...]) -> Callable[[Path], None]:
+    """An episode whose ``key`` member's .npy header declares ``shape`` over a few real bytes."""
+
+    def write(folder: Path) -> None:
+        episode = synthetic_episode(6)
+        with zipfile.ZipFile(folder / name, "w") as archive:
+            for k, value in episode.items():
+                buffer = io.BytesIO()
+                if k == key:
+                    header = {
+                        "descr": np.lib.format.dtype_to_descr(value.dtype),
+                        "fortran_order": False,
+                        "shape": shape,
+                    }
+                    np.lib.format.write_array_header_1_0(buffer, header)
+                    buffer.write(value.tobytes())
+                else:
+                    np.save(buffer, value)
+                archive.writestr(f"{k}.npy", buffer.getvalue())
+
+    return _with_good(write)
+
+
+def _hdf5_unallocated(folder: Path) -> None:
+    """A shard whose 'reward' declares 10^8 rows that were never written (a 2.5 KB file)."""
+    import h5py
+
+    write_hdf5_shard(folder / "shard0.hdf5", [synthetic_episode(5), synthetic_episode(5, seed=1)])
+    with h5py.File(folder / "hollow.hdf5", "w") as f:
+        for key, shape, dtype in (
+            ("observation", (10**8, 3, 8, 8), np.uint8),
+            ("action", (10**8, 2), np.float32),
+            ("reward", (10**8,), np.float32),
+            ("discount", (10**8,), np.float32),
+            ("step_type", (10**8,), np.int64),
+        ):
+            f.create_dataset(key, shape=shape, dtype=dtype, chunks=True)
 
 
 def _unrelated(folder: Path) -> None:
@@ -316,6 +356,28 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         _with_good(_flipped_image_bytes),
         "flipped.npz",
         "corrupt",
+    ),
+    BadInput(
+        "billion_step_header",
+        "a reward header declaring 10^9 steps over 7 real values",
+        _lying_header("billion.npz", "reward", (10**9,)),
+        "billion.npz",
+        "declares 1,000,000,000 steps",
+    ),
+    BadInput(
+        "huge_image_header",
+        "an image header declaring 100000 x 100000 pixels",
+        _lying_header("huge_image.npz", "image", (7, 100_000, 100_000, 3)),
+        "huge_image.npz",
+        "declares shape (7, 100000, 100000, 3)",
+    ),
+    BadInput(
+        "hdf5_unallocated",
+        "an HDF5 shard declaring 10^8 rows it never stored",
+        _hdf5_unallocated,
+        "hollow.hdf5",
+        "declares 100,000,000 rows but stores no data",
+        good_episodes=2,
     ),
     BadInput(
         "pickled_objects",

@@ -242,6 +242,35 @@ def _read_header(archive: zipfile.ZipFile, member: str) -> ArrayHeader:
     return ArrayHeader(tuple(shape), np.dtype(dtype))
 
 
+MAX_EPISODE_STEPS = 10_000_000  # longer than any episode of a real dataset
+MAX_MEMBER_BYTES = 4 << 30  # one array of one episode (a 1000-step episode at 256 px is 0.2 GB)
+
+
+def _declared_size_problems(archive: zipfile.ZipFile) -> list[str]:
+    """Each member's header against what the member really holds, before anything is allocated: a
+    header may claim far more steps or pixels than its file has (a bad writer, a hostile file)."""
+    problems = []
+    for info in archive.infolist():
+        key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        try:
+            header = _read_header(archive, info.filename)
+        except _CORRUPT as err:
+            problems.append(f"key {key!r} cannot be read (truncated or corrupt): {err}")
+            continue
+        if header.dtype == object:
+            continue  # reported by validation without loading
+        declared = int(np.prod(header.shape, dtype=object)) * header.dtype.itemsize
+        if header.shape and header.shape[0] > MAX_EPISODE_STEPS:
+            problems.append(f"key {key!r} declares {header.shape[0]:,} steps (more than {MAX_EPISODE_STEPS:,})")
+        elif declared > info.file_size:
+            problems.append(
+                f"key {key!r} declares shape {header.shape} ({declared:,} bytes) but holds {info.file_size:,} bytes"
+            )
+        elif info.file_size > MAX_MEMBER_BYTES:
+            problems.append(f"key {key!r} inflates to {info.file_size:,} bytes (more than {MAX_MEMBER_BYTES:,})")
+    return problems
+
+
 def _read_array(archive: zipfile.ZipFile, member: str) -> np.ndarray:
     with archive.open(member) as fp:
         return np.lib.format.read_array(io.BufferedReader(fp), allow_pickle=False)  # type: ignore[type-var]
@@ -283,6 +312,9 @@ def _load_validated(path: Path, action_bounds, decode_images: bool) -> dict[str,
         raise EpisodeFileError(path, [f"not a readable .npz archive (truncated or corrupt): {err}"]) from None
     arrays: dict[str, np.ndarray | ArrayHeader] = {}
     with archive:
+        problems = _declared_size_problems(archive)
+        if problems:  # refuse before allocating what a header claims
+            raise EpisodeFileError(path, problems)
         for member in archive.namelist():
             key = member[:-4] if member.endswith(".npy") else member
             try:

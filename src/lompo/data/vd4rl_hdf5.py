@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lompo.data.episodes import EpisodeSummary, validate_arrays
+from lompo.data.episodes import ArrayHeader, EpisodeSummary, validate_arrays
 from lompo.errors import EpisodeFileError
 
 HDF5_KEYS = ("observation", "action", "reward", "discount", "step_type")
@@ -44,6 +44,16 @@ def inspect_hdf5(path: Path | str, action_bounds=None) -> list[EpisodeSummary]:
         missing = [k for k in HDF5_KEYS if k not in f]
         if missing:
             raise EpisodeFileError(path, [f"missing dataset(s) {missing} (found: {sorted(f.keys())})"])
+        unallocated = [
+            f"dataset {k!r} declares {f[k].shape[0]:,} rows but stores no data"
+            for k in HDF5_KEYS
+            if f[k].shape and f[k].shape[0] > 0 and f[k].id.get_storage_size() == 0
+        ]
+        lengths = {k: f[k].shape[0] if f[k].shape else 0 for k in HDF5_KEYS}
+        if len(set(lengths.values())) > 1:
+            unallocated.append("datasets have different lengths: " + ", ".join(f"{k}={n}" for k, n in lengths.items()))
+        if unallocated:  # refuse before reading what the shapes claim
+            raise EpisodeFileError(path, unallocated)
         try:
             obs = f["observation"]
             header = {"observation": (obs.shape, obs.dtype)}
@@ -68,12 +78,14 @@ def inspect_hdf5(path: Path | str, action_bounds=None) -> list[EpisodeSummary]:
         raise EpisodeFileError(path, problems)
     summaries = []
     for start, stop in _episode_spans(step_type):
-        episode_arrays = {k: v[start:stop] for k, v in arrays.items() if k != "step_type"}
-        episode_arrays["image"] = np.empty((stop - start, shape[2], shape[3], 3), np.uint8)  # shape only
-        found = validate_arrays(dict(episode_arrays), action_bounds)
+        episode_arrays: dict[str, np.ndarray | ArrayHeader] = {
+            k: v[start:stop] for k, v in arrays.items() if k != "step_type"
+        }
+        episode_arrays["image"] = ArrayHeader((stop - start, shape[2], shape[3], 3), np.dtype(np.uint8))
+        found = validate_arrays(episode_arrays, action_bounds)
         if found:
             raise EpisodeFileError(path, [f"episode at rows {start}:{stop}: {p}" for p in found])
-        reward = episode_arrays["reward"].astype(np.float64)
+        reward = np.asarray(arrays["reward"][start:stop], np.float64)
         summaries.append(
             EpisodeSummary(
                 path=path,

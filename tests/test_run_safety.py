@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from lompo.errors import CheckpointError, ConfigError
+from lompo.errors import CheckpointError, ConfigError, DatasetError
 from lompo.files import exclusive_lock
 from lompo.runtime import Run
 
@@ -103,3 +103,42 @@ def test_sigterm_ends_training_with_the_resume_command_and_resumes_exactly(tmp_p
     resumed = Run(run.path).train()
     assert resumed["returns"] == expected["returns"]
     assert metric_lines(run) == metric_lines(reference)
+
+
+def test_store_builds_clean_up_after_dead_processes_and_check_free_space(tmp_path, tiny_dataset, monkeypatch):
+    import shutil as shutil_module
+
+    from lompo.data import load_store
+
+    cache = tmp_path / "cache"
+    stale = cache / ".abc.tmp-999999999-deadbeef"  # a build whose process is gone
+    stale.mkdir(parents=True)
+    monkeypatch.setenv("LOMPO_CACHE", str(cache))
+    real_usage = shutil_module.disk_usage
+    monkeypatch.setattr(shutil_module, "disk_usage", lambda path: real_usage(path)._replace(free=1000))
+    with pytest.raises(DatasetError, match="packing this dataset needs about"):
+        load_store(tiny_dataset)
+    monkeypatch.setattr(shutil_module, "disk_usage", real_usage)
+    store = load_store(tiny_dataset)
+    assert store.num_episodes == 3 and not stale.exists()
+
+
+def test_a_full_disk_while_checkpointing_is_a_message_and_the_run_resumes(tmp_path, tiny_dataset, monkeypatch):
+    import lompo.runtime.checkpoint as checkpoint
+
+    run = new_run(tmp_path / "run", tiny_dataset, video="false")
+    real_save = checkpoint.save_file
+    calls = {"n": 0}
+
+    def save_file(tensors, path):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(28, "No space left on device")
+        return real_save(tensors, path)
+
+    monkeypatch.setattr(checkpoint, "save_file", save_file)
+    with pytest.raises(CheckpointError, match="No space left on device.*the latest complete checkpoint is still"):
+        run.train()
+    monkeypatch.setattr(checkpoint, "save_file", real_save)
+    assert not list(run.checkpoints.glob(".tmp-*"))
+    assert Run(run.path).train()["episodes"] == 1

@@ -120,17 +120,18 @@ def lock_record() -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: Path | str, busy: str) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``path`` (created if needed) for the block; if another process
-    holds it, raise :class:`~lompo.errors.LompoError` with ``busy`` and that process's id. The lock
-    goes with the process (also when it is killed), so a stale lock file never blocks anyone."""
+def exclusive_lock(path: Path | str, busy: str, wait: bool = False) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created if needed) for the block. If another process
+    holds it: wait for it with ``wait``, else raise :class:`~lompo.errors.LompoError` with ``busy`` and
+    that process's id. The lock goes with the process (also when it is killed), so a stale lock file
+    never blocks anyone."""
     from lompo.errors import LompoError
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as handle:
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"

@@ -26,6 +26,7 @@ from lompo.data.dataset import DatasetIndex
 from lompo.data.episodes import CANONICAL_DTYPES, STANDARD_KEYS, archive_problem, canonical, read_episode
 from lompo.data.vd4rl_hdf5 import read_hdf5_episode
 from lompo.errors import DatasetError, EpisodeFileError, LompoError, Problem
+from lompo.files import exclusive_lock
 
 STORE_FORMAT = 2  # 2: episodes in content order (1: file-name order)
 STORE_FILE = "store.json"
@@ -113,6 +114,16 @@ class EpisodeStore:
                 )
             store.info.update(info)
             return store
+        check_free_space(index, cache_root)
+        with exclusive_lock(cache_root / f".{target.name}.lock", "", wait=True):  # one build of a store at a time
+            if (target / STORE_FILE).exists():  # built meanwhile by another process
+                store = cls(target)
+                store.info.update(info)
+                return store
+            return cls._build(index, target, info, progress)
+
+    @classmethod
+    def _build(cls, index: DatasetIndex, target: Path, info: dict[str, Any], progress: bool) -> EpisodeStore:
         common = set.intersection(*(set(e.keys) for e in index.episodes)) | set(STANDARD_KEYS)
         episodes = content_order(index)
 
@@ -146,6 +157,7 @@ class EpisodeStore:
         """Write episodes ``load(0..n-1)`` into a temp folder, then rename it to ``target``."""
         keys = list(keys)
         target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_builds(target.parent)
         tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         try:
@@ -268,6 +280,38 @@ def verified(
         file_hashes={p: h for p, h in index.file_hashes.items() if p not in bad},
         skipped=[*index.skipped, *problems],
     )
+
+
+def remove_stale_builds(cache_root: Path) -> None:
+    """Delete temporary store folders (``.KEY.tmp-PID-...``) whose building process no longer runs."""
+    for stale in cache_root.glob(".*.tmp-*"):
+        try:
+            pid = int(stale.name.rsplit(".tmp-", 1)[1].split("-")[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(stale, ignore_errors=True)
+        except (ValueError, PermissionError):
+            continue  # not ours to judge
+
+
+def check_free_space(index: DatasetIndex, cache_root: Path) -> None:
+    """Refuse to pack a store that cannot fit: a disk filling up under memory-mapped writes ends the
+    process with SIGBUS, not with an error."""
+    steps = sum(e.num_steps for e in index.episodes)
+    needed = steps * (int(np.prod(index.image_shape)) + 4 * (index.action_dim + 3) + 3) * 1.05 + (1 << 20)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(cache_root).free
+    if free < needed:
+        raise DatasetError(
+            index.root,
+            [
+                Problem(
+                    cache_root,
+                    f"packing this dataset needs about {needed / 2**30:.2f} GiB; {free / 2**30:.2f} GiB free",
+                )
+            ],
+            hint="free space or point LOMPO_CACHE at a larger disk",
+        )
 
 
 def load_store(

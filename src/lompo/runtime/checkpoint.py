@@ -117,6 +117,13 @@ def save_checkpoint(directory: Path | str, name: str, state: dict, keep: int = 2
             shutil.rmtree(final)
         os.replace(tmp, final)
         fsync_dir(directory)
+    except (OSError, SafetensorError) as err:  # disk full, quota, permissions
+        shutil.rmtree(tmp, ignore_errors=True)
+        previous = latest_checkpoint(directory)
+        kept = f"the latest complete checkpoint is still {previous.name}" if previous else "no checkpoint was kept yet"
+        raise CheckpointError(
+            directory, f"could not write checkpoint {name} ({err}); {kept}: free space, then resume the run"
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -262,20 +262,11 @@ def _render_env(task: TaskSpec, image_sizes: tuple[int, ...], render_profile: st
     return DMCEnv(task, image_sizes[0], extra_image_sizes=tuple(image_sizes[1:]), render_profile=render_profile)
 
 
-def collect_random(
-    task: str | TaskSpec,
-    out: Path | str,
-    *,
-    size: int | None = None,
-    episodes: int | None = None,
-    image_sizes: tuple[int, ...] = (64,),
-    render_profile: str = "standard",
-    seed: int = 0,
-    action_repeat: int | None = None,
-    episode_length: int | None = None,
-    references: dict | None = None,
-    progress: bool = True,
-) -> list[Path]:
+def collect_random(task: str | TaskSpec, out: Path | str, *, size: int | None = None,
+                   episodes: int | None = None, image_sizes: tuple[int, ...] = (64,),
+                   render_profile: str = "standard", seed: int = 0, action_repeat: int | None = None,
+                   episode_length: int | None = None, references: dict | None = None,
+                   progress: bool = True) -> list[Path]:  # fmt: skip
     """Write a ``random`` dataset (uniform actions). ``size`` counts transitions, rounded up to episodes.
 
     ``episode_length`` (simulator steps, default 1000) is recorded in ``dataset.json``; evaluation uses it.
@@ -305,21 +296,10 @@ def collect_random(
     )
 
 
-def collect_policy(
-    task: TaskSpec,
-    out: Path | str,
-    recipe: str,
-    agent: Path,
-    level: PolicyLevel,
-    *,
-    size: int | None = None,
-    episodes: int | None = None,
-    image_sizes: tuple[int, ...] = (64,),
-    render_profile: str = "standard",
-    seed: int = 0,
-    references: dict | None = None,
-    progress: bool = True,
-) -> list[Path]:
+def collect_policy(task: TaskSpec, out: Path | str, recipe: str, agent: Path, level: PolicyLevel, *,
+                   size: int | None = None, episodes: int | None = None, image_sizes: tuple[int, ...] = (64,),
+                   render_profile: str = "standard", seed: int = 0, references: dict | None = None,
+                   progress: bool = True) -> list[Path]:  # fmt: skip
     """``medium`` or ``expert``: episodes of one SAC checkpoint, actions sampled from its actor."""
     num_episodes = _num_episodes(task, recipe, size, episodes)
     writer = DatasetWriter(Path(out), task, recipe, tuple(image_sizes), seed)
@@ -356,20 +336,10 @@ def replay_selection(level: PolicyLevel, size: int | None, episodes: int | None,
     return available[-keep:]
 
 
-def collect_medium_replay(
-    task: TaskSpec,
-    out: Path | str,
-    agent: Path,
-    level: PolicyLevel,
-    *,
-    size: int | None = None,
-    episodes: int | None = None,
-    image_sizes: tuple[int, ...] = (64,),
-    render_profile: str = "standard",
-    seed: int = 0,
-    references: dict | None = None,
-    progress: bool = True,
-) -> list[Path]:
+def collect_medium_replay(task: TaskSpec, out: Path | str, agent: Path, level: PolicyLevel, *,
+                          size: int | None = None, episodes: int | None = None,
+                          image_sizes: tuple[int, ...] = (64,), render_profile: str = "standard", seed: int = 0,
+                          references: dict | None = None, progress: bool = True) -> list[Path]:  # fmt: skip
     """``medium_replay``: the medium agent's replay buffer, re-rendered from stored physics states."""
     if size is not None and episodes is not None:
         raise ConfigError("give at most one of size (transitions) and episodes")

@@ -120,14 +120,8 @@ class DiscreteEnsembleRSSM(nn.Module):
             deter = deter.unsqueeze(0).expand(self.ensemble, *deter.shape)
         return self._probs(self.prior_net(deter, members))
 
-    def observe_step(
-        self,
-        state: LatentState,
-        action: torch.Tensor,
-        embed: torch.Tensor,
-        is_first: torch.Tensor | None = None,
-        sample: bool = True,
-    ):
+    def observe_step(self, state: LatentState, action: torch.Tensor, embed: torch.Tensor,
+                     is_first: torch.Tensor | None = None, sample: bool = True):  # fmt: skip
         """One filtering step; returns ``(state, posterior probabilities)``. Where ``is_first`` is set,
         the previous state and action are zeroed (episode start)."""
         if is_first is not None:

@@ -98,14 +98,8 @@ class EnsembleRSSM(nn.Module):
             deter = deter.unsqueeze(0).expand(self.ensemble, *deter.shape)
         return gaussian_params(self.prior_net(deter, members), self.min_std)
 
-    def observe_step(
-        self,
-        state: LatentState,
-        action: torch.Tensor,
-        embed: torch.Tensor,
-        is_first: torch.Tensor | None = None,
-        sample: bool = True,
-    ):
+    def observe_step(self, state: LatentState, action: torch.Tensor, embed: torch.Tensor,
+                     is_first: torch.Tensor | None = None, sample: bool = True):  # fmt: skip
         """One filtering step; returns ``(state, posterior mean, posterior std)``.
 
         Where ``is_first`` is set, the previous state and action are zeroed (episode start).

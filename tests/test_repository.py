@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # design notes kept outside the repository, development sessions, issue numbers, absolute temp paths
 FORBIDDEN = re.compile(
     r"(?-i:DESIGN\.md)|\.\./shared|\bsessions? \d|\bsession-\d|\bissues? \d|\bissue-\d"
-    r"|(?<![\w.])/tmp\b|\bthis session\b",
+    r"|(?<![\w.])/tmp\b",
     re.IGNORECASE,
 )
 TEXT = {".py", ".md", ".sh", ".toml", ".txt", ".json", ".jsonl", ".csv", ".yaml", ".yml", ".cfg", ".lock"}

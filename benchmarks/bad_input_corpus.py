@@ -68,7 +68,7 @@ def main() -> None:
             "no traceback": "Traceback" not in outputs,
             "train exits 2": train.returncode == 2 and case.problem in train.stderr,
             "skip-bad keeps the rest": (skipped.returncode == 0 and case.file in skipped.stdout)
-            if case.good_episodes
+            if case.good_episodes and case.skippable
             else skipped.returncode == 2,
             "files unchanged": file_digests(folder) == before,
         }
@@ -76,7 +76,13 @@ def main() -> None:
         if bad:
             failures.append((case.name, bad, outputs[-2000:]))
         message = first_error_line(info.stderr, case.problem).replace(str(folder) + "/", "").replace("|", "\\|")
-        kept = f"{case.good_episodes} episodes" if case.good_episodes else "refused (nothing to load)"
+        kept = (
+            f"{case.good_episodes} episodes"
+            if case.good_episodes and case.skippable
+            else "refused (nothing to load)"
+            if not case.good_episodes
+            else "refused (dataset.json describes every file)"
+        )
         rows.append(
             f"| {case.name} | {case.description} | exit {info.returncode} / train exit {train.returncode}"
             f" | `{message}` | {kept} | {'yes' if checks['files unchanged'] else 'NO'} |"

@@ -123,3 +123,30 @@ def test_values_that_would_change_or_mislead_training_are_refused_by_name(change
     change(episode)
     problems = validate_arrays(dict(episode))
     assert any(message in p for p in problems), problems
+
+
+def test_packing_streams_images_into_the_store_and_keeps_them_exact(tmp_path):
+    """A long episode's images go from the archive to the memory-mapped store one chunk at a time: the
+    Python heap during packing stays far below the image array (so a 1 GB member does not need 1 GB),
+    and the stored pixels are the file's, also for a Fortran-ordered array."""
+    import tracemalloc
+
+    from lompo.data.dataset import scan_dataset
+    from lompo.data.store import EpisodeStore
+
+    folder = tmp_path / "data"
+    long = make_episode(3000, size=64, seed=1)
+    long["image"] = (np.arange(long["image"].size, dtype=np.int64) % 251).astype(np.uint8).reshape(long["image"].shape)
+    write_episode(folder, long, name="long.npz")  # 35 MiB of images, compressible (fast to write)
+    fortran = make_episode(20, size=64, seed=2)
+    fortran["image"] = np.asfortranarray(fortran["image"])
+    np.savez_compressed(folder / "fortran.npz", **fortran)
+    index = scan_dataset(folder)  # (hashing reads files in fixed-size blocks)
+    tracemalloc.start()
+    store = EpisodeStore.from_index(index, cache_root=tmp_path / "cache")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < long["image"].nbytes / 5, f"packing held {peak / 2**20:.1f} MiB"
+    images = {len(store.episode(i)["image"]): store.episode(i)["image"] for i in range(store.num_episodes)}
+    np.testing.assert_array_equal(images[3001], long["image"])
+    np.testing.assert_array_equal(images[21], fortran["image"])

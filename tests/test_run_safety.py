@@ -4,6 +4,7 @@ message."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -142,3 +143,64 @@ def test_a_full_disk_while_checkpointing_is_a_message_and_the_run_resumes(tmp_pa
     monkeypatch.setattr(checkpoint, "save_file", real_save)
     assert not list(run.checkpoints.glob(".tmp-*"))
     assert Run(run.path).train()["episodes"] == 1
+
+
+def _rewrite_checkpoint(checkpoint, edit):
+    """Edit ``state.json`` of ``checkpoint`` and recompute its manifest, as a determined hand would."""
+    from lompo.runtime.checkpoint import FILES, _sha256
+
+    state = json.loads((checkpoint / "state.json").read_text())
+    edit(state)
+    (checkpoint / "state.json").write_text(json.dumps(state))
+    (checkpoint / "manifest.json").write_text(json.dumps({"files": {f: _sha256(checkpoint / f) for f in FILES}}))
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda s: s.pop("progress"), r"state.json lacks \['progress'\]"),
+        (lambda s: s.update(rng={"python": "garbage"}), "contents do not fit this run"),
+        (lambda s: s["progress"].update(step=-3), "progress.step is -3"),
+        (lambda s: s["algo"]["model"].pop(next(iter(s["algo"]["model"]))), "contents do not fit this run"),
+    ],
+    ids=["missing_progress", "rng_garbage", "negative_step", "missing_weights"],
+)
+def test_a_hand_edited_checkpoint_is_refused_with_its_name(tmp_path, tiny_dataset, monkeypatch, edit, message):
+    from lompo.runtime import latest_checkpoint
+
+    run = interrupted_run(tmp_path / "run", tiny_dataset, monkeypatch)
+    checkpoint = latest_checkpoint(run.checkpoints)
+    _rewrite_checkpoint(checkpoint, edit)
+    done = _cli("train", "--resume", str(run.path), "--no-progress")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert str(checkpoint) in done.stderr and re.search(message, done.stderr), done.stderr
+
+
+@pytest.mark.parametrize(
+    "part, key, value, message",
+    [
+        ("run", "seed", "abc", 'run.seed must be int, got "abc"'),
+        ("algo", "deter", "x", 'algo.deter must be int, got "x"'),
+        ("algo", "model_lr", True, "algo.model_lr must be float, got true"),
+        ("run", "log_every", 0, "log_every must be >= 1"),
+        ("algo", "bogus", 1, r"unknown setting\(s\) \['bogus'\]"),
+    ],
+)
+def test_a_hand_edited_config_is_refused_with_the_field_named(tmp_path, tiny_dataset, part, key, value, message):
+    run = new_run(tmp_path / "run", tiny_dataset)
+    raw = json.loads(run.config_path.read_text())
+    raw[part][key] = value
+    run.config_path.write_text(json.dumps(raw))
+    for command in (["train", "--resume"], ["evaluate"]):
+        done = _cli(*command, str(run.path))
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert str(run.config_path) in done.stderr and re.search(message, done.stderr), done.stderr
+
+
+def test_an_unwritable_store_cache_is_a_message(tmp_path, tiny_dataset, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("LOMPO_CACHE", str(blocker / "stores"))
+    with pytest.raises(DatasetError, match="cannot write the packed store here") as raised:
+        new_run(tmp_path / "run", tiny_dataset).train()
+    assert "LOMPO_CACHE" in str(raised.value)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import os
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,6 +79,7 @@ class BadInput:
     file: str  # the file the error must name ("" when the folder as a whole is the problem)
     problem: str  # a phrase the error must contain
     good_episodes: int = 3  # valid episodes next to the bad file (what --skip-bad keeps)
+    skippable: bool = True  # False: --skip-bad cannot leave it out (dataset.json describes every file)
 
 
 def _good(folder: Path, n: int = 3) -> None:
@@ -173,6 +176,32 @@ def _hdf5_unallocated(folder: Path) -> None:
             ("step_type", (10**8,), np.int64),
         ):
             f.create_dataset(key, shape=shape, dtype=dtype, chunks=True)
+
+
+def _metadata(text: str | Callable[[Path], object]) -> Callable[[Path], None]:
+    """Good episodes and a bad ``dataset.json`` (text, or written by a function of its path)."""
+
+    def write(folder: Path) -> None:
+        path = folder / "dataset.json"
+        path.write_text(text) if isinstance(text, str) else text(path)
+
+    return _with_good(write)
+
+
+def _metadata_field(key: str, value) -> Callable[[Path], None]:
+    return _metadata(json.dumps({"task": CORPUS_TASK, key: value}))
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _foreign_member(folder: Path) -> None:
+    np.savez(folder / "notes.npz", **synthetic_episode(6))  # type: ignore[arg-type]
+    with zipfile.ZipFile(folder / "notes.npz", "a") as archive:
+        archive.writestr("notes.txt", "recorded on the lab robot")
 
 
 def _unrelated(folder: Path) -> None:
@@ -402,6 +431,188 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "not a readable HDF5 file",
         good_episodes=1,
     ),
+    BadInput(
+        "foreign_member",
+        "an .npz with a text file added to the archive",
+        _with_good(_foreign_member),
+        "notes.npz",
+        "key 'notes.txt' cannot be read",
+    ),
+    BadInput(
+        "text_named_npz",
+        "a text file named like an episode",
+        _with_good(lambda f: (f / "readme.npz").write_text("see the lab wiki")),
+        "readme.npz",
+        "not a readable .npz archive",
+    ),
+    BadInput(
+        "npy_named_npz",
+        "a single .npy array saved under an .npz name",
+        _with_good(lambda f: (f / "array.npz").write_bytes(_npy_bytes(np.zeros(10, np.float32)))),
+        "array.npz",
+        "not a readable .npz archive",
+    ),
+    BadInput(
+        "folder_named_npz",
+        "a folder named like an episode",
+        _with_good(lambda f: (f / "folder.npz").mkdir()),
+        "folder.npz",
+        "is not a regular file",
+    ),
+    BadInput(
+        "device_named_npz",
+        "a link to /dev/zero named like an episode (reading it never ends)",
+        _with_good(lambda f: os.symlink("/dev/zero", f / "zero.npz")),
+        "zero.npz",
+        "is not a regular file",
+    ),
+    BadInput(
+        "pipe_named_npz",
+        "a named pipe (FIFO) named like an episode (reading it blocks)",
+        _with_good(lambda f: os.mkfifo(f / "pipe.npz")),
+        "pipe.npz",
+        "is not a regular file",
+    ),
+    BadInput(
+        "one_step_episode",
+        "an episode of a single step (no transition)",
+        _broken("single.npz", lambda ep: ep.update({k: v[:1] for k, v in ep.items()})),
+        "single.npz",
+        "at least 2 (one transition) are needed",
+    ),
+    BadInput(
+        "reward_column",
+        "rewards stored as a (T+1, 1) column",
+        _broken("column.npz", _replace("reward", lambda r: r[:, None])),
+        "column.npz",
+        "key 'reward' has shape (7, 1), expected (T+1,)",
+    ),
+    BadInput(
+        "action_vector",
+        "actions stored (T+1,) without their action dimension",
+        _broken("flat.npz", _replace("action", lambda a: a[:, 0])),
+        "flat.npz",
+        "key 'action' has shape (7,), expected (T+1, action_dim)",
+    ),
+    BadInput(
+        "rgba_images",
+        "RGBA images (T+1, H, W, 4)",
+        _broken("rgba.npz", _replace("image", lambda x: np.concatenate([x, x[..., :1]], -1))),
+        "rgba.npz",
+        "expected (T+1, H, W, 3)",
+    ),
+    BadInput(
+        "text_rewards",
+        "rewards stored as strings",
+        _broken("strings.npz", _replace("reward", lambda r: r.astype(str))),
+        "strings.npz",
+        "key 'reward' has non-numeric dtype",
+    ),
+    BadInput(
+        "flag_counts",
+        "is_first stored as int64 with a 2",
+        _broken("counts.npz", _replace("is_first", lambda x: x.astype(np.int64) * 2)),
+        "counts.npz",
+        "holds values other than true/false",
+    ),
+    BadInput(
+        "negative_discount",
+        "a discount of -3.0",
+        _broken("negative.npz", _set("discount", 2, -3.0)),
+        "negative.npz",
+        "outside [0, 1]",
+    ),
+    BadInput(
+        "listed_file_missing",
+        "dataset.json lists a file the folder lacks (an incomplete download)",
+        _metadata_field("files", {"gone.npz": "0" * 64}),
+        "gone.npz",
+        "listed in dataset.json but missing",
+        good_episodes=3,
+    ),
+    BadInput(
+        "listed_hash_differs",
+        "a file whose SHA-256 differs from the one dataset.json records",
+        _metadata(lambda p: p.write_text(json.dumps({"task": CORPUS_TASK, "files": {"good0.npz": "0" * 64}}))),
+        "good0.npz",
+        "differs from the SHA-256 recorded in dataset.json",
+        good_episodes=2,
+    ),
+    *(
+        BadInput(
+            f"metadata_{key}",
+            f'dataset.json with "{key}": {json.dumps(value)}',
+            _metadata_field(key, value),
+            "dataset.json",
+            f"field {key!r} must be",
+            skippable=False,
+        )
+        for key, value in (
+            ("action_bounds", "ab"),
+            ("files", []),
+            ("reference_returns", "oops"),
+            ("camera", 99),
+            ("task", 123),
+            ("episode_length", 10**12),
+            ("image_size", 2.5),
+        )
+    ),
+    BadInput(
+        "metadata_bounds_reversed",
+        'dataset.json with "action_bounds": [1, -1]',
+        _metadata_field("action_bounds", [1, -1]),
+        "dataset.json",
+        "low < high",
+        skippable=False,
+    ),
+    BadInput(
+        "metadata_not_json",
+        "dataset.json that is not JSON",
+        _metadata("{task: walker-walk}"),
+        "dataset.json",
+        "unreadable metadata",
+        skippable=False,
+    ),
+    BadInput(
+        "metadata_not_object",
+        "dataset.json holding a list",
+        _metadata("[1, 2]"),
+        "dataset.json",
+        "metadata must be a JSON object",
+        skippable=False,
+    ),
+    BadInput(
+        "metadata_utf16",
+        "dataset.json written as UTF-16",
+        _metadata(lambda p: p.write_bytes(json.dumps({"task": CORPUS_TASK}).encode("utf-16"))),
+        "dataset.json",
+        "unreadable metadata",
+        skippable=False,
+    ),
+    BadInput(
+        "metadata_deep_nesting",
+        "dataset.json nested 100,000 levels deep",
+        _metadata("[" * 100_000 + "]" * 100_000),
+        "dataset.json",
+        "nested too deeply",
+        skippable=False,
+    ),
+    BadInput(
+        "metadata_pipe",
+        "dataset.json that is a named pipe (reading it blocks)",
+        _metadata(os.mkfifo),
+        "dataset.json",
+        "is not a regular file",
+        skippable=False,
+    ),
+    BadInput(
+        "metadata_device",
+        "dataset.json linked to /dev/zero (reading it never ends)",
+        _metadata(lambda p: os.symlink("/dev/zero", p)),
+        "dataset.json",
+        "is not a regular file",
+        skippable=False,
+    ),
     BadInput("empty_folder", "a folder with nothing in it", lambda f: None, "", "empty folder", good_episodes=0),
     BadInput(
         "unrelated_files",
@@ -413,7 +624,10 @@ BAD_INPUTS: tuple[BadInput, ...] = (
     ),
 )
 
-FILE_CASES = tuple(case for case in BAD_INPUTS if case.file and case.good_episodes == 3)
+# one bad episode file next to three good ones: what a scan must name and --skip-bad must leave out
+FILE_CASES = tuple(
+    case for case in BAD_INPUTS if case.file.endswith((".npz", ".hdf5")) and case.good_episodes == 3 and case.skippable
+)
 
 
 def write_corpus(root: Path) -> list[tuple[BadInput, Path]]:
@@ -424,7 +638,7 @@ def write_corpus(root: Path) -> list[tuple[BadInput, Path]]:
         folder = Path(root) / case.name
         folder.mkdir(parents=True, exist_ok=False)
         case.build(folder)
-        if case.good_episodes:
+        if case.good_episodes and not os.path.lexists(folder / "dataset.json"):
             write_metadata(folder, {"task": CORPUS_TASK})
         built.append((case, folder))
     return built

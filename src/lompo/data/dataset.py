@@ -32,10 +32,10 @@ AGENT_MARKER = "agent.json"  # marks a behaviour-agent folder (state episodes, n
 
 
 def episode_files(folder: Path) -> list[Path]:
-    """Episode files directly inside ``folder``, sorted by name (V-D4RL names start with a timestamp)."""
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix in EPISODE_SUFFIXES and not p.name.startswith(".")
-    )
+    """Episode files directly inside ``folder``, sorted by name (V-D4RL names start with a timestamp).
+    Entries named like episodes that are not regular files (a folder, a pipe, a link to a device) are
+    listed too: the scan reports them rather than leaving them out silently."""
+    return sorted(p for p in folder.iterdir() if p.suffix in EPISODE_SUFFIXES and not p.name.startswith("."))
 
 
 def find_dataset_folders(root: Path | str, max_depth: int = 4) -> list[Path]:
@@ -107,6 +107,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _bounds_ordered(low: Any, high: Any) -> bool:
+    try:
+        return bool(np.all(np.asarray(low, float) < np.asarray(high, float)))
+    except ValueError:  # lists of different lengths
+        return False
+
+
 def metadata_problems(data: dict[str, Any]) -> list[str]:
     """What is wrong with the fields of ``dataset.json`` lompo reads (others are kept as they are)."""
     problems = []
@@ -136,8 +143,9 @@ def metadata_problems(data: dict[str, Any]) -> list[str]:
             isinstance(v, list)
             and len(v) == 2
             and all(_is_number(b) or (isinstance(b, list) and b and all(_is_number(x) for x in b)) for b in v)
+            and _bounds_ordered(*v)
         ),
-        "[low, high] (numbers or lists of numbers)",
+        "[low, high] (numbers or lists of numbers, low < high)",
     )
     check(
         "files",
@@ -246,7 +254,16 @@ def scan_dataset(root: Path | str, *, skip_bad: bool = False, task: str | None =
 
     episodes: list[EpisodeSummary] = []
     problems: list[Problem] = []
-    hashes = {path: sha256_of(path) for path in files}
+    hashes = {}
+    for path in files:
+        try:
+            if not stat.S_ISREG(path.stat().st_mode):  # reading a pipe would block, a device never ends
+                problems.append(Problem(path, "is not a regular file (a folder, pipe or device)"))
+                continue
+            hashes[path] = sha256_of(path)
+        except OSError as err:  # removed or made unreadable after the folder was listed
+            problems.append(Problem(path, f"cannot read file ({err.strerror or err}); removed during the scan?"))
+    files = [path for path in files if path in hashes]
     listed: dict[str, str] = (metadata or {}).get("files") or {}
     for name, digest in sorted(listed.items()):
         path = root / name

@@ -20,6 +20,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -230,16 +231,22 @@ def canonical(key: str, value: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- reading
+def _npy_header(fp) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` of the ``.npy`` stream ``fp``, which is left at the payload."""
+    version = np.lib.format.read_magic(fp)
+    if version == (1, 0):
+        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(fp)
+    elif version == (2, 0):
+        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(fp)
+    else:
+        raise ValueError(f"unsupported .npy format version {version}")
+    return tuple(shape), bool(fortran_order), np.dtype(dtype)
+
+
 def _read_header(archive: zipfile.ZipFile, member: str) -> ArrayHeader:
     with archive.open(member) as fp:
-        version = np.lib.format.read_magic(fp)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(fp)  # header only, no payload
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(fp)
-        else:
-            raise ValueError(f"unsupported .npy format version {version}")
-    return ArrayHeader(tuple(shape), np.dtype(dtype))
+        shape, _, dtype = _npy_header(fp)  # header only, no payload
+    return ArrayHeader(shape, dtype)
 
 
 MAX_EPISODE_STEPS = 10_000_000  # longer than any episode of a real dataset
@@ -362,10 +369,46 @@ def archive_problem(path: Path | str) -> str | None:
     return None if bad is None else f"member {bad!r} fails its CRC-32 check (corrupt bytes)"
 
 
-def read_episode(path: Path | str, action_bounds=None) -> dict[str, np.ndarray]:
-    """Read and validate one episode file completely (one pass). Raises :class:`EpisodeFileError`."""
-    arrays = _load_validated(Path(path), action_bounds, decode_images=True)
-    return with_standard_keys({k: v for k, v in arrays.items() if isinstance(v, np.ndarray)})
+@dataclass(frozen=True)
+class StreamedArray:
+    """An ``.npz`` member not read into memory: :meth:`copy_into` decompresses it chunk by chunk
+    straight into its destination (a slice of a memory-mapped store), so packing an episode of any
+    length holds one chunk of its images at a time, not the whole array."""
+
+    path: Path
+    member: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    CHUNK = 1 << 20
+
+    def copy_into(self, out: np.ndarray) -> None:
+        if out.shape != self.shape or out.dtype != self.dtype or not out.flags.c_contiguous:
+            raise ValueError(f"cannot stream {self.member} of shape {self.shape} into {out.shape} {out.dtype}")
+        with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as fp:
+            if _npy_header(fp)[1]:  # Fortran order  # rare: read whole and let numpy reorder
+                out[...] = _read_array(archive, self.member)
+                return
+            target = out.reshape(-1).view(np.uint8).data
+            done = 0
+            while done < len(target):
+                read = cast(io.BufferedIOBase, fp).readinto(target[done : done + self.CHUNK])
+                if not read:
+                    raise EOFError(f"{self.member} ends after {done:,} of {len(target):,} bytes")
+                done += read
+
+
+def read_episode(path: Path | str, action_bounds=None, stream_images: bool = False) -> dict[str, Any]:
+    """Read and validate one episode file completely (one pass). Raises :class:`EpisodeFileError`.
+    ``stream_images``: the images are returned as a :class:`StreamedArray` (their header was
+    validated; their bytes are copied by the caller)."""
+    path = Path(path)
+    arrays = _load_validated(path, action_bounds, decode_images=not stream_images)
+    episode: dict[str, Any] = {k: v for k, v in arrays.items() if isinstance(v, np.ndarray)}
+    image = arrays.get("image")
+    if isinstance(image, ArrayHeader) and image.dtype != object:
+        episode["image"] = StreamedArray(path, "image.npy", image.shape, image.dtype)
+    return with_standard_keys(episode)
 
 
 def with_standard_keys(episode: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from lompo.data.dataset import DatasetIndex
-from lompo.data.episodes import CANONICAL_DTYPES, STANDARD_KEYS, archive_problem, canonical, read_episode
+from lompo.data.episodes import CANONICAL_DTYPES, STANDARD_KEYS, StreamedArray, archive_problem, canonical, read_episode
 from lompo.data.vd4rl_hdf5 import read_hdf5_episode
 from lompo.errors import DatasetError, EpisodeFileError, LompoError, Problem
 from lompo.files import exclusive_lock
@@ -114,24 +114,31 @@ class EpisodeStore:
                 )
             store.info.update(info)
             return store
-        check_free_space(index, cache_root)
-        with exclusive_lock(cache_root / f".{target.name}.lock", "", wait=True):  # one build of a store at a time
-            if (target / STORE_FILE).exists():  # built meanwhile by another process
-                store = cls(target)
-                store.info.update(info)
-                return store
-            return cls._build(index, target, info, progress)
+        try:
+            check_free_space(index, cache_root)
+            with exclusive_lock(cache_root / f".{target.name}.lock", "", wait=True):  # one build at a time
+                if (target / STORE_FILE).exists():  # built meanwhile by another process
+                    store = cls(target)
+                    store.info.update(info)
+                    return store
+                return cls._build(index, target, info, progress)
+        except OSError as err:  # a read-only or missing cache location, a disk error while packing
+            raise DatasetError(
+                index.root,
+                [Problem(cache_root, f"cannot write the packed store here: {err.strerror or err}")],
+                hint="point LOMPO_CACHE at a writable folder",
+            ) from None
 
     @classmethod
     def _build(cls, index: DatasetIndex, target: Path, info: dict[str, Any], progress: bool) -> EpisodeStore:
         common = set.intersection(*(set(e.keys) for e in index.episodes)) | set(STANDARD_KEYS)
         episodes = content_order(index)
 
-        def load(i: int) -> dict[str, np.ndarray]:
+        def load(i: int) -> dict[str, Any]:
             summary = episodes[i]
             if summary.span is not None:
                 return read_hdf5_episode(summary.path, summary.span)
-            return read_episode(summary.path)
+            return read_episode(summary.path, stream_images=True)
 
         lengths = [e.num_steps for e in episodes]
         names = [str(e.path) + (f" (rows {e.span[0]}-{e.span[1]})" if e.span else "") for e in episodes]
@@ -148,7 +155,7 @@ class EpisodeStore:
         cls,
         target: Path,
         lengths: list[int],
-        load: Callable[[int], dict[str, np.ndarray]],
+        load: Callable[[int], dict[str, Any]],
         keys: Iterable[str],
         info: dict[str, Any] | None = None,
         progress: bool = False,
@@ -173,7 +180,9 @@ class EpisodeStore:
                 episode = load(i)
                 name = names[i] if names else f"episode {i}"
                 for key in keys:
-                    value = canonical(key, np.asarray(episode[key]))
+                    value = episode[key]
+                    if not isinstance(value, StreamedArray):
+                        value = canonical(key, np.asarray(value))
                     if key not in arrays:
                         arrays[key] = np.lib.format.open_memmap(
                             tmp / f"{key}.npy", mode="w+", dtype=value.dtype, shape=(total, *value.shape[1:])
@@ -188,7 +197,10 @@ class EpisodeStore:
                             f"{name}: key {key!r} has dtype {value.dtype}, which the store's {arrays[key].dtype} "
                             "(the dtype of the first episode packed) cannot hold exactly; make the episodes agree"
                         )
-                    arrays[key][starts[i] : starts[i] + lengths[i]] = value
+                    if isinstance(value, StreamedArray):
+                        value.copy_into(arrays[key][starts[i] : starts[i] + lengths[i]])
+                    else:
+                        arrays[key][starts[i] : starts[i] + lengths[i]] = value
             for array in arrays.values():
                 array.flush()  # type: ignore[attr-defined]
             del arrays

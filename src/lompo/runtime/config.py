@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,14 +166,50 @@ def upgrade_algo_fields(values: dict[str, Any], config_cls) -> dict[str, Any]:
     return out
 
 
+def typed_fields(cls, values: Any, part: str) -> dict[str, Any]:
+    """``values`` (a JSON object) checked against the field types of dataclass ``cls``: a hand-edited
+    ``config.json`` with ``"seed": "abc"`` is named here, not deep inside training. Ints are accepted
+    for floats; ``part`` names the section in messages."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"section {part!r} must be a JSON object, got {type(values).__name__}")
+    hints = _hints(cls)
+    unknown = sorted(set(values) - set(hints))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {unknown} in section {part!r}")
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        wanted = hints[key]
+        options = typing.get_args(wanted) if typing.get_origin(wanted) in (typing.Union, types.UnionType) else (wanted,)
+        if value is None and type(None) in options:
+            out[key] = value
+        elif float in options and isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = float(value)
+        elif any(isinstance(value, t) and (t is bool or not isinstance(value, bool)) for t in options):
+            out[key] = value
+        else:
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in options)
+            raise ConfigError(f"{part}.{key} must be {names}, got {json.dumps(value)}")
+    return out
+
+
 def configs_from_file(path: Path, algo_config_for) -> tuple[RunSettings, Any]:
-    """Read ``config.json``; ``algo_config_for(name)`` gives the algorithm's config class."""
+    """Read ``config.json``; ``algo_config_for(name)`` gives the algorithm's config class. Types and
+    ranges are checked as for a new run, so an edited file is refused with the field named."""
     try:
         raw = json.loads(Path(path).read_text())
-        settings = RunSettings(**raw["run"])
-        config_cls = algo_config_for(settings.algo)
-        return settings, config_cls(**upgrade_algo_fields(raw["algo"], config_cls))
     except FileNotFoundError:
         raise ConfigError(f"{path} does not exist: not a run directory") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise ConfigError(f"{path}: unreadable run config ({err})") from None
+    try:
+        if not isinstance(raw, dict) or not {"run", "algo"} <= set(raw):
+            raise ConfigError('expected a JSON object with sections "run" and "algo"')
+        settings = RunSettings(**typed_fields(RunSettings, raw["run"], "run"))
+        config_cls = algo_config_for(settings.algo)
+        algo_values = raw["algo"] if not isinstance(raw["algo"], dict) else upgrade_algo_fields(raw["algo"], config_cls)
+        config = config_cls(**typed_fields(config_cls, algo_values, "algo"))
+        settings.validate()
+        check_numbers(config)
+        return settings, config
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None

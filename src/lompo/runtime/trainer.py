@@ -18,6 +18,7 @@ after the checkpoint and continues exactly as if it had never stopped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -31,7 +32,7 @@ import torch
 
 from lompo.data.dataset import scan_dataset
 from lompo.data.store import EpisodeStore, load_store, verified
-from lompo.errors import CheckpointError, ConfigError, DivergenceError
+from lompo.errors import CheckpointError, ConfigError, DivergenceError, LompoError
 from lompo.files import append_jsonl, atomic_write_bytes, exclusive_lock, lock_record, package_versions
 from lompo.runtime.algorithms import Algorithm, AlgorithmSpec, WorldModelAlgorithm, algorithm_spec
 from lompo.runtime.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
@@ -51,6 +52,30 @@ def check_finite(metrics: dict[str, float], phase: str, step: int, last_checkpoi
                 f"{name} = {value} at step {step} of phase {phase!r}; the run stopped and "
                 f"{kept} (lower a learning rate, or resume to retry)"
             )
+
+
+def check_parts(checkpoint: Path, state: Any, parts: tuple[str, ...]) -> None:
+    """Refuse a checkpoint whose state lacks a part this run reads (a hand-edited ``state.json``)."""
+    missing = [part for part in parts if not isinstance(state, dict) or part not in state]
+    if missing:
+        raise CheckpointError(checkpoint, f"state.json lacks {missing}: edited, or not written by lompo")
+
+
+@contextlib.contextmanager
+def unfitting_contents(checkpoint: Path):
+    """Turn what loading a checkpoint's contents raises (a tensor of another shape, a missing key,
+    garbage RNG state) into a :class:`CheckpointError` naming the checkpoint."""
+    try:
+        yield
+    except LompoError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+        detail = " ".join(str(err).split())  # load_state_dict lists its mismatches on several lines
+        raise CheckpointError(
+            checkpoint,
+            f"its contents do not fit this run ({type(err).__name__}: {detail[:300]}); it was edited or "
+            "written by another version of lompo (resume from an earlier checkpoint or start a new run)",
+        ) from None
 
 
 def metadata_digest(metadata: dict) -> str:
@@ -205,14 +230,20 @@ class Run:
                 )
             return {"phase_index": 0, "step": 0, "metrics_bytes": 0, "eval_bytes": 0, "wall_time": 0.0}
         state = load_checkpoint(checkpoint)
-        if state.get("data_fingerprint") != store.directory.name:
+        check_parts(checkpoint, state, ("algo", "rng", "progress", "data_fingerprint"))
+        if state["data_fingerprint"] != store.directory.name:
             raise CheckpointError(
                 checkpoint, f"was trained on other data than {self.settings.data} (the dataset's files changed since)"
             )
-        self.check_same_config(checkpoint, state)
-        algo.load_state_dict(state["algo"])
-        restore_rng(state["rng"])
-        return dict(state["progress"], checkpoint=str(checkpoint))
+        with unfitting_contents(checkpoint):
+            self.check_same_config(checkpoint, state)
+            algo.load_state_dict(state["algo"])
+            restore_rng(state["rng"])
+            progress = dict(state["progress"], checkpoint=str(checkpoint))
+            for key in ("phase_index", "step", "metrics_bytes", "eval_bytes"):
+                if not isinstance(progress[key], int) or progress[key] < 0:
+                    raise ValueError(f"progress.{key} is {progress[key]!r}, not a count")
+        return progress
 
     def check_same_config(self, checkpoint: Path, state: dict) -> None:
         """Refuse to resume a checkpoint under another algorithm or other settings than it was trained
@@ -298,14 +329,16 @@ class Run:
         if checkpoint is None:
             raise ConfigError(f"{source.path} has no checkpoint yet")
         state = load_checkpoint(checkpoint)
-        if state.get("data_fingerprint") != store.directory.name:
+        check_parts(checkpoint, state, ("algo", "progress", "data_fingerprint"))
+        if state["data_fingerprint"] != store.directory.name:
             raise ConfigError(f"{source.path} was trained on other data than {self.settings.data}")
         model_index = algo.phases.index(spec.world_model_phase)
-        if state["progress"]["phase_index"] <= model_index:
-            raise ConfigError(
-                f"{source.path} has not finished training its world model yet (latest checkpoint {checkpoint.name})"
-            )
-        algo.load_world_model_state(state["algo"])
+        with unfitting_contents(checkpoint):
+            if state["progress"]["phase_index"] <= model_index:
+                raise ConfigError(
+                    f"{source.path} has not finished training its world model yet (latest checkpoint {checkpoint.name})"
+                )
+            algo.load_world_model_state(state["algo"])
         return {
             "phase_index": model_index + 1,
             "step": 0,
@@ -427,7 +460,10 @@ class Run:
             if not (path / "manifest.json").is_file():
                 kept = sorted(p.parent.name for p in self.checkpoints.glob("*/manifest.json"))
                 raise CheckpointError(path, f"no such checkpoint; this run keeps {', '.join(kept) or 'none'}")
-        algo.load_state_dict(load_checkpoint(path)["algo"])
+        state = load_checkpoint(path)
+        check_parts(path, state, ("algo",))
+        with unfitting_contents(path):
+            algo.load_state_dict(state["algo"])
         return algo, path
 
     def policy(self, algo, latent: str | None = None):

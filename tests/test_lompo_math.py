@@ -252,6 +252,33 @@ def test_conv_encoder_decoder_shapes(size, layers, embed):
     assert decoder(torch.randn(2, 3, 20)).shape == (2, 3, 3, size, size)
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_decoder_first_layer_as_matmul_equals_the_transposed_convolution(channels_last):
+    """The decoder computes its first transposed convolution (on a 1 x 1 input) as a matmul: same
+    output and same gradients as running the layer as a convolution."""
+    from lompo.nets import ConvDecoder
+
+    torch.manual_seed(0)
+    decoder = ConvDecoder(24, 64, depth=8)
+    if channels_last:
+        decoder.net[1:].to(memory_format=torch.channels_last)
+    features = torch.randn(5, 24)
+    target = torch.rand(5, 3, 64, 64) - 0.5
+
+    def loss_and_grads(image):
+        decoder.zero_grad()
+        loss = ((image - target) ** 2).mean()
+        loss.backward()
+        return loss.item(), {n: p.grad.clone() for n, p in decoder.named_parameters()}
+
+    fast, fast_grads = loss_and_grads(decoder(features))
+    as_conv = decoder.net(decoder.linear(features).reshape(5, 32 * 8, 1, 1))
+    plain, plain_grads = loss_and_grads(as_conv)
+    assert fast == pytest.approx(plain, rel=1e-6)
+    for name, grad in plain_grads.items():
+        torch.testing.assert_close(fast_grads[name], grad, rtol=1e-4, atol=1e-6, msg=name)
+
+
 def test_paper_encoder_channels_for_64px():
     from lompo.nets import ConvEncoder
 

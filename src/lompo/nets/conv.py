@@ -75,6 +75,19 @@ class ConvDecoder(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         batch = features.shape[:-1]
-        x = self.linear(features.reshape(-1, features.shape[-1])).reshape(-1, 32 * self.depth, 1, 1)
-        x = self.net(x)
+        x = self.linear(features.reshape(-1, features.shape[-1]))
+        x = self.net[1:](first_layer_as_matmul(self.net[0], x))
         return x.reshape(*batch, 3, self.image_size, self.image_size)
+
+
+def first_layer_as_matmul(layer: nn.ConvTranspose2d, x: torch.Tensor) -> torch.Tensor:
+    """``layer`` applied to ``x`` seen as a ``(N, C, 1, 1)`` image, computed as one matrix product.
+
+    On a 1 x 1 input a transposed convolution only multiplies: output pixel (i, j) of channel o is
+    ``sum_c x[c] * weight[c, o, i, j] + bias[o]``. CPU convolution kernels run this shape at a small
+    fraction of the matmul rate (BENCHMARKS.md, "Decoder"); the parameters and the result are the
+    layer's own, so checkpoints and numerics do not change (``tests/test_nets.py``)."""
+    weight = layer.weight  # (C, O, k, k), contiguous unless converted to channels-last
+    channels, out_channels, kh, kw = weight.shape
+    y = x @ weight.reshape(channels, out_channels * kh * kw)
+    return y.reshape(-1, out_channels, kh, kw) + layer.bias.reshape(1, out_channels, 1, 1)

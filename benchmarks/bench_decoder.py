@@ -27,6 +27,37 @@ SIZES = {
 }
 
 
+def measure(name: str, rounds: int) -> dict:
+    """Median seconds of a decoder forward + backward at size ``name``, both ways, alternated."""
+    feature_dim, depth, act, images = SIZES[name]
+    torch.manual_seed(0)
+    decoder = ConvDecoder(feature_dim, 64, depth, act=act)
+    decoder.net[1:].to(memory_format=torch.channels_last)
+    features = torch.randn(images, feature_dim)
+    target = torch.rand(images, 3, 64, 64) - 0.5
+
+    def step(as_matmul: bool) -> None:
+        decoder.zero_grad(set_to_none=True)
+        if as_matmul:
+            image = decoder(features)
+        else:
+            image = decoder.net(decoder.linear(features).reshape(images, -1, 1, 1))
+        ((image - target) ** 2).mean().backward()
+
+    times: dict[str, list[float]] = {"convolution": [], "matmul": []}
+    for _ in range(rounds):
+        times["convolution"].append(seconds_per_call(lambda: step(False), 2, warmup=1))
+        times["matmul"].append(seconds_per_call(lambda: step(True), 2, warmup=1))
+    median = {k: statistics.median(v) for k, v in times.items()}
+    return {
+        "size": name,
+        "images": images,
+        "convolution_s": round(median["convolution"], 4),
+        "matmul_s": round(median["matmul"], 4),
+        "speedup": round(median["convolution"] / median["matmul"], 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=1)
@@ -36,34 +67,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"machine: {machine()}; torch {torch.__version__}, {args.threads} thread(s)")
     for name in args.sizes.split(","):
-        feature_dim, depth, act, images = SIZES[name]
-        torch.manual_seed(0)
-        decoder = ConvDecoder(feature_dim, 64, depth, act=act)
-        decoder.net[1:].to(memory_format=torch.channels_last)
-        features = torch.randn(images, feature_dim)
-        target = torch.rand(images, 3, 64, 64) - 0.5
-
-        def step(as_matmul: bool) -> None:
-            decoder.zero_grad(set_to_none=True)
-            if as_matmul:
-                image = decoder(features)
-            else:
-                image = decoder.net(decoder.linear(features).reshape(images, -1, 1, 1))
-            ((image - target) ** 2).mean().backward()
-
-        times: dict[str, list[float]] = {"convolution": [], "matmul": []}
-        for _ in range(args.rounds):
-            times["convolution"].append(seconds_per_call(lambda: step(False), 2, warmup=1))
-            times["matmul"].append(seconds_per_call(lambda: step(True), 2, warmup=1))
-        median = {k: statistics.median(v) for k, v in times.items()}
-        row = {
-            "size": name,
-            "images": images,
-            "convolution_s": round(median["convolution"], 4),
-            "matmul_s": round(median["matmul"], 4),
-            "speedup": round(median["convolution"] / median["matmul"], 2),
-        }
-        print(json.dumps(row), flush=True)
+        print(json.dumps(measure(name, args.rounds)), flush=True)
 
 
 if __name__ == "__main__":

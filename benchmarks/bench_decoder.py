@@ -32,7 +32,7 @@ def measure(name: str, rounds: int) -> dict:
     feature_dim, depth, act, images = SIZES[name]
     torch.manual_seed(0)
     decoder = ConvDecoder(feature_dim, 64, depth, act=act)
-    decoder.net[1:].to(memory_format=torch.channels_last)
+    decoder.net[1:].to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # as the algorithms do
     features = torch.randn(images, feature_dim)
     target = torch.rand(images, 3, 64, 64) - 0.5
 

@@ -12,6 +12,8 @@ Pixels enter as ``x / 255 - 0.5`` (Dreamer convention).
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -76,7 +78,7 @@ class ConvDecoder(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         batch = features.shape[:-1]
         x = self.linear(features.reshape(-1, features.shape[-1]))
-        x = self.net[1:](first_layer_as_matmul(self.net[0], x))
+        x = self.net[1:](first_layer_as_matmul(cast(nn.ConvTranspose2d, self.net[0]), x))
         return x.reshape(*batch, 3, self.image_size, self.image_size)
 
 
@@ -90,4 +92,5 @@ def first_layer_as_matmul(layer: nn.ConvTranspose2d, x: torch.Tensor) -> torch.T
     weight = layer.weight  # (C, O, k, k), contiguous unless converted to channels-last
     channels, out_channels, kh, kw = weight.shape
     y = x @ weight.reshape(channels, out_channels * kh * kw)
-    return y.reshape(-1, out_channels, kh, kw) + layer.bias.reshape(1, out_channels, 1, 1)
+    y = y.reshape(-1, out_channels, kh, kw)
+    return y if layer.bias is None else y + layer.bias.reshape(1, out_channels, 1, 1)

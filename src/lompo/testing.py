@@ -401,6 +401,28 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "declares shape (7, 100000, 100000, 3)",
     ),
     BadInput(
+        "long_inflating_member",
+        "an 'action' member of 5,000,000 zero rows (40 MB) compressed to 40 KB beside 7-step keys",
+        _with_good(
+            lambda f: np.savez_compressed(
+                f / "inflating.npz", **{**synthetic_episode(6), "action": np.zeros((5_000_000, 2), np.float32)}
+            )
+        ),
+        "inflating.npz",
+        "keys have different lengths",
+    ),
+    BadInput(
+        "wide_action",
+        "actions of 20,000 dimensions (80 KB per step, compressed)",
+        _with_good(
+            lambda f: np.savez_compressed(
+                f / "wide_action.npz", **{**synthetic_episode(6), "action": np.zeros((7, 20_000), np.float32)}
+            )
+        ),
+        "wide_action.npz",
+        "declares 80,000 bytes per step",
+    ),
+    BadInput(
         "hdf5_unallocated",
         "an HDF5 shard declaring 10^8 rows it never stored",
         _hdf5_unallocated,

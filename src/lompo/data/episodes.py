@@ -251,6 +251,7 @@ def _read_header(archive: zipfile.ZipFile, member: str) -> ArrayHeader:
 
 MAX_EPISODE_STEPS = 10_000_000  # longer than any episode of a real dataset
 MAX_MEMBER_BYTES = 4 << 30  # one array of one episode (a 1000-step episode at 256 px is 0.2 GB)
+MAX_STEP_BYTES = 64 << 10  # one step of a key other than the image (an action of 16,384 float32 values)
 
 
 def _declared_size_problems(archive: zipfile.ZipFile) -> list[str]:
@@ -273,6 +274,9 @@ def _declared_size_problems(archive: zipfile.ZipFile) -> list[str]:
             problems.append(
                 f"key {key!r} declares shape {header.shape} ({declared:,} bytes) but holds {info.file_size:,} bytes"
             )
+        elif key != "image" and header.shape and declared > MAX_STEP_BYTES * max(1, header.shape[0]):
+            per_step = declared // max(1, header.shape[0])
+            problems.append(f"key {key!r} declares {per_step:,} bytes per step (more than {MAX_STEP_BYTES:,})")
         elif info.file_size > MAX_MEMBER_BYTES:
             problems.append(f"key {key!r} inflates to {info.file_size:,} bytes (more than {MAX_MEMBER_BYTES:,})")
     return problems
@@ -322,12 +326,15 @@ def _load_validated(path: Path, action_bounds, decode_images: bool) -> dict[str,
         problems = _declared_size_problems(archive)
         if problems:  # refuse before allocating what a header claims
             raise EpisodeFileError(path, problems)
+        headers = {(m[:-4] if m.endswith(".npy") else m): _read_header(archive, m) for m in archive.namelist()}
+        if len({h.shape[0] if h.shape else None for h in headers.values()}) > 1:
+            # keys of different lengths: refused from the headers, before a long member is read whole
+            raise EpisodeFileError(path, validate_arrays(dict(headers)))
         for member in archive.namelist():
             key = member[:-4] if member.endswith(".npy") else member
             try:
-                header = _read_header(archive, member)
-                if header.dtype == object or (key == "image" and not decode_images):
-                    arrays[key] = header
+                if headers[key].dtype == object or (key == "image" and not decode_images):
+                    arrays[key] = headers[key]
                 else:
                     arrays[key] = _read_array(archive, member)
             except _CORRUPT as err:

@@ -405,7 +405,8 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "an 'action' member of 5,000,000 zero rows (40 MB) compressed to 40 KB beside 7-step keys",
         _with_good(
             lambda f: np.savez_compressed(
-                f / "inflating.npz", **{**synthetic_episode(6), "action": np.zeros((5_000_000, 2), np.float32)}
+                f / "inflating.npz",
+                **{**synthetic_episode(6), "action": np.zeros((5_000_000, 2), np.float32)},  # type: ignore[arg-type]
             )
         ),
         "inflating.npz",
@@ -416,7 +417,8 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         "actions of 20,000 dimensions (80 KB per step, compressed)",
         _with_good(
             lambda f: np.savez_compressed(
-                f / "wide_action.npz", **{**synthetic_episode(6), "action": np.zeros((7, 20_000), np.float32)}
+                f / "wide_action.npz",
+                **{**synthetic_episode(6), "action": np.zeros((7, 20_000), np.float32)},  # type: ignore[arg-type]
             )
         ),
         "wide_action.npz",

@@ -127,6 +127,23 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    from lompo.data import statistics_table
+    from lompo.data.importers import import_episode_folder
+
+    result = import_episode_folder(
+        args.source, args.out, size=args.size, task=args.task, skip_bad=args.skip_bad, progress=_progress(args)
+    )
+    print(f"imported {result.episodes} episode(s) into {result.folder}")
+    for problem in result.skipped:
+        print(f"skipped      {problem}")
+    described = describe_dataset(result.folder)
+    if not described["task"]:
+        print("task         none named (--task): training will have no environment to evaluate in")
+    print(statistics_table([(result.folder.name, described["statistics"])]))
+    return 0
+
+
 def cmd_quickstart(args) -> int:
     """The built-in default job: a random dataset of a cheap task, LOMPO trained on it, the score table."""
     from lompo.collect import collect_random
@@ -382,6 +399,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", default=None, help="task of a folder without dataset.json")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser(
+        "import", help="make a dataset of episodes recorded elsewhere: frames or a video + action files per episode"
+    )
+    p.add_argument("source", help="one folder (frames or a video, actions.csv|npy|json, ...) or video per episode")
+    p.add_argument("--out", required=True, help="new dataset folder")
+    p.add_argument("--size", type=int, default=64, help="image size in pixels (centre square crop, area filter)")
+    p.add_argument("--task", default=None, help="the registry task the data comes from, if any")
+    p.add_argument("--skip-bad", action="store_true", help="import the good episodes and list the bad ones")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("train", help="train an algorithm on a dataset (or --resume a run)")
     p.add_argument("--algo", default="lompo", help="lompo, lmbrl, offline_slac, offline_dv2, drqbc, cql or bc")

@@ -1,0 +1,333 @@
+"""Episodes recorded outside lompo (a robot's camera and action log) as a lompo dataset folder.
+
+The generic episode folder (``lompo import SRC --out DIR``) holds one entry per episode, taken in
+name order:
+
+* a folder with the episode's frames — image files (``.png``, ``.jpg``, ``.jpeg``, in name order)
+  or one video file (``.mp4``, ``.avi``, ``.mov``, ``.mkv``, ``.webm``) — and its arrays as files
+  named ``actions``, ``rewards``, ``terminals``, ``proprio`` with the suffix ``.npy``, ``.csv`` or
+  ``.json``; or
+* a video file at the top level, ``NAME.mp4``, with its arrays beside it as ``NAME.actions.csv``,
+  ``NAME.rewards.npy``, ...
+
+Alignment is V-D4RL's: an episode of T transitions has T+1 frames and T actions; frame 0 is seen
+before the first action and frame t+1 after action t. ``rewards`` (T values, the reward of each
+action) and ``terminals`` (T flags; only the last may be true: the episode ended in a terminal
+state) are optional — without rewards the episode's rewards are 0 and ``dataset.json`` says so
+(``lompo reward apply`` can label them later). ``proprio`` has T+1 rows, one per frame. ``actions``
+are (T, action_dim) numbers; a CSV may start with a header row.
+
+Frames are converted to RGB, centre-cropped to a square and resized to ``size`` pixels with
+Pillow's area filter (``Image.Resampling.BOX``: each output pixel is the mean of the input pixels it covers).
+Videos are decoded with PyAV (the ``video`` extra). ``.npy`` files are read with
+``allow_pickle=False``: nothing is ever unpickled.
+
+Every episode is checked before anything is written; a bad one is named with its problem
+(``--skip-bad`` imports the others and lists it). The output folder is written under a temporary
+name and renamed when complete; it must not exist yet. The source is only read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lompo import __version__
+from lompo.data.dataset import write_metadata
+from lompo.data.episodes import episode_filename, write_episode
+from lompo.envs.registry import normalize_task_name
+from lompo.errors import DatasetError, EpisodeFileError, LompoError, Problem
+from lompo.files import sha256_of
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+ARRAY_SUFFIXES = (".npy", ".csv", ".json")
+ARRAY_NAMES = ("actions", "rewards", "terminals", "proprio")
+MAX_ARRAY_FILE_BYTES = 1 << 30
+
+
+@dataclass
+class SourceEpisode:
+    """Where one episode's frames and arrays are."""
+
+    name: str
+    frames: list[Path]  # image files in order, or one video file
+    arrays: dict[str, Path]  # "actions" (required), "rewards", "terminals", "proprio"
+
+    @property
+    def files(self) -> list[Path]:
+        return [*self.frames, *self.arrays.values()]
+
+
+@dataclass
+class ImportResult:
+    folder: Path
+    episodes: int
+    skipped: list[Problem] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------ layout
+def _arrays_in(folder: Path, prefix: str = "") -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for name in ARRAY_NAMES:
+        candidates = [folder / f"{prefix}{name}{suffix}" for suffix in ARRAY_SUFFIXES]
+        present = [p for p in candidates if p.is_file()]
+        if len(present) > 1:
+            raise EpisodeFileError(present[0], [f"{name} is given twice ({', '.join(p.name for p in present)})"])
+        if present:
+            found[name] = present[0]
+    return found
+
+
+def find_episodes(source: Path) -> tuple[list[SourceEpisode], list[Problem]]:
+    """The episodes of a generic episode folder (module docstring), and entries that are not one."""
+    if not source.is_dir():
+        raise DatasetError(source, [Problem(source, "is not a folder (expected one entry per episode)")])
+    episodes, problems = [], []
+    for entry in sorted(source.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        try:
+            if entry.is_dir():
+                frames = sorted(p for p in entry.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+                videos = sorted(p for p in entry.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+                if frames and videos:
+                    raise EpisodeFileError(entry, ["holds both image files and a video; keep one"])
+                if len(videos) > 1:
+                    raise EpisodeFileError(entry, [f"holds {len(videos)} videos; one episode has one video"])
+                if not frames and not videos:
+                    raise EpisodeFileError(entry, ["holds no frames (image files or one video)"])
+                episodes.append(SourceEpisode(entry.name, frames or videos, _arrays_in(entry)))
+            elif entry.suffix.lower() in VIDEO_SUFFIXES:
+                episodes.append(SourceEpisode(entry.stem, [entry], _arrays_in(source, prefix=f"{entry.stem}.")))
+        except EpisodeFileError as err:
+            problems += [Problem(err.path, p) for p in err.problems]
+    for episode in episodes:
+        if "actions" not in episode.arrays:
+            where = episode.frames[0].parent if len(episode.frames) != 1 else episode.frames[0]
+            problems.append(Problem(where, "no actions file (actions.npy, actions.csv or actions.json)"))
+    if not episodes and not problems:
+        raise DatasetError(source, [Problem(source, "holds no episode (a folder of frames, or a video, per episode)")])
+    return [e for e in episodes if "actions" in e.arrays], problems
+
+
+# ------------------------------------------------------------------------------------ reading
+def read_array_file(path: Path) -> np.ndarray:
+    """A ``.npy`` (never unpickled), ``.csv`` (a non-numeric first row is a header) or ``.json``
+    (a list, or a list of lists) file as a numeric array."""
+    if path.stat().st_size > MAX_ARRAY_FILE_BYTES:
+        raise EpisodeFileError(path, [f"is larger than {MAX_ARRAY_FILE_BYTES >> 20} MiB"])
+    try:
+        if path.suffix == ".npy":
+            array = np.load(path, allow_pickle=False)
+        elif path.suffix == ".csv":
+            lines = path.read_text().splitlines()
+            skip = 0
+            if lines and not _numeric_row(lines[0]):
+                skip = 1
+            array = np.loadtxt(path, delimiter=",", skiprows=skip, ndmin=2, dtype=np.float64)
+        else:
+            array = np.asarray(json.loads(path.read_text()), dtype=np.float64)
+    except ValueError as err:
+        if "allow_pickle" in str(err) or "Object arrays" in str(err):
+            raise EpisodeFileError(path, ["holds Python objects (a pickle); lompo never loads pickles"]) from None
+        raise EpisodeFileError(path, [f"is not a numeric array: {err}"]) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise EpisodeFileError(path, [f"cannot be read: {err}"]) from None
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise EpisodeFileError(path, [f"is not a numeric array (dtype {array.dtype})"])
+    return array
+
+
+def _numeric_row(line: str) -> bool:
+    try:
+        [float(cell) for cell in line.split(",")]
+        return True
+    except ValueError:
+        return False
+
+
+def square_resize(image: np.ndarray, size: int) -> np.ndarray:
+    """An ``(H, W, C)`` frame as ``(size, size, 3)`` uint8: RGB, centre-cropped to a square, resized
+    with Pillow's area filter (``Image.Resampling.BOX``)."""
+    from PIL import Image
+
+    picture = Image.fromarray(image).convert("RGB")
+    width, height = picture.size
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    picture = picture.crop((left, top, left + side, top + side))
+    if side != size:
+        picture = picture.resize((size, size), Image.Resampling.BOX)
+    return np.asarray(picture, dtype=np.uint8)
+
+
+def read_frames(files: list[Path], size: int) -> np.ndarray:
+    """The frames of image files or of one video, as ``(N, size, size, 3)`` uint8."""
+    if len(files) == 1 and files[0].suffix.lower() in VIDEO_SUFFIXES:
+        return _read_video(files[0], size)
+    from PIL import Image, UnidentifiedImageError
+
+    frames = []
+    for path in files:
+        try:
+            with Image.open(path) as picture:
+                frames.append(square_resize(np.asarray(picture.convert("RGB")), size))
+        except (UnidentifiedImageError, OSError, ValueError) as err:
+            raise EpisodeFileError(path, [f"is not a readable image: {err}"]) from None
+    return np.stack(frames)
+
+
+def _read_video(path: Path, size: int) -> np.ndarray:
+    try:
+        import av
+    except ImportError:
+        raise LompoError(
+            f"{path}: reading videos needs PyAV: pip install 'lompo[video]' (or extract the frames as images)"
+        ) from None
+    try:
+        with av.open(str(path)) as container:
+            frames = [square_resize(f.to_ndarray(format="rgb24"), size) for f in container.decode(video=0)]
+    except (av.FFmpegError, OSError, ValueError, IndexError) as err:
+        raise EpisodeFileError(path, [f"is not a readable video: {err}"]) from None
+    if not frames:
+        raise EpisodeFileError(path, ["video has no frames"])
+    return np.stack(frames)
+
+
+# ------------------------------------------------------------------------------------ one episode
+def build_episode(source: SourceEpisode, size: int) -> dict[str, np.ndarray]:
+    """One source episode in lompo's convention (``action[0]``/``reward[0]`` are 0, flags set)."""
+    image = read_frames(source.frames, size)
+    arrays = {name: read_array_file(path) for name, path in source.arrays.items()}
+    problems, steps = [], len(image) - 1
+    actions = arrays["actions"]
+    if actions.ndim == 1:
+        actions = actions[:, None]
+    if actions.ndim != 2:
+        problems.append(f"actions have shape {actions.shape}; expected (T, action_dim)")
+    elif len(actions) != steps:
+        problems.append(
+            f"{len(image)} frames and {len(actions)} actions; an episode of T actions has T+1 frames "
+            "(frame 0 before the first action, frame t+1 after action t)"
+        )
+    if steps < 1:
+        problems.append(f"{len(image)} frame(s); at least 2 (one transition) are needed")
+    expected = {"rewards": steps, "terminals": steps, "proprio": steps + 1}
+    for name, length in expected.items():
+        if name in arrays:
+            value = arrays[name].reshape(len(arrays[name]), -1) if arrays[name].ndim else arrays[name]
+            if name != "proprio" and value.ndim == 2 and value.shape[1] == 1:
+                value = value[:, 0]
+            arrays[name] = value
+            if value.ndim == 0 or len(value) != length:
+                what = "frame" if name == "proprio" else "action"
+                problems.append(
+                    f"{name} has {len(value) if value.ndim else 0} rows; expected {length} (one per {what})"
+                )
+    terminals = arrays.get("terminals")
+    if terminals is not None and not problems:
+        if not np.isin(terminals, (0, 1)).all():
+            problems.append("terminals must be 0/1 (true/false)")
+        elif terminals[:-1].any():
+            problems.append(f"terminals is true before the last step (step {int(np.argmax(terminals))})")
+    if problems:
+        where = source.frames[0].parent if len(source.frames) != 1 else source.frames[0]
+        raise EpisodeFileError(where, problems)
+    n = steps + 1
+    terminal = bool(terminals is not None and terminals[-1])
+    episode = {
+        "image": image,
+        "action": np.concatenate([np.zeros((1, actions.shape[1])), actions]).astype(np.float32),
+        "reward": np.concatenate([[0.0], arrays.get("rewards", np.zeros(steps))]).astype(np.float32),
+        "discount": np.where(np.arange(n) == n - 1, 0.0 if terminal else 1.0, 1.0).astype(np.float32),
+        "is_first": np.arange(n) == 0,
+        "is_last": np.arange(n) == n - 1,
+        "is_terminal": (np.arange(n) == n - 1) & terminal,
+    }
+    if "proprio" in arrays:
+        episode["proprio"] = arrays["proprio"].astype(np.float32)
+    return episode
+
+
+# ------------------------------------------------------------------------------------ the folder
+def import_episode_folder(
+    source: Path | str,
+    out: Path | str,
+    *,
+    size: int = 64,
+    task: str | None = None,
+    skip_bad: bool = False,
+    progress: bool = False,
+) -> ImportResult:
+    """Write the generic episode folder ``source`` as the lompo dataset folder ``out`` (module
+    docstring); ``task`` names a registry task when the data came from one (evaluation needs it)."""
+    source, out = Path(source).resolve(), Path(out)
+    if not 8 <= size <= 4096:
+        raise LompoError(f"--size must be 8-4096 pixels, got {size}")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise LompoError(f"{out} already exists and is not empty; choose a new --out")
+    task = normalize_task_name(task) if task else None
+    episodes, problems = find_episodes(source)
+    tmp = out.parent / f".{out.name}.import-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:
+        written = []
+        iterator: Any = episodes
+        if progress:
+            from tqdm import tqdm
+
+            iterator = tqdm(episodes, desc="importing episodes", unit="ep")
+        dims: dict[int, str] = {}
+        for index, episode in enumerate(iterator):
+            try:
+                arrays = build_episode(episode, size)
+            except EpisodeFileError as err:
+                problems += [Problem(err.path, p) for p in err.problems]
+                continue
+            dims.setdefault(arrays["action"].shape[1], episode.name)
+            uid = f"{index:06d}{uuid.uuid5(uuid.NAMESPACE_URL, episode.name).hex[:8]}"
+            name = episode_filename(len(arrays["reward"]), uid=uid)
+            written.append((episode, write_episode(tmp, arrays, name=name)))
+        if len(dims) > 1:
+            problems.append(Problem(source, f"episodes disagree on the action dimension: {sorted(dims)}"))
+        if problems and not skip_bad:
+            raise DatasetError(source, problems, hint="use --skip-bad to import the other episodes")
+        if not written:
+            raise DatasetError(source, problems or [Problem(source, "no episode")], hint="nothing to import")
+        rewarded = [e for e, _ in written if "rewards" in e.arrays]
+        metadata = {
+            "task": task,
+            "recipe": "imported",
+            "image_size": size,
+            "files": {path.name: sha256_of(path) for _, path in written},
+            "rewards": "given"
+            if len(rewarded) == len(written)
+            else f"absent in {len(written) - len(rewarded)} of {len(written)} episodes (0 there)",
+            "source": {
+                "path": str(source),
+                "format": "episode folder",
+                "importer": f"lompo {__version__}",
+                "resize": f"centre square crop, Pillow BOX filter to {size} px",
+                "episodes": {
+                    path.name: {str(f.relative_to(source)): sha256_of(f) for f in episode.files}
+                    for episode, path in written
+                },
+                "skipped": [str(p) for p in problems],
+            },
+        }
+        write_metadata(tmp, {k: v for k, v in metadata.items() if v is not None})
+        if out.exists():
+            out.rmdir()  # empty (checked above)
+        os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ImportResult(out, len(written), problems)

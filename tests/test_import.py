@@ -1,0 +1,147 @@
+"""`lompo import`: episodes recorded outside lompo (frames or a video plus action files) become a
+dataset lompo trains on, with their values intact; bad episodes are named, sources never touched."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lompo.cli import main
+from lompo.data import read_episode, scan_dataset
+from lompo.data.dataset import episode_files
+from lompo.data.importers import import_episode_folder, square_resize
+from lompo.errors import DatasetError
+from lompo.testing import file_digests
+
+from helpers import new_run
+
+
+def _source_episodes(tiny_dataset):
+    return [read_episode(path) for path in episode_files(tiny_dataset)]
+
+
+def _write_frames(folder, images):
+    folder.mkdir(parents=True)
+    for t, image in enumerate(images):
+        Image.fromarray(image).save(folder / f"{t:05d}.png")
+
+
+def _write_video(path, images):
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = images.shape[2], images.shape[1], "yuv420p"
+        for image in images:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def _generic_folder(root, episodes):
+    """Three layouts: PNG frames + CSV actions with a header + .npy rewards; PNG frames + JSON arrays;
+    a top-level video with .npy actions and CSV rewards beside it."""
+    a, b, c = episodes[:3]
+    _write_frames(root / "ep_a", a["image"])
+    np.savetxt(root / "ep_a" / "actions.csv", a["action"][1:], delimiter=",", header="force", comments="")
+    np.save(root / "ep_a" / "rewards.npy", a["reward"][1:])
+    _write_frames(root / "ep_b", b["image"])
+    (root / "ep_b" / "actions.json").write_text(json.dumps(b["action"][1:].tolist()))
+    (root / "ep_b" / "rewards.json").write_text(json.dumps(b["reward"][1:].tolist()))
+    (root / "ep_b" / "terminals.json").write_text(json.dumps([0] * (len(b["reward"]) - 1)))
+    _write_video(root / "ep_c.mp4", c["image"])
+    np.save(root / "ep_c.actions.npy", c["action"][1:])
+    np.savetxt(root / "ep_c.rewards.csv", c["reward"][1:], delimiter=",")
+    return root
+
+
+def test_an_imported_folder_keeps_its_values_and_trains(tmp_path, tiny_dataset):
+    episodes = _source_episodes(tiny_dataset)
+    source = _generic_folder(tmp_path / "recorded", episodes)
+    before = file_digests(source)
+    assert main(["import", str(source), "--out", str(tmp_path / "imported"), "--size", "32",
+                 "--task", "cartpole-swingup", "--no-progress"]) == 0  # fmt: skip
+    assert file_digests(source) == before
+    index = scan_dataset(tmp_path / "imported")
+    assert index.task == "cartpole-swingup" and index.num_episodes == 3
+    imported = [read_episode(p) for p in episode_files(tmp_path / "imported")]  # in source order
+    for got, want in zip(imported, episodes):
+        np.testing.assert_array_equal(got["action"], want["action"])
+        np.testing.assert_array_equal(got["reward"], want["reward"])
+        assert got["is_first"][0] and got["is_last"][-1] and not got["is_terminal"].any()
+    np.testing.assert_array_equal(imported[0]["image"], episodes[0]["image"])  # PNG: lossless
+    np.testing.assert_array_equal(imported[1]["image"], episodes[1]["image"])
+    video_error = np.abs(imported[2]["image"].astype(int) - episodes[2]["image"]).mean()
+    assert video_error < 8, video_error  # H.264: lossy, close
+    meta = json.loads((tmp_path / "imported" / "dataset.json").read_text())
+    assert meta["recipe"] == "imported" and meta["rewards"] == "given"
+    assert meta["source"]["path"] == str(source.resolve())
+    assert sum(len(files) for files in meta["source"]["episodes"].values()) == len(before)
+    run = new_run(tmp_path / "run", tmp_path / "imported", eval_every=0, video=False)
+    assert np.isfinite(run.train()["return_mean"])
+
+
+def test_frames_are_cropped_to_a_centre_square_and_resized_by_area():
+    frame = np.zeros((40, 60, 3), np.uint8)
+    frame[:, 10:50] = 200  # the centre square
+    frame[:20, 10:50, 0] = 0
+    small = square_resize(frame, 20)
+    assert small.shape == (20, 20, 3)
+    np.testing.assert_array_equal(small[:10, :, 0], 0)  # 2 x 2 blocks averaged, borders cropped
+    np.testing.assert_array_equal(small[10:, :, 0], 200)
+    np.testing.assert_array_equal(small[..., 1], 200)
+
+
+def _steps(folder):
+    return len(list(folder.glob("*.png"))) - 1
+
+
+def _drop_action(folder):
+    actions = np.loadtxt(folder / "actions.csv", delimiter=",", skiprows=1, ndmin=2)
+    np.savetxt(folder / "actions.csv", np.vstack([actions, actions[-1:]]), delimiter=",")
+
+
+def _pickled_actions(folder):
+    (folder / "actions.csv").unlink()
+    with open(folder / "actions.npy", "wb") as f:
+        np.save(f, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+
+
+@pytest.mark.parametrize(
+    "break_episode, message",
+    [
+        (_drop_action, "frames and"),
+        (_pickled_actions, "holds Python objects (a pickle)"),
+        (lambda f: (f / "actions.csv").unlink(), "no actions file"),
+        (lambda f: (f / "00003.png").write_bytes(b"not a png"), "is not a readable image"),
+        (lambda f: np.save(f / "rewards.npy", np.zeros(3)), "rewards has 3 rows; expected"),
+        (
+            lambda f: (f / "terminals.json").write_text(json.dumps([1] + [0] * (_steps(f) - 1))),
+            "terminals is true before",
+        ),
+    ],
+    ids=["one_action_too_many", "pickle", "no_actions", "bad_png", "short_rewards", "early_terminal"],
+)
+def test_a_bad_episode_is_named_and_skip_bad_imports_the_others(tmp_path, tiny_dataset, break_episode, message):
+    episodes = _source_episodes(tiny_dataset)
+    source = _generic_folder(tmp_path / "recorded", episodes)
+    _write_frames(source / "ep_d", episodes[0]["image"])
+    np.savetxt(source / "ep_d" / "actions.csv", episodes[0]["action"][1:], delimiter=",", header="x", comments="")
+    break_episode(source / "ep_d")
+    before = file_digests(source)
+    with pytest.raises(DatasetError, match="--skip-bad") as raised:
+        import_episode_folder(source, tmp_path / "out", size=32)
+    assert "ep_d" in str(raised.value) and message in str(raised.value), str(raised.value)
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.import-*"))
+    result = import_episode_folder(source, tmp_path / "out", size=32, skip_bad=True)
+    assert result.episodes == 3 and any("ep_d" in str(p.path) for p in result.skipped)
+    assert scan_dataset(tmp_path / "out", task="cartpole-swingup").num_episodes == 3
+    assert file_digests(source) == before
+
+
+def test_an_existing_output_is_never_overwritten(tmp_path, tiny_dataset):
+    source = _generic_folder(tmp_path / "recorded", _source_episodes(tiny_dataset))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("mine")
+    assert main(["import", str(source), "--out", str(tmp_path / "out"), "--size", "32"]) == 2
+    assert (tmp_path / "out" / "keep.txt").read_text() == "mine"

@@ -204,3 +204,14 @@ def test_an_unwritable_store_cache_is_a_message(tmp_path, tiny_dataset, monkeypa
     with pytest.raises(DatasetError, match="cannot write the packed store here") as raised:
         new_run(tmp_path / "run", tiny_dataset).train()
     assert "LOMPO_CACHE" in str(raised.value)
+
+
+def test_an_out_on_or_under_a_file_is_a_message(tmp_path, tiny_dataset, capsys):
+    from lompo.cli import main
+
+    (tmp_path / "a_file").write_text("not a run")
+    for out, message in ((tmp_path / "a_file", "is a file, not a run directory"), (tmp_path / "a_file" / "run", "")):
+        assert main(["train", "--algo", "bc", "--preset", "tiny", "--data", str(tiny_dataset), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and str(out) in err and message in err, err
+    assert (tmp_path / "a_file").read_text() == "not a run"

@@ -145,3 +145,27 @@ def test_an_existing_output_is_never_overwritten(tmp_path, tiny_dataset):
     (tmp_path / "out" / "keep.txt").write_text("mine")
     assert main(["import", str(source), "--out", str(tmp_path / "out"), "--size", "32"]) == 2
     assert (tmp_path / "out" / "keep.txt").read_text() == "mine"
+
+
+def test_data_without_a_task_trains_without_evaluation_and_reports_its_losses(tmp_path, tiny_dataset, capsys):
+    """Robot data names no simulator task: training runs, says evaluation is skipped, final.json holds
+    the last losses of each phase, and results and the report list the run as not evaluated."""
+    from lompo.bench.report import write_report
+    from lompo.bench.results import run_row
+
+    source = _generic_folder(tmp_path / "recorded", _source_episodes(tiny_dataset))
+    import_episode_folder(source, tmp_path / "robot", size=32)
+    assert scan_dataset(tmp_path / "robot").task is None
+    run = new_run(tmp_path / "run", tmp_path / "robot", algo="lompo", eval_every=4)
+    logged = []
+    final = run.train(log=logged.append)
+    assert any("no evaluation in an environment" in line for line in logged)
+    assert final["evaluation"].startswith("skipped") and final["episodes"] == 0 and final["data_task"] is None
+    assert {"model", "agent"} <= set(final["last_metrics"]) and "model/loss" in final["last_metrics"]["model"]
+    assert [line["phase"] for line in map(json.loads, run.eval_path.read_text().splitlines())] == ["final"]
+    row = run_row(run.path)
+    assert row["status"] == "finished, not evaluated" and row["score"] is None
+    page = write_report(tmp_path / "run").read_text()
+    assert "not evaluated (its dataset names no task)" in page
+    assert main(["evaluate", str(run.path)]) == 2
+    assert "cannot tell which task" in capsys.readouterr().err

@@ -188,6 +188,10 @@ def cmd_quickstart(args) -> int:
 
 
 def _print_scores(result: dict, label: str) -> None:
+    if "evaluation" in result:  # trained without an environment
+        losses = {phase: {k: v for k, v in m.items() if "loss" in k} for phase, m in result["last_metrics"].items()}
+        print(f"{label}: evaluation {result['evaluation']}; last losses {json.dumps(losses)}")
+        return
     d4rl = result.get("score_d4rl")
     print(
         f"{label}: return {result['return_mean']:.1f} ± {result['return_std']:.1f} over {result['episodes']} "

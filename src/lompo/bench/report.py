@@ -134,6 +134,8 @@ def run_card(row: dict, *, videos: bool = True) -> str:
             f"score {float(row['score']):.1f} (return {float(row['return_mean']):.1f} ± "
             f"{float(row['return_std']):.1f}{d4rl}), {float(row['wall_time']):.0f} s<br>"
         )
+    elif row["status"] == "finished, not evaluated":
+        lines.append("<i>finished; not evaluated (its dataset names no task)</i><br>")
     else:
         lines.append("<i>unfinished</i><br>")
     figures = [("model_strip.png", "ground truth / posterior / open-loop prior")]

@@ -46,6 +46,11 @@ def run_directories(root: Path) -> list[Path]:
     return sorted(p.parent for p in root.rglob("config.json") if "checkpoints" not in p.parts)
 
 
+def scored(final: dict) -> bool:
+    """Whether a finished run was evaluated in an environment (not when its dataset names no task)."""
+    return final.get("score_vd4rl") is not None
+
+
 def run_row(run: Path) -> dict:
     """One results row; unfinished runs get ``status`` unfinished and their last evaluation, if any."""
     config = json.loads((run / "config.json").read_text())
@@ -53,14 +58,14 @@ def run_row(run: Path) -> dict:
     final_path = run / "final.json"
     final = json.loads(final_path.read_text()) if final_path.is_file() else None
     evaluations = [e for e in read_jsonl(run / "eval.jsonl") if e.get("phase") != "final"]
-    scores = [e["score_vd4rl"] for e in evaluations] + ([final["score_vd4rl"]] if final else [])
+    scores = [e["score_vd4rl"] for e in evaluations] + ([final["score_vd4rl"]] if final and scored(final) else [])
     versions = (final or {}).get("versions", {})
     last = final or (evaluations[-1] if evaluations else {})
     return {
         "algo": settings["algo"],
         "dataset": dataset_label(settings["data"]),
         "seed": settings["seed"],
-        "status": "finished" if final else "unfinished",
+        "status": ("finished" if scored(final) else "finished, not evaluated") if final else "unfinished",
         "score": last.get("score_vd4rl"),
         "score_d4rl": last.get("score_d4rl"),
         "best_score": max(scores) if scores else None,
@@ -83,7 +88,7 @@ def learning_curve(run: Path) -> list[tuple[float, float]]:
     rows = read_jsonl(run / "eval.jsonl")
     final = next((r for r in rows if r.get("phase") == "final"), None)
     curve = []
-    if final:
+    if final and scored(final):
         last_phase = list(final["steps"])[-1]
         length = final["steps"][last_phase]
         curve = [(r["step"] / length, r["score_vd4rl"]) for r in rows if r.get("phase") == last_phase]
@@ -275,7 +280,8 @@ def plot_curves(root: Path, rows: list[dict]) -> list[Path]:
         ax.set_xlabel("offline epochs (normalised)")
         ax.set_ylabel("score (return / 10)")
         ax.set_title(dataset)
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:  # (runs trained without an environment have no curve)
+            ax.legend(fontsize=8)
         fig.tight_layout()
         path = Path(root) / f"curves-{dataset}.png"
         fig.savefig(path, dpi=100)

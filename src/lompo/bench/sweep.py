@@ -260,7 +260,7 @@ def _tune_trial(config: dict) -> None:
             )
 
     result = run.train(log=lambda *a: None, on_checkpoint=report)
-    tune.report({"finished": True, "score": result["score_vd4rl"], "return_mean": result["return_mean"]})
+    tune.report({"finished": True, "score": result.get("score_vd4rl"), "return_mean": result.get("return_mean")})
 
 
 def run_ray(

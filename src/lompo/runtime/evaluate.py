@@ -22,6 +22,12 @@ def dataset_metadata(store: EpisodeStore) -> dict:
     return dict(store.info.get("metadata") or {})
 
 
+def has_task(store: EpisodeStore) -> bool:
+    """Whether the dataset names the registry task it was recorded in (imported robot data need not:
+    such a run trains without evaluations in an environment)."""
+    return bool(store.info.get("task") or dataset_metadata(store).get("task"))
+
+
 def dataset_task(store: EpisodeStore) -> str:
     task = store.info.get("task") or dataset_metadata(store).get("task")
     if not task:

@@ -33,11 +33,11 @@ import torch
 from lompo.data.dataset import scan_dataset
 from lompo.data.store import EpisodeStore, load_store, verified
 from lompo.errors import CheckpointError, ConfigError, DivergenceError, LompoError
-from lompo.files import append_jsonl, atomic_write_bytes, exclusive_lock, lock_record, package_versions
+from lompo.files import append_jsonl, atomic_write_bytes, exclusive_lock, lock_record, package_versions, read_jsonl
 from lompo.runtime.algorithms import Algorithm, AlgorithmSpec, WorldModelAlgorithm, algorithm_spec
 from lompo.runtime.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from lompo.runtime.config import RunSettings, build_configs, configs_from_file, configs_to_json, parse_overrides
-from lompo.runtime.evaluate import check_eval_env, dataset_metadata, dataset_task, evaluate, write_png
+from lompo.runtime.evaluate import check_eval_env, dataset_metadata, dataset_task, evaluate, has_task, write_png
 from lompo.runtime.rng import restore_rng, rng_state, seed_everything
 
 EVAL_SEED = 1_000_000  # evaluation episodes use env seeds EVAL_SEED + i for every run
@@ -52,6 +52,9 @@ def check_finite(metrics: dict[str, float], phase: str, step: int, last_checkpoi
                 f"{name} = {value} at step {step} of phase {phase!r}; the run stopped and "
                 f"{kept} (lower a learning rate, or resume to retry)"
             )
+
+
+NO_TASK = "the dataset names no task (dataset.json has none; import with --task if it came from one)"
 
 
 def check_parts(checkpoint: Path, state: Any, parts: tuple[str, ...]) -> None:
@@ -366,7 +369,11 @@ class Run:
             torch.set_num_threads(s.threads)
         seed_everything(s.seed)
         store = self.open_store(progress, log)
-        check_eval_env(store)  # evaluation needs the task and its env: fail now, not after hours of training
+        evaluated = has_task(store)
+        if evaluated:
+            check_eval_env(store)  # evaluation needs the task and its env: fail now, not after hours of training
+        else:
+            log(f"{NO_TASK}: no evaluation in an environment; final.json holds the last training metrics")
         algo = self.build(store)
         self._latent_model(algo, s.eval_latent)  # a wrong eval_latent fails now, not at the first evaluation
         state = self.restore(algo, store)
@@ -401,7 +408,7 @@ class Run:
                         self.metrics_path,
                         {"phase": phase, "step": step, "wall_time": round(wall, 3), **resident_memory_mib(), **metrics},
                     )
-                if phase == phases[-1] and s.eval_every and step % s.eval_every == 0 and step < total:
+                if evaluated and phase == phases[-1] and s.eval_every and step % s.eval_every == 0 and step < total:
                     result = evaluate(self.policy(algo), store, s.eval_episodes, EVAL_SEED)
                     append_jsonl(self.eval_path, {"phase": phase, "step": step, "wall_time": round(wall, 3), **result})
                 if step % s.checkpoint_every == 0 or step == total:
@@ -423,7 +430,10 @@ class Run:
     def final_evaluation(self, algo, store: EpisodeStore, wall_time: float, progress: bool = False) -> dict:
         s = self.settings
         video = self.videos / "policy.gif" if s.video else None
-        result = evaluate(self.policy(algo), store, s.eval_episodes, EVAL_SEED, video_path=video, progress=progress)
+        if has_task(store):
+            result = evaluate(self.policy(algo), store, s.eval_episodes, EVAL_SEED, video_path=video, progress=progress)
+        else:  # no environment: what the run can say offline is its losses at the end of each phase
+            result = {"evaluation": f"skipped: {NO_TASK}", "episodes": 0, "last_metrics": self.last_metrics()}
         if s.video and isinstance(algo, WorldModelAlgorithm):
             strip_path = self.videos / "model_strip.png"
             write_png(strip_path, algo.model_strip(seed=s.seed))
@@ -436,7 +446,7 @@ class Run:
             data=s.data,
             data_fingerprint=store.directory.name,
             data_statistics=dataset_metadata(store).get("statistics"),
-            data_task=dataset_task(store),
+            data_task=dataset_task(store) if has_task(store) else None,
             data_metadata_sha256=metadata_digest(dataset_metadata(store)),
             wall_time=round(wall_time, 2),
             steps={p: algo.phase_length(p) for p in algo.phases},
@@ -446,6 +456,13 @@ class Run:
         append_jsonl(self.eval_path, {"phase": "final", **result})
         atomic_write_bytes(self.final_path, lambda f: f.write(json.dumps(result, indent=2).encode()))
         return result
+
+    def last_metrics(self) -> dict[str, dict]:
+        """The last ``metrics.jsonl`` line of every phase (losses, penalties, rollout statistics)."""
+        last: dict[str, dict] = {}
+        for line in read_jsonl(self.metrics_path):
+            last[line["phase"]] = {k: v for k, v in line.items() if k != "phase"}
+        return last
 
     def trained_algorithm(self, store: EpisodeStore, checkpoint: str | None = None):
         """``(algorithm, checkpoint path)``: the run's algorithm with its latest checkpoint (or the one

@@ -10,7 +10,7 @@ from PIL import Image
 from lompo.cli import main
 from lompo.data import read_episode, scan_dataset
 from lompo.data.dataset import episode_files
-from lompo.data.importers import import_episode_folder, square_resize
+from lompo.data.importers import import_episode_folder, import_lerobot, square_resize
 from lompo.errors import DatasetError
 from lompo.testing import file_digests
 
@@ -169,3 +169,64 @@ def test_data_without_a_task_trains_without_evaluation_and_reports_its_losses(tm
     assert "not evaluated (its dataset names no task)" in page
     assert main(["evaluate", str(run.path)]) == 2
     assert "cannot tell which task" in capsys.readouterr().err
+
+
+def _lerobot_folder(root, episodes, camera="observation.images.top"):
+    """A LeRobot v2 layout (meta/info.json, one parquet and one mp4 per episode) written here with
+    pyarrow and PyAV, as the `lerobot` package lays it out. Rows: observation t, action t, reward t."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    info = {
+        "codebase_version": "v2.0",
+        "fps": 10,
+        "chunks_size": 1000,
+        "total_episodes": len(episodes),
+        "data_path": "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet",
+        "video_path": "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4",
+        "features": {
+            camera: {"dtype": "video", "shape": [32, 32, 3]},
+            "action": {"dtype": "float32", "shape": [1]},
+            "observation.state": {"dtype": "float32", "shape": [2]},
+            "next.reward": {"dtype": "float32", "shape": [1]},
+        },
+    }
+    (root / "meta").mkdir(parents=True)
+    (root / "meta" / "info.json").write_text(json.dumps(info))
+    for index, episode in enumerate(episodes):
+        rows = len(episode["reward"])
+        actions = np.concatenate([episode["action"][1:], np.zeros((1, episode["action"].shape[1]))])
+        rewards = np.concatenate([episode["reward"][1:], [0.0]])
+        table = {
+            "action": actions.astype(np.float32).tolist(),
+            "observation.state": np.stack([np.arange(rows), -np.arange(rows)], 1).astype(np.float32).tolist(),
+            "next.reward": rewards.astype(np.float32).tolist(),
+            "frame_index": list(range(rows)),
+            "episode_index": [index] * rows,
+        }
+        (root / "data" / "chunk-000").mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table(table), root / "data" / "chunk-000" / f"episode_{index:06d}.parquet")
+        videos = root / "videos" / "chunk-000" / camera
+        videos.mkdir(parents=True, exist_ok=True)
+        _write_video(videos / f"episode_{index:06d}.mp4", episode["image"])
+    return root
+
+
+def test_a_lerobot_folder_imports_with_its_actions_rewards_and_state(tmp_path, tiny_dataset):
+    episodes = _source_episodes(tiny_dataset)[:2]
+    source = _lerobot_folder(tmp_path / "lerobot", episodes)
+    before = file_digests(source)
+    assert main(["import", str(source), "--format", "lerobot", "--out", str(tmp_path / "out"), "--size", "32"]) == 0
+    assert file_digests(source) == before
+    imported = [read_episode(p) for p in episode_files(tmp_path / "out")]
+    for got, want in zip(imported, episodes, strict=True):
+        np.testing.assert_allclose(got["action"], want["action"], rtol=1e-6)
+        np.testing.assert_allclose(got["reward"], want["reward"], rtol=1e-6)
+        assert np.abs(got["image"].astype(int) - want["image"]).mean() < 8  # through H.264
+        np.testing.assert_array_equal(got["proprio"][:, 0], np.arange(len(want["reward"])))
+    meta = json.loads((tmp_path / "out" / "dataset.json").read_text())
+    assert meta["source"]["format"] == "lerobot" and meta["source"]["camera"] == "observation.images.top"
+    (source / "videos" / "chunk-000" / "observation.images.top" / "episode_000001.mp4").unlink()
+    with pytest.raises(DatasetError, match="episode 1 is missing this file"):
+        import_lerobot(source, tmp_path / "out2", size=32)
+    assert import_lerobot(source, tmp_path / "out3", size=32, skip_bad=True).episodes == 1

@@ -129,11 +129,15 @@ def cmd_info(args) -> int:
 
 def cmd_import(args) -> int:
     from lompo.data import statistics_table
-    from lompo.data.importers import import_episode_folder
+    from lompo.data.importers import import_episode_folder, import_lerobot
 
-    result = import_episode_folder(
-        args.source, args.out, size=args.size, task=args.task, skip_bad=args.skip_bad, progress=_progress(args)
-    )
+    options = dict(size=args.size, task=args.task, skip_bad=args.skip_bad, progress=_progress(args))
+    if args.format == "lerobot":
+        result = import_lerobot(args.source, args.out, camera=args.camera, **options)
+    else:
+        if args.camera:
+            raise LompoError("--camera chooses a LeRobot dataset's video; an episode folder has one per episode")
+        result = import_episode_folder(args.source, args.out, **options)
     print(f"imported {result.episodes} episode(s) into {result.folder}")
     for problem in result.skipped:
         print(f"skipped      {problem}")
@@ -409,6 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("source", help="one folder (frames or a video, actions.csv|npy|json, ...) or video per episode")
     p.add_argument("--out", required=True, help="new dataset folder")
+    p.add_argument("--format", choices=("folder", "lerobot"), default="folder", help="the source's layout")
+    p.add_argument("--camera", default=None, help="lerobot: the video feature to use (e.g. observation.images.top)")
     p.add_argument("--size", type=int, default=64, help="image size in pixels (centre square crop, area filter)")
     p.add_argument("--task", default=None, help="the registry task the data comes from, if any")
     p.add_argument("--skip-bad", action="store_true", help="import the good episodes and list the bad ones")

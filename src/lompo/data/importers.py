@@ -33,6 +33,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,25 +258,23 @@ def build_episode(source: SourceEpisode, size: int) -> dict[str, np.ndarray]:
     return episode
 
 
-# ------------------------------------------------------------------------------------ the folder
-def import_episode_folder(
-    source: Path | str,
-    out: Path | str,
+# ------------------------------------------------------------------------------------ writing
+def write_imported(
+    source: Path,
+    out: Path,
+    episodes: list,
+    build: Callable[[Any], dict[str, np.ndarray]],
     *,
-    size: int = 64,
-    task: str | None = None,
-    skip_bad: bool = False,
-    progress: bool = False,
+    problems: list[Problem],
+    description: dict[str, Any],
+    task: str | None,
+    size: int,
+    skip_bad: bool,
+    progress: bool,
 ) -> ImportResult:
-    """Write the generic episode folder ``source`` as the lompo dataset folder ``out`` (module
-    docstring); ``task`` names a registry task when the data came from one (evaluation needs it)."""
-    source, out = Path(source).resolve(), Path(out)
-    if not 8 <= size <= 4096:
-        raise LompoError(f"--size must be 8-4096 pixels, got {size}")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise LompoError(f"{out} already exists and is not empty; choose a new --out")
-    task = normalize_task_name(task) if task else None
-    episodes, problems = find_episodes(source)
+    """Build every source episode (``build(e)``; ``e.name`` and ``e.files`` name it) and write them
+    as the dataset folder ``out``: under a temporary name, renamed once complete and only if no
+    episode failed (or ``skip_bad``). ``description`` goes into ``dataset.json``'s ``source``."""
     tmp = out.parent / f".{out.name}.import-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
@@ -288,7 +287,7 @@ def import_episode_folder(
         dims: dict[int, str] = {}
         for index, episode in enumerate(iterator):
             try:
-                arrays = build_episode(episode, size)
+                arrays = build(episode)
             except EpisodeFileError as err:
                 problems += [Problem(err.path, p) for p in err.problems]
                 continue
@@ -302,18 +301,15 @@ def import_episode_folder(
             raise DatasetError(source, problems, hint="use --skip-bad to import the other episodes")
         if not written:
             raise DatasetError(source, problems or [Problem(source, "no episode")], hint="nothing to import")
-        rewarded = [e for e, _ in written if "rewards" in e.arrays]
         metadata = {
             "task": task,
             "recipe": "imported",
             "image_size": size,
             "files": {path.name: sha256_of(path) for _, path in written},
-            "rewards": "given"
-            if len(rewarded) == len(written)
-            else f"absent in {len(written) - len(rewarded)} of {len(written)} episodes (0 there)",
+            "rewards": description.pop("rewards"),
             "source": {
                 "path": str(source),
-                "format": "episode folder",
+                **description,
                 "importer": f"lompo {__version__}",
                 "resize": f"centre square crop, Pillow BOX filter to {size} px",
                 "episodes": {
@@ -325,9 +321,172 @@ def import_episode_folder(
         }
         write_metadata(tmp, {k: v for k, v in metadata.items() if v is not None})
         if out.exists():
-            out.rmdir()  # empty (checked above)
+            out.rmdir()  # empty (checked by check_output)
         os.rename(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return ImportResult(out, len(written), problems)
+
+
+def check_output(out: Path, size: int) -> None:
+    if not 8 <= size <= 4096:
+        raise LompoError(f"--size must be 8-4096 pixels, got {size}")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise LompoError(f"{out} already exists and is not empty; choose a new --out")
+
+
+# ------------------------------------------------------------------------------------ the folder
+def import_episode_folder(
+    source: Path | str,
+    out: Path | str,
+    *,
+    size: int = 64,
+    task: str | None = None,
+    skip_bad: bool = False,
+    progress: bool = False,
+) -> ImportResult:
+    """Write the generic episode folder ``source`` as the lompo dataset folder ``out`` (module
+    docstring); ``task`` names a registry task when the data came from one (evaluation needs it)."""
+    source, out = Path(source).resolve(), Path(out)
+    check_output(out, size)
+    task = normalize_task_name(task) if task else None
+    episodes, problems = find_episodes(source)
+    missing = sum("rewards" not in e.arrays for e in episodes)
+    rewards = "given" if not missing else f"absent in {missing} of {len(episodes)} episodes (0 there)"
+    return write_imported(
+        source,
+        out,
+        episodes,
+        lambda e: build_episode(e, size),
+        problems=problems,
+        description={"format": "episode folder", "rewards": rewards},
+        task=task,
+        size=size,
+        skip_bad=skip_bad,
+        progress=progress,
+    )
+
+
+# ------------------------------------------------------------------------------------ LeRobot
+@dataclass
+class LeRobotEpisode:
+    name: str
+    table: Path  # the episode's parquet file
+    video: Path  # the chosen camera's mp4
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.table, self.video]
+
+
+def _lerobot_layout(source: Path, camera: str | None) -> tuple[list[LeRobotEpisode], list[Problem], str, dict]:
+    """The episodes of a LeRobot (v2) dataset folder: ``meta/info.json`` names the parquet and video
+    path templates and the video features (cameras)."""
+    info_path = source / "meta" / "info.json"
+    try:
+        info = json.loads(info_path.read_text())
+        data_path, video_path = info["data_path"], info["video_path"]
+        features = info["features"]
+        chunks_size = int(info.get("chunks_size", 1000))
+        total = int(info["total_episodes"])
+    except FileNotFoundError:
+        raise DatasetError(source, [Problem(info_path, "missing: not a LeRobot dataset folder")]) from None
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DatasetError(source, [Problem(info_path, f"unreadable LeRobot metadata ({err!r})")]) from None
+    cameras = sorted(k for k, v in features.items() if isinstance(v, dict) and v.get("dtype") == "video")
+    if camera is None and len(cameras) == 1:
+        camera = cameras[0]
+    if camera is None or camera not in cameras:
+        raise DatasetError(
+            source, [Problem(info_path, f"choose a camera with --camera: one of {cameras} (got {camera!r})")]
+        )
+    for key in ("action",):
+        if key not in features:
+            raise DatasetError(source, [Problem(info_path, f"has no {key!r} feature")])
+    episodes, problems = [], []
+    for index in range(total):
+        fields = {"episode_chunk": index // chunks_size, "episode_index": index, "video_key": camera}
+        table, video = source / data_path.format(**fields), source / video_path.format(**fields)
+        absent = [p for p in (table, video) if not p.is_file()]
+        if absent:
+            problems += [Problem(p, f"episode {index} is missing this file") for p in absent]
+            continue
+        episodes.append(LeRobotEpisode(f"episode_{index:06d}", table, video))
+    return episodes, problems, camera, features
+
+
+def build_lerobot_episode(episode: LeRobotEpisode, size: int) -> dict[str, np.ndarray]:
+    """LeRobot rows hold (observation t, action t, next.reward t): N rows give N frames and N actions.
+    In V-D4RL's convention the last action has no next frame, so it is left out: T = N - 1."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(episode.table).to_pydict()
+    except (OSError, ValueError) as err:
+        raise EpisodeFileError(episode.table, [f"is not a readable parquet file: {err}"]) from None
+    image = read_frames([episode.video], size)
+    try:
+        actions = np.asarray(table["action"], np.float64)
+    except (KeyError, ValueError) as err:
+        raise EpisodeFileError(episode.table, [f"has no numeric 'action' column ({err!r})"]) from None
+    rows = len(actions)
+    problems = []
+    if actions.ndim != 2:
+        problems.append(f"'action' has shape {actions.shape}; expected (rows, action_dim)")
+    if len(image) != rows:
+        problems.append(f"{rows} rows but the video {episode.video.name} has {len(image)} frames")
+    if rows < 2:
+        problems.append(f"{rows} row(s); at least 2 are needed")
+    if problems:
+        raise EpisodeFileError(episode.table, problems)
+    n = rows
+    reward = np.asarray(table.get("next.reward", [0.0] * rows), np.float64).reshape(rows)
+    result = {
+        "image": image,
+        "action": np.concatenate([np.zeros((1, actions.shape[1])), actions[:-1]]).astype(np.float32),
+        "reward": np.concatenate([[0.0], reward[:-1]]).astype(np.float32),
+        "discount": np.ones(n, np.float32),
+        "is_first": np.arange(n) == 0,
+        "is_last": np.arange(n) == n - 1,
+        "is_terminal": np.zeros(n, bool),
+    }
+    if "observation.state" in table:
+        result["proprio"] = np.asarray(table["observation.state"], np.float32).reshape(n, -1)
+    return result
+
+
+def import_lerobot(
+    source: Path | str,
+    out: Path | str,
+    *,
+    camera: str | None = None,
+    size: int = 64,
+    task: str | None = None,
+    skip_bad: bool = False,
+    progress: bool = False,
+) -> ImportResult:
+    """Write a LeRobot (v2 layout: parquet tables + one mp4 per camera and episode) dataset folder as a
+    lompo dataset, without the ``lerobot`` package: ``camera`` picks the video feature, ``action`` the
+    actions, ``next.reward`` the rewards (0 without it), ``observation.state`` the proprioception.
+    ``next.done`` does not tell a terminal state from a time limit, so no episode is marked terminal."""
+    source, out = Path(source).resolve(), Path(out)
+    check_output(out, size)
+    task = normalize_task_name(task) if task else None
+    episodes, problems, camera, features = _lerobot_layout(source, camera)
+    return write_imported(
+        source,
+        out,
+        episodes,
+        lambda e: build_lerobot_episode(e, size),
+        problems=problems,
+        description={
+            "format": "lerobot",
+            "camera": camera,
+            "rewards": "given (next.reward)" if "next.reward" in features else "absent (0)",
+        },
+        task=task,
+        size=size,
+        skip_bad=skip_bad,
+        progress=progress,
+    )

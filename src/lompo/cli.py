@@ -343,6 +343,16 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from lompo.runtime import Run
+    from lompo.runtime.export import export_policy
+
+    path = export_policy(Run(args.run), args.out, checkpoint=args.checkpoint, latent=args.latent)
+    print(f"wrote {path} and {path.with_suffix('.json')}")
+    print("load with torch only: policy = torch.jit.load(path); policy.reset(); action = policy.act(frame)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from lompo import __version__
 
@@ -448,6 +458,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("export", help="a trained latent-model policy as one TorchScript file (torch only to run)")
+    p.add_argument("run")
+    p.add_argument("--out", required=True, help="folder for policy.pt and policy.json")
+    p.add_argument("--checkpoint", default=None, help="checkpoint name (default: the latest)")
+    p.add_argument(
+        "--latent", choices=("mean", "sample"), default="mean", help="posterior mean (deterministic) or sample"
+    )
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("bench", help="sweep algorithms x datasets x seeds; results.csv, table, curves")
     p.add_argument("--algos", required=True, help="comma-separated, e.g. lompo,bc")

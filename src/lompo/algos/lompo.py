@@ -477,6 +477,9 @@ class Lompo(LatentModelAlgorithm):
             return torch.tanh(self.sac.actor(features)[0])
         return self.sac.actor.sample(features)[0]
 
+    def act_modules(self) -> list[nn.Module]:
+        return [self.sac.actor]
+
     def model_strip(self, context: int = 5, length: int | None = None, seed: int = 0) -> np.ndarray:
         """LOMPO figure 5 (:func:`model_sample_strip`), a random prior member per imagined step."""
 

@@ -382,6 +382,9 @@ class OfflineDV2(LatentModelAlgorithm):
             return self.actor(features).mean
         return self.actor.sample(features)[0]
 
+    def act_modules(self) -> list[nn.Module]:
+        return [self.actor]
+
     def model_strip(self, context: int = 5, length: int | None = None, seed: int = 0) -> np.ndarray:
         """Ground truth / posterior reconstruction / open-loop prior rollout (a random member per step)."""
         return model_sample_strip(

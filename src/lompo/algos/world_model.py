@@ -154,6 +154,10 @@ class LatentModelAlgorithm:
     def act(self, features: torch.Tensor, deterministic: bool) -> torch.Tensor:
         raise NotImplementedError
 
+    def act_modules(self) -> list[nn.Module]:
+        """The modules :meth:`act` computes with (besides the world model), e.g. for a policy export."""
+        raise NotImplementedError
+
     def model_step(self) -> dict[str, float]:
         batch = batch_to_torch(self.model_sampler.sample(), self.device)
         loss = lambda: self.world_model_loss(batch)

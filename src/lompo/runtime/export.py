@@ -1,0 +1,112 @@
+"""``lompo export RUN --out DIR``: a trained latent-model policy as one TorchScript file a robot loads
+with ``torch`` alone (no lompo import), with a stateful step API::
+
+    policy = torch.jit.load("DIR/policy.pt")
+    policy.reset()                      # at the start of every episode
+    action = policy.act(frame)          # frame: uint8 tensor (H, W, 3); action: float32 (action_dim,)
+
+``act`` runs what :class:`lompo.algos.world_model.LatentPolicy` runs at evaluation: the encoder, one
+posterior filtering step from the previous latent state and action, and the actor's mean action.
+The latent is the posterior mean (``latent="mean"``, deterministic: the same frames give the same
+actions on every machine) unless ``latent="sample"`` (what evaluation uses by default; the draws then
+come from torch's global generator of the process running the policy). ``DIR/policy.json`` records
+the run, checkpoint, image size, action dimension and bounds.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from lompo.errors import ConfigError
+from lompo.files import atomic_write_bytes
+from lompo.nets import LatentState
+
+
+class _FilterAndAct(nn.Module):
+    """One step, state in and out: ``(frame, previous action, deter, stoch, first) -> (action, deter, stoch)``."""
+
+    def __init__(self, algo, sample: bool):
+        super().__init__()
+        self.model = algo.model
+        self.act_modules = nn.ModuleList(algo.act_modules())  # registered so tracing keeps them as weights
+        self.act_fn, self.sample = algo.act, sample
+
+    def forward(self, frame, action, deter, stoch, first):
+        embed = self.model.encoder(frame)
+        state = self.model.rssm.observe_step(LatentState(deter, stoch), action, embed, first, sample=self.sample)[0]
+        return self.act_fn(state.features, True), state.deter, state.stoch
+
+
+class DeployedPolicy(nn.Module):
+    """The scripted, stateful wrapper saved as ``policy.pt``."""
+
+    def __init__(self, step: torch.jit.ScriptModule, deter: torch.Tensor, stoch: torch.Tensor, action_dim: int):
+        super().__init__()
+        self.step = step
+        self.initial_deter, self.initial_stoch = deter.clone(), stoch.clone()
+        self.deter, self.stoch = deter.clone(), stoch.clone()
+        self.previous_action = torch.zeros(1, action_dim)
+        self.first = True
+
+    @torch.jit.export
+    def reset(self) -> None:
+        self.deter = self.initial_deter.clone()
+        self.stoch = self.initial_stoch.clone()
+        self.previous_action = torch.zeros_like(self.previous_action)
+        self.first = True
+
+    @torch.jit.export
+    def act(self, frame: torch.Tensor) -> torch.Tensor:
+        first = torch.tensor([self.first])
+        with torch.no_grad():
+            action, deter, stoch = self.step(frame.unsqueeze(0), self.previous_action, self.deter, self.stoch, first)
+        self.deter, self.stoch, self.previous_action, self.first = deter, stoch, action, False
+        return action[0]
+
+    def forward(self, frame: torch.Tensor) -> torch.Tensor:
+        return self.act(frame)
+
+
+def export_policy(run, out: Path | str, checkpoint: str | None = None, latent: str = "mean") -> Path:
+    """Write ``out/policy.pt`` and ``out/policy.json`` for ``run`` (a :class:`lompo.runtime.Run`)."""
+    if latent not in ("mean", "sample"):
+        raise ConfigError(f"latent must be mean or sample, got {latent!r}")
+    store = run.open_store()
+    algo, path = run.trained_algorithm(store, checkpoint)
+    if not hasattr(algo, "act_modules"):
+        raise ConfigError(f"{run.settings.algo}: export supports the latent-model algorithms so far")
+    algo.model.eval()
+    algo.model.to("cpu")
+    for module in algo.act_modules():
+        module.eval().to("cpu")
+    step = _FilterAndAct(algo, sample=latent == "sample").eval()
+    initial = algo.model.rssm.initial(1, torch.device("cpu"))
+    frame = torch.zeros(1, *store.image_shape, dtype=torch.uint8)
+    example = (frame, torch.zeros(1, store.action_dim), initial.deter, initial.stoch, torch.tensor([True]))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    # TorchScript is deprecated in favour of torch.export, which has no stateful modules yet; the
+    # saved file loads with torch.jit.load in every torch 2.x. A distribution's argument check is
+    # traced as a constant (the trace's only Python-value warning), which is what evaluation does too.
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        traced = torch.jit.trace(step, example, check_trace=False)
+        policy = torch.jit.script(DeployedPolicy(traced, initial.deter, initial.stoch, store.action_dim))
+        atomic_write_bytes(out / "policy.pt", lambda f: torch.jit.save(policy, f))
+    description = {
+        "run": str(run.path),
+        "algo": run.settings.algo,
+        "checkpoint": path.name,
+        "latent": latent,
+        "image_shape": list(store.image_shape),
+        "action_dim": int(store.action_dim),
+        "usage": "policy = torch.jit.load('policy.pt'); policy.reset(); action = policy.act(uint8 frame (H, W, 3))",
+    }
+    atomic_write_bytes(out / "policy.json", lambda f: f.write(json.dumps(description, indent=2).encode()))
+    return out / "policy.pt"

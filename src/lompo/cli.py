@@ -353,6 +353,24 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_reward(args) -> int:
+    from lompo.rewards import ClassifierConfig, apply_classifier, read_labels, train_classifier
+
+    if args.reward_command == "train":
+        config = ClassifierConfig(image_size=args.size, steps=args.steps, seed=args.seed)
+        frames, labels = read_labels(Path(args.labels), Path(args.data) if args.data else None, args.size)
+        report = train_classifier(frames, labels, config, args.out)
+        print(
+            f"classifier {args.out}: {report['labels']['positive']} positive / {report['labels']['negative']} "
+            f"negative labels; validation accuracy {report['validation_accuracy']:.3f} "
+            f"on {report['validation_frames']} held-out frames"
+        )
+    else:
+        out = apply_classifier(args.classifier, args.data, args.out, threshold=args.threshold)
+        print(f"wrote {out} (rewards from {args.classifier})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from lompo import __version__
 
@@ -467,6 +485,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--latent", choices=("mean", "sample"), default="mean", help="posterior mean (deterministic) or sample"
     )
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("reward", help="success-classifier rewards: train on labelled frames, relabel a dataset")
+    reward = p.add_subparsers(dest="reward_command", required=True)
+    q = reward.add_parser("train", help="train a success classifier on labelled frames")
+    q.add_argument("--labels", required=True, help="CSV of episode,step,label (with --data) or a folder with 0/ and 1/")
+    q.add_argument("--data", default=None, help="the dataset the CSV's episodes belong to")
+    q.add_argument("--out", required=True, help="classifier folder")
+    q.add_argument("--size", type=int, default=64, help="image size (the dataset's)")
+    q.add_argument("--steps", type=int, default=500)
+    q.add_argument("--seed", type=int, default=0)
+    q = reward.add_parser("apply", help="write a copy of a dataset whose rewards are the classifier's")
+    q.add_argument("classifier")
+    q.add_argument("--data", required=True)
+    q.add_argument("--out", required=True)
+    q.add_argument("--threshold", type=float, default=None, help="1/0 rewards at this probability (default: p)")
+    p.set_defaults(func=cmd_reward)
 
     p = sub.add_parser("bench", help="sweep algorithms x datasets x seeds; results.csv, table, curves")
     p.add_argument("--algos", required=True, help="comma-separated, e.g. lompo,bc")

@@ -230,3 +230,52 @@ def test_a_lerobot_folder_imports_with_its_actions_rewards_and_state(tmp_path, t
     with pytest.raises(DatasetError, match="episode 1 is missing this file"):
         import_lerobot(source, tmp_path / "out2", size=32)
     assert import_lerobot(source, tmp_path / "out3", size=32, skip_bad=True).episodes == 1
+
+
+def test_own_robot_data_end_to_end(tmp_path):
+    """Data lompo did not collect, through every step a robotics user takes: videos and CSV actions
+    recorded in a DMC environment (no rewards), import, 40 frames labelled by a known rule (cart right
+    of centre), a success classifier, relabelled rewards, LOMPO trained on them, the policy exported,
+    and the exported policy run in the environment with torch alone."""
+    import torch
+
+    from lompo.envs import make_env
+
+    env = make_env("cartpole-swingup", image_size=32, render_profile="fast")
+    rng = np.random.default_rng(0)
+    recorded, cart_right = tmp_path / "recorded", {}
+    recorded.mkdir()
+    for episode in range(3):
+        frame, info = env.reset(seed=episode)
+        frames, actions, right = [frame], [], [info["physics_state"][0] > 0]
+        for _ in range(30):
+            action = rng.uniform(-1, 1, 1).astype(np.float32)
+            frame, _, _, _, info = env.step(action)
+            frames.append(frame)
+            actions.append(action)
+            right.append(info["physics_state"][0] > 0)
+        _write_video(recorded / f"run{episode}.mp4", np.stack(frames))
+        np.savetxt(recorded / f"run{episode}.actions.csv", np.stack(actions), delimiter=",", header="u", comments="")
+        cart_right[episode] = right
+    assert main(["import", str(recorded), "--out", str(tmp_path / "data"), "--size", "32",
+                 "--task", "cartpole-swingup", "--no-progress"]) == 0  # fmt: skip
+    names = [p.name for p in episode_files(tmp_path / "data")]  # in source order
+    rows = ["episode,step,label"] + [
+        f"{names[e]},{t},{int(cart_right[e][t])}" for e in range(2) for t in range(0, 31) if (e * 31 + t) % 3 != 2
+    ][:40]
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    assert main(["reward", "train", "--labels", str(tmp_path / "labels.csv"), "--data", str(tmp_path / "data"),
+                 "--out", str(tmp_path / "clf"), "--size", "32", "--steps", "20"]) == 0  # fmt: skip
+    assert main(["reward", "apply", str(tmp_path / "clf"), "--data", str(tmp_path / "data"),
+                 "--out", str(tmp_path / "rewarded")]) == 0  # fmt: skip
+    run = new_run(tmp_path / "run", tmp_path / "rewarded", eval_every=0, video=False)
+    run.train()
+    assert main(["export", str(run.path), "--out", str(tmp_path / "policy")]) == 0
+    policy = torch.jit.load(str(tmp_path / "policy" / "policy.pt"))
+    policy.reset()
+    frame, _ = env.reset(seed=7)
+    for _ in range(10):
+        action = policy.act(torch.from_numpy(frame)).numpy()
+        assert action.shape == (1,) and np.all(np.abs(action) <= 1)
+        frame, *_ = env.step(action)
+    env.close()

@@ -129,11 +129,13 @@ def cmd_info(args) -> int:
 
 def cmd_import(args) -> int:
     from lompo.data import statistics_table
-    from lompo.data.importers import import_episode_folder, import_lerobot
+    from lompo.data.importers import import_episode_folder, import_lerobot, import_minari
 
     options = dict(size=args.size, task=args.task, skip_bad=args.skip_bad, progress=_progress(args))
     if args.format == "lerobot":
         result = import_lerobot(args.source, args.out, camera=args.camera, **options)
+    elif args.format == "minari":
+        result = import_minari(args.source, args.out, root=args.minari_root, camera=args.camera, **options)
     else:
         if args.camera:
             raise LompoError("--camera chooses a LeRobot dataset's video; an episode folder has one per episode")
@@ -343,6 +345,14 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_export_data(args) -> int:
+    from lompo.data.importers import export_minari
+
+    path = export_minari(args.dataset, args.id, root=args.minari_root)
+    print(f"wrote Minari dataset {args.id} in {path} (images lossless)")
+    return 0
+
+
 def cmd_export(args) -> int:
     from lompo.runtime import Run
     from lompo.runtime.export import export_policy
@@ -441,8 +451,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("source", help="one folder (frames or a video, actions.csv|npy|json, ...) or video per episode")
     p.add_argument("--out", required=True, help="new dataset folder")
-    p.add_argument("--format", choices=("folder", "lerobot"), default="folder", help="the source's layout")
-    p.add_argument("--camera", default=None, help="lerobot: the video feature to use (e.g. observation.images.top)")
+    p.add_argument("--format", choices=("folder", "lerobot", "minari"), default="folder", help="the source's layout")
+    p.add_argument(
+        "--camera", default=None, help="lerobot: the video feature; minari: the image key of dict observations"
+    )
+    p.add_argument("--minari-root", default=None, help="minari: the datasets folder (default: Minari's own)")
     p.add_argument("--size", type=int, default=64, help="image size in pixels (centre square crop, area filter)")
     p.add_argument("--task", default=None, help="the registry task the data comes from, if any")
     p.add_argument("--skip-bad", action="store_true", help="import the good episodes and list the bad ones")
@@ -485,6 +498,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--latent", choices=("mean", "sample"), default="mean", help="posterior mean (deterministic) or sample"
     )
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("export-data", help="write a dataset in another format (Minari)")
+    p.add_argument("dataset")
+    p.add_argument("--format", choices=("minari",), default="minari")
+    p.add_argument("--id", required=True, help="the Minari dataset id, e.g. lompo/cartpole-random-v0")
+    p.add_argument("--minari-root", default=None, help="the Minari datasets folder (default: Minari's own)")
+    p.set_defaults(func=cmd_export_data)
 
     p = sub.add_parser("reward", help="success-classifier rewards: train on labelled frames, relabel a dataset")
     reward = p.add_subparsers(dest="reward_command", required=True)

@@ -29,10 +29,13 @@ name and renamed when complete; it must not exist yet. The source is only read.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import shutil
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -301,6 +304,7 @@ def write_imported(
             raise DatasetError(source, problems, hint="use --skip-bad to import the other episodes")
         if not written:
             raise DatasetError(source, problems or [Problem(source, "no episode")], hint="nothing to import")
+        digest = functools.cache(sha256_of)  # (a Minari file holds every episode: hashed once)
         metadata = {
             "task": task,
             "recipe": "imported",
@@ -313,7 +317,7 @@ def write_imported(
                 "importer": f"lompo {__version__}",
                 "resize": f"centre square crop, Pillow BOX filter to {size} px",
                 "episodes": {
-                    path.name: {str(f.relative_to(source)): sha256_of(f) for f in episode.files}
+                    path.name: {str(f.relative_to(source)): digest(f) for f in episode.files}
                     for episode, path in written
                 },
                 "skipped": [str(p) for p in problems],
@@ -490,3 +494,152 @@ def import_lerobot(
         skip_bad=skip_bad,
         progress=progress,
     )
+
+
+# ------------------------------------------------------------------------------------ Minari
+@contextlib.contextmanager
+def minari_root(root: Path | str | None):
+    """Point Minari at ``root`` (``MINARI_DATASETS_PATH``) while the block runs; default: its own."""
+    previous = os.environ.get("MINARI_DATASETS_PATH")
+    if root is not None:
+        os.environ["MINARI_DATASETS_PATH"] = str(Path(root).resolve())
+    try:
+        yield
+    finally:
+        if root is not None:
+            if previous is None:
+                os.environ.pop("MINARI_DATASETS_PATH", None)
+            else:
+                os.environ["MINARI_DATASETS_PATH"] = previous
+
+
+def _minari():
+    try:
+        import minari
+    except ImportError:
+        raise LompoError("Minari datasets need the minari package: pip install 'lompo[minari]'") from None
+    return minari
+
+
+@dataclass
+class MinariEpisode:
+    name: str
+    data: Any  # minari EpisodeData
+    files: list[Path]
+
+
+def build_minari_episode(episode: MinariEpisode, size: int, image_key: str | None) -> dict[str, np.ndarray]:
+    """Minari episodes hold T+1 observations and T actions, rewards, terminations: V-D4RL's alignment."""
+    data = episode.data
+    observations = data.observations
+    if isinstance(observations, dict):
+        if image_key is None or image_key not in observations:
+            raise EpisodeFileError(episode.files[0], [f"dict observations: choose the image with --camera, one of "
+                                                      f"{sorted(observations)} (got {image_key!r})"])  # fmt: skip
+        observations = observations[image_key]
+    image = np.asarray(observations)
+    if image.ndim != 4 or image.dtype != np.uint8 or image.shape[-1] != 3:
+        raise EpisodeFileError(
+            episode.files[0], [f"{episode.name}: observations {image.shape} {image.dtype} are not RGB uint8 images"]
+        )
+    if image.shape[1:3] != (size, size):
+        image = np.stack([square_resize(frame, size) for frame in image])
+    actions = np.asarray(data.actions, np.float64).reshape(len(data.actions), -1)
+    steps = len(actions)
+    if len(image) != steps + 1:
+        raise EpisodeFileError(episode.files[0], [f"{episode.name}: {len(image)} observations and {steps} actions"])
+    terminal = bool(np.asarray(data.terminations)[-1])
+    n = steps + 1
+    return {
+        "image": image,
+        "action": np.concatenate([np.zeros((1, actions.shape[1])), actions]).astype(np.float32),
+        "reward": np.concatenate([[0.0], np.asarray(data.rewards, np.float64)]).astype(np.float32),
+        "discount": np.where(np.arange(n) == n - 1, 0.0 if terminal else 1.0, 1.0).astype(np.float32),
+        "is_first": np.arange(n) == 0,
+        "is_last": np.arange(n) == n - 1,
+        "is_terminal": (np.arange(n) == n - 1) & terminal,
+    }
+
+
+def import_minari(
+    dataset_id: str,
+    out: Path | str,
+    *,
+    root: Path | str | None = None,
+    camera: str | None = None,
+    size: int = 64,
+    task: str | None = None,
+    skip_bad: bool = False,
+    progress: bool = False,
+) -> ImportResult:
+    """Write the Minari dataset ``dataset_id`` (under ``root``, else Minari's own folder) as a lompo
+    dataset: image observations (or the ``camera`` key of dict observations), actions, rewards,
+    terminations (a truncation is an episode end that is not terminal)."""
+    minari = _minari()
+    out = Path(out)
+    check_output(out, size)
+    task = normalize_task_name(task) if task else None
+    with minari_root(root):
+        try:
+            dataset = minari.load_dataset(dataset_id)
+        except (FileNotFoundError, ValueError) as err:
+            raise LompoError(f"cannot load Minari dataset {dataset_id!r}: {err}") from None
+        data_file = Path(dataset.spec.data_path) / "main_data.hdf5"
+        episodes = [MinariEpisode(f"episode_{e.id}", e, [data_file]) for e in dataset.iterate_episodes()]
+        return write_imported(
+            data_file.parent,
+            out,
+            episodes,
+            lambda e: build_minari_episode(e, size, camera),
+            problems=[],
+            description={"format": "minari", "dataset_id": dataset_id, "rewards": "given"},
+            task=task,
+            size=size,
+            skip_bad=skip_bad,
+            progress=progress,
+        )
+
+
+def export_minari(data: Path | str, dataset_id: str, *, root: Path | str | None = None) -> Path:
+    """Write the lompo dataset ``data`` as the Minari dataset ``dataset_id`` (images stored losslessly:
+    ``jpeg_encoding=False``); ``import_minari`` reads it back to the same arrays."""
+    import gymnasium as gym
+
+    from lompo.data.dataset import read_metadata, scan_dataset
+    from lompo.data.episodes import read_episode
+
+    minari = _minari()
+    from minari.data_collector import EpisodeBuffer
+
+    index = scan_dataset(Path(data))
+    buffers = []
+    for summary in index.episodes:
+        episode = read_episode(summary.path)
+        buffers.append(
+            EpisodeBuffer(
+                observations=episode["image"],
+                actions=episode["action"][1:],
+                rewards=episode["reward"][1:],
+                terminations=episode["is_terminal"][1:],
+                truncations=episode["is_last"][1:] & ~episode["is_terminal"][1:],
+            )
+        )
+    low, high = (read_metadata(Path(data)) or {}).get("action_bounds") or (-1.0, 1.0)
+    action_space = gym.spaces.Box(
+        np.broadcast_to(np.asarray(low, np.float32), (index.action_dim,)),
+        np.broadcast_to(np.asarray(high, np.float32), (index.action_dim,)),
+        dtype=np.float32,
+    )
+    observation_space = gym.spaces.Box(0, 255, tuple(index.image_shape), np.uint8)
+    with minari_root(root), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "no environment spec": lompo datasets name a task only
+        dataset = minari.create_dataset_from_buffers(
+            dataset_id,
+            buffers,
+            action_space=action_space,
+            observation_space=observation_space,
+            algorithm_name=f"lompo {__version__} export of {Path(data).resolve()}",
+            description=f"lompo dataset {Path(data).resolve()} (task {index.task})",
+            jpeg_encoding=False,
+        )
+        return Path(dataset.spec.data_path)

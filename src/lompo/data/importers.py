@@ -207,6 +207,21 @@ def _read_video(path: Path, size: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------ one episode
+def in_convention(image: np.ndarray, actions: np.ndarray, rewards: np.ndarray, terminal: bool) -> dict:
+    """T+1 frames, T actions and T rewards as a lompo episode: a zero action and reward before the
+    first frame, the flags set, discount 0 at a terminal last step."""
+    n = len(image)
+    return {
+        "image": image,
+        "action": np.concatenate([np.zeros((1, actions.shape[1])), actions]).astype(np.float32),
+        "reward": np.concatenate([[0.0], rewards]).astype(np.float32),
+        "discount": np.where(np.arange(n) == n - 1, 0.0 if terminal else 1.0, 1.0).astype(np.float32),
+        "is_first": np.arange(n) == 0,
+        "is_last": np.arange(n) == n - 1,
+        "is_terminal": (np.arange(n) == n - 1) & terminal,
+    }
+
+
 def build_episode(source: SourceEpisode, size: int) -> dict[str, np.ndarray]:
     """One source episode in lompo's convention (``action[0]``/``reward[0]`` are 0, flags set)."""
     image = read_frames(source.frames, size)
@@ -245,17 +260,8 @@ def build_episode(source: SourceEpisode, size: int) -> dict[str, np.ndarray]:
     if problems:
         where = source.frames[0].parent if len(source.frames) != 1 else source.frames[0]
         raise EpisodeFileError(where, problems)
-    n = steps + 1
     terminal = bool(terminals is not None and terminals[-1])
-    episode = {
-        "image": image,
-        "action": np.concatenate([np.zeros((1, actions.shape[1])), actions]).astype(np.float32),
-        "reward": np.concatenate([[0.0], arrays.get("rewards", np.zeros(steps))]).astype(np.float32),
-        "discount": np.where(np.arange(n) == n - 1, 0.0 if terminal else 1.0, 1.0).astype(np.float32),
-        "is_first": np.arange(n) == 0,
-        "is_last": np.arange(n) == n - 1,
-        "is_terminal": (np.arange(n) == n - 1) & terminal,
-    }
+    episode = in_convention(image, actions, arrays.get("rewards", np.zeros(steps)), terminal)
     if "proprio" in arrays:
         episode["proprio"] = arrays["proprio"].astype(np.float32)
     return episode
@@ -444,19 +450,10 @@ def build_lerobot_episode(episode: LeRobotEpisode, size: int) -> dict[str, np.nd
         problems.append(f"{rows} row(s); at least 2 are needed")
     if problems:
         raise EpisodeFileError(episode.table, problems)
-    n = rows
     reward = np.asarray(table.get("next.reward", [0.0] * rows), np.float64).reshape(rows)
-    result = {
-        "image": image,
-        "action": np.concatenate([np.zeros((1, actions.shape[1])), actions[:-1]]).astype(np.float32),
-        "reward": np.concatenate([[0.0], reward[:-1]]).astype(np.float32),
-        "discount": np.ones(n, np.float32),
-        "is_first": np.arange(n) == 0,
-        "is_last": np.arange(n) == n - 1,
-        "is_terminal": np.zeros(n, bool),
-    }
+    result = in_convention(image, actions[:-1], reward[:-1], terminal=False)
     if "observation.state" in table:
-        result["proprio"] = np.asarray(table["observation.state"], np.float32).reshape(n, -1)
+        result["proprio"] = np.asarray(table["observation.state"], np.float32).reshape(rows, -1)
     return result
 
 
@@ -549,16 +546,7 @@ def build_minari_episode(episode: MinariEpisode, size: int, image_key: str | Non
     if len(image) != steps + 1:
         raise EpisodeFileError(episode.files[0], [f"{episode.name}: {len(image)} observations and {steps} actions"])
     terminal = bool(np.asarray(data.terminations)[-1])
-    n = steps + 1
-    return {
-        "image": image,
-        "action": np.concatenate([np.zeros((1, actions.shape[1])), actions]).astype(np.float32),
-        "reward": np.concatenate([[0.0], np.asarray(data.rewards, np.float64)]).astype(np.float32),
-        "discount": np.where(np.arange(n) == n - 1, 0.0 if terminal else 1.0, 1.0).astype(np.float32),
-        "is_first": np.arange(n) == 0,
-        "is_last": np.arange(n) == n - 1,
-        "is_terminal": (np.arange(n) == n - 1) & terminal,
-    }
+    return in_convention(image, actions, np.asarray(data.rewards, np.float64), terminal)
 
 
 def import_minari(

@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from lompo.cli import main
 from lompo.data import read_episode
@@ -51,8 +52,17 @@ def test_the_exported_policy_acts_as_evaluation_does_with_torch_only(tmp_path, t
     np.testing.assert_array_equal(exported[:12], exported[12:])  # reset() starts a new episode
 
 
-def test_export_refuses_a_model_free_algorithm(tmp_path, tiny_dataset, capsys):
+def test_an_exported_frame_stack_policy_acts_as_evaluation_does(tmp_path, tiny_dataset):
+    """BC (DrQ's backbone, 3 stacked frames): the same actions as its evaluation policy, across a reset."""
     run = new_run(tmp_path / "run", tiny_dataset, algo="bc", eval_every=0, video=False)
     run.train()
-    assert main(["export", str(run.path), "--out", str(tmp_path / "exported")]) == 2
-    assert "export supports the latent-model algorithms" in capsys.readouterr().err
+    assert main(["export", str(run.path), "--out", str(tmp_path / "exported")]) == 0
+    exported = torch.jit.load(str(tmp_path / "exported" / "policy.pt"))
+    algo, _ = run.trained_algorithm(run.open_store())
+    policy = run.policy(algo)
+    frames = read_episode(episode_files(tiny_dataset)[0])["image"][:6]
+    for _ in range(2):
+        exported.reset()
+        policy.reset()
+        for frame in frames:
+            np.testing.assert_allclose(exported.act(torch.from_numpy(frame)).numpy(), policy.act(frame), atol=1e-6)

@@ -490,7 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("export", help="a trained latent-model policy as one TorchScript file (torch only to run)")
+    p = sub.add_parser("export", help="a trained policy as one TorchScript file (torch only to run)")
     p.add_argument("run")
     p.add_argument("--out", required=True, help="folder for policy.pt and policy.json")
     p.add_argument("--checkpoint", default=None, help="checkpoint name (default: the latest)")

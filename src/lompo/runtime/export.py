@@ -1,4 +1,4 @@
-"""``lompo export RUN --out DIR``: a trained latent-model policy as one TorchScript file a robot loads
+"""``lompo export RUN --out DIR``: a trained policy as one TorchScript file a robot loads
 with ``torch`` alone (no lompo import), with a stateful step API::
 
     policy = torch.jit.load("DIR/policy.pt")
@@ -9,8 +9,9 @@ with ``torch`` alone (no lompo import), with a stateful step API::
 posterior filtering step from the previous latent state and action, and the actor's mean action.
 The latent is the posterior mean (``latent="mean"``, deterministic: the same frames give the same
 actions on every machine) unless ``latent="sample"`` (what evaluation uses by default; the draws then
-come from torch's global generator of the process running the policy). ``DIR/policy.json`` records
-the run, checkpoint, image size, action dimension and bounds.
+come from torch's global generator of the process running the policy). For DrQ+BC, CQL and BC,
+``act`` keeps the last ``frame_stack`` frames (the first repeated after ``reset``) as their evaluation
+does. ``DIR/policy.json`` records the run, checkpoint, image size and action dimension.
 """
 
 from __future__ import annotations
@@ -72,22 +73,72 @@ class DeployedPolicy(nn.Module):
         return self.act(frame)
 
 
+class _StackedAct(nn.Module):
+    """DrQ+BC / CQL / BC: ``(1, 3k, H, W)`` float frames -> the actor's mean action."""
+
+    def __init__(self, encoder: nn.Module, actor: nn.Module):
+        super().__init__()
+        self.encoder, self.actor = encoder, actor
+
+    def forward(self, stacked):
+        return self.actor(self.encoder(stacked))
+
+
+class DeployedFrameStack(nn.Module):
+    """The scripted wrapper of a model-free policy: keeps the last ``k`` frames (the first repeated at
+    reset, as training's sampler does at episode starts)."""
+
+    def __init__(self, step: torch.jit.ScriptModule, frame_stack: int, image_shape: list[int]):
+        super().__init__()
+        self.step, self.k = step, frame_stack
+        self.frames = torch.zeros(3 * frame_stack, image_shape[0], image_shape[1])
+        self.first = True
+
+    @torch.jit.export
+    def reset(self) -> None:
+        self.first = True
+
+    @torch.jit.export
+    def act(self, frame: torch.Tensor) -> torch.Tensor:
+        current = frame.permute(2, 0, 1).float()
+        if self.first:
+            self.frames = current.repeat(self.k, 1, 1)
+        else:
+            self.frames = torch.cat([self.frames[3:], current], 0)
+        self.first = False
+        with torch.no_grad():
+            return self.step(self.frames.unsqueeze(0))[0]
+
+    def forward(self, frame: torch.Tensor) -> torch.Tensor:
+        return self.act(frame)
+
+
+def _scripted(algo, store, latent: str) -> torch.jit.ScriptModule:
+    """The policy of ``algo`` as a scripted stateful module (traced step inside a scripted wrapper)."""
+    if hasattr(algo, "act_modules"):
+        algo.model.eval().to("cpu")
+        for module in algo.act_modules():
+            module.eval().to("cpu")
+        step = _FilterAndAct(algo, sample=latent == "sample").eval()
+        initial = algo.model.rssm.initial(1, torch.device("cpu"))
+        frame = torch.zeros(1, *store.image_shape, dtype=torch.uint8)
+        example = (frame, torch.zeros(1, store.action_dim), initial.deter, initial.stoch, torch.tensor([True]))
+        traced = torch.jit.trace(step, example, check_trace=False)
+        return torch.jit.script(DeployedPolicy(traced, initial.deter, initial.stoch, store.action_dim))
+    if hasattr(algo, "encoder") and hasattr(algo, "actor") and hasattr(algo.config, "frame_stack"):
+        k, (height, width) = algo.config.frame_stack, store.image_shape[:2]
+        stacked = _StackedAct(algo.encoder.eval().to("cpu"), algo.actor.eval().to("cpu")).eval()
+        traced = torch.jit.trace(stacked, (torch.zeros(1, 3 * k, height, width),), check_trace=False)
+        return torch.jit.script(DeployedFrameStack(traced, k, [height, width]))
+    raise ConfigError(f"{type(algo).__name__} has no policy this export knows")
+
+
 def export_policy(run, out: Path | str, checkpoint: str | None = None, latent: str = "mean") -> Path:
     """Write ``out/policy.pt`` and ``out/policy.json`` for ``run`` (a :class:`lompo.runtime.Run`)."""
     if latent not in ("mean", "sample"):
         raise ConfigError(f"latent must be mean or sample, got {latent!r}")
     store = run.open_store()
     algo, path = run.trained_algorithm(store, checkpoint)
-    if not hasattr(algo, "act_modules"):
-        raise ConfigError(f"{run.settings.algo}: export supports the latent-model algorithms so far")
-    algo.model.eval()
-    algo.model.to("cpu")
-    for module in algo.act_modules():
-        module.eval().to("cpu")
-    step = _FilterAndAct(algo, sample=latent == "sample").eval()
-    initial = algo.model.rssm.initial(1, torch.device("cpu"))
-    frame = torch.zeros(1, *store.image_shape, dtype=torch.uint8)
-    example = (frame, torch.zeros(1, store.action_dim), initial.deter, initial.stoch, torch.tensor([True]))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     # TorchScript is deprecated in favour of torch.export, which has no stateful modules yet; the
@@ -96,14 +147,13 @@ def export_policy(run, out: Path | str, checkpoint: str | None = None, latent: s
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        traced = torch.jit.trace(step, example, check_trace=False)
-        policy = torch.jit.script(DeployedPolicy(traced, initial.deter, initial.stoch, store.action_dim))
+        policy = _scripted(algo, store, latent)
         atomic_write_bytes(out / "policy.pt", lambda f: torch.jit.save(policy, f))
     description = {
         "run": str(run.path),
         "algo": run.settings.algo,
         "checkpoint": path.name,
-        "latent": latent,
+        "latent": latent if hasattr(algo, "act_modules") else None,
         "image_shape": list(store.image_shape),
         "action_dim": int(store.action_dim),
         "usage": "policy = torch.jit.load('policy.pt'); policy.reset(); action = policy.act(uint8 frame (H, W, 3))",

@@ -230,3 +230,30 @@ def test_an_edited_dataset_json_reaches_the_next_run_without_repacking(tmp_path,
     from lompo.runtime.trainer import metadata_digest
 
     assert result["data_metadata_sha256"] == metadata_digest(second.info["metadata"])
+
+
+def test_tensorboard_mirrors_the_metrics_also_across_a_resume(tmp_path, tiny_dataset, monkeypatch):
+    """`tensorboard=true`: every numeric metrics.jsonl value under one step axis across phases (model
+    steps, then agent steps after them), the final return and the model-sample strip; a resumed run
+    leaves no duplicate of the steps it repeats."""
+    import json
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from helpers import interrupted_run
+
+    run = interrupted_run(tmp_path / "run", tiny_dataset, monkeypatch, tensorboard=True, eval_every=0)
+    Run(run.path).train()
+    lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
+    events = EventAccumulator(str(run.path / "tb"), size_guidance={"scalars": 0, "images": 0}).Reload()
+    model_steps = max(line["step"] for line in lines if line["phase"] == "model")
+    expected = [(line["step"] + (model_steps if line["phase"] == "agent" else 0), line["model/loss"])
+                for line in lines if "model/loss" in line]  # fmt: skip
+    assert [(e.step, round(e.value, 4)) for e in events.Scalars("model/loss")] == [
+        (step, round(value, 4)) for step, value in expected
+    ]
+    critic = next(key for key in lines[-1] if key.endswith("critic_loss"))  # an agent-phase metric
+    offset = sum(run.final()["steps"][phase] for phase in ("model", "buffers"))
+    agent = [(e.step, round(e.value, 4)) for e in events.Scalars(critic)]
+    assert agent == [(offset + line["step"], round(line[critic], 4)) for line in lines if critic in line]
+    assert "final/return_mean" in events.Tags()["scalars"] and "model_strip" in events.Tags()["images"]

@@ -43,6 +43,7 @@ class RunSettings:
     video: bool = True  # policy video and model-sample strip at the final evaluation
     world_model: str = ""  # run directory whose trained world model this run starts from
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
+    tensorboard: bool = False  # mirror metrics.jsonl scalars and the model-sample strip into RUN/tb/
 
     def validate(self) -> None:
         """Every setting's range, checked once when a run is configured."""

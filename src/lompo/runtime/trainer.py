@@ -267,6 +267,7 @@ class Run:
             "log_every",
             "video",
             "threads",
+            "tensorboard",
             "device",
             "data",
         }  # the data's content is checked by its fingerprint
@@ -387,6 +388,10 @@ class Run:
         last_checkpoint = latest_checkpoint(self.checkpoints)
         started = time.perf_counter() - state["wall_time"]
         phases = algo.phases
+        offsets = dict(zip(phases, np.cumsum([0] + [algo.phase_length(p) for p in phases]).tolist()))
+        # events after the checkpoint's step are dropped, as the metrics lines after it are
+        resumed_at = offsets[phases[state["phase_index"]]] + state["step"] if state["phase_index"] < len(phases) else 0
+        board = self.tensorboard(purge_step=resumed_at + 1 if resumed_at else None)
         for phase_index in range(state["phase_index"], len(phases)):
             phase = phases[phase_index]
             total = algo.phase_length(phase)
@@ -404,10 +409,18 @@ class Run:
                     bar.update(1)
                 wall = time.perf_counter() - started
                 if step % s.log_every == 0 or step == total:
-                    append_jsonl(
-                        self.metrics_path,
-                        {"phase": phase, "step": step, "wall_time": round(wall, 3), **resident_memory_mib(), **metrics},
-                    )
+                    line = {
+                        "phase": phase,
+                        "step": step,
+                        "wall_time": round(wall, 3),
+                        **resident_memory_mib(),
+                        **metrics,
+                    }
+                    append_jsonl(self.metrics_path, line)
+                    if board is not None:  # one step axis across phases: the phase's offset plus its step
+                        for key, value in line.items():
+                            if key not in ("phase", "step") and isinstance(value, (int, float)):
+                                board.add_scalar(key, value, offsets[phase] + step)
                 if evaluated and phase == phases[-1] and s.eval_every and step % s.eval_every == 0 and step < total:
                     result = evaluate(self.policy(algo), store, s.eval_episodes, EVAL_SEED)
                     append_jsonl(self.eval_path, {"phase": phase, "step": step, "wall_time": round(wall, 3), **result})
@@ -425,7 +438,31 @@ class Run:
                         on_checkpoint(last_checkpoint, {"phase": phase, "step": step, **metrics})
             if bar is not None:
                 bar.close()
-        return self.final_evaluation(algo, store, time.perf_counter() - started, progress)
+        result = self.final_evaluation(algo, store, time.perf_counter() - started, progress)
+        if board is not None:
+            total = offsets[phases[-1]] + algo.phase_length(phases[-1])
+            for key in ("return_mean", "score_vd4rl"):
+                if isinstance(result.get(key), (int, float)):
+                    board.add_scalar(f"final/{key}", result[key], total)
+            if result.get("model_strip"):
+                import imageio.v3 as iio
+
+                board.add_image("model_strip", iio.imread(result["model_strip"]), total, dataformats="HWC")
+            board.close()
+        return result
+
+    def tensorboard(self, purge_step: int | None):
+        """A TensorBoard writer on ``RUN/tb`` when the ``tensorboard`` setting is on; a resumed run
+        purges the events written after its checkpoint (as it truncates metrics.jsonl)."""
+        if not self.settings.tensorboard:
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise ConfigError(
+                "tensorboard=true needs the tensorboard package: pip install 'lompo[tensorboard]'"
+            ) from None
+        return SummaryWriter(str(self.path / "tb"), purge_step=purge_step)
 
     def final_evaluation(self, algo, store: EpisodeStore, wall_time: float, progress: bool = False) -> dict:
         s = self.settings

@@ -157,19 +157,6 @@ def test_train_stops_on_a_bad_file_or_skips_it(tmp_path, tiny_dataset, capsys):
     assert file_digests(folder) == before
 
 
-def test_train_needs_to_know_the_task_before_training(tmp_path, capsys):
-    folder = tmp_path / "anonymous"
-    for i in range(2):
-        write_episode(folder, make_episode(20, size=16, seed=i), name=f"ep{i}.npz")
-    out = tmp_path / "run"
-    assert (
-        main(["train", "--algo", "bc", "--data", str(folder), "--preset", "tiny", "--out", str(out), "--no-progress"])
-        == 2
-    )
-    assert "cannot tell which task" in capsys.readouterr().err
-    assert not any((out / "checkpoints").glob("*"))  # stopped before the first update
-
-
 def test_a_file_removed_during_the_scan_is_named(tmp_path, monkeypatch):
     """The folder is listed, then a file disappears before it is read (another process cleaning up)."""
     import lompo.data.dataset as dataset_module

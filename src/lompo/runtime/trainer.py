@@ -467,7 +467,8 @@ class Run:
     def final_evaluation(self, algo, store: EpisodeStore, wall_time: float, progress: bool = False) -> dict:
         s = self.settings
         video = self.videos / "policy.gif" if s.video else None
-        if has_task(store):
+        task = dataset_task(store) if has_task(store) else None
+        if task is not None:
             result = evaluate(self.policy(algo), store, s.eval_episodes, EVAL_SEED, video_path=video, progress=progress)
         else:  # no environment: what the run can say offline is its losses at the end of each phase
             result = {"evaluation": f"skipped: {NO_TASK}", "episodes": 0, "last_metrics": self.last_metrics()}
@@ -483,7 +484,7 @@ class Run:
             data=s.data,
             data_fingerprint=store.directory.name,
             data_statistics=dataset_metadata(store).get("statistics"),
-            data_task=dataset_task(store) if has_task(store) else None,
+            data_task=task,
             data_metadata_sha256=metadata_digest(dataset_metadata(store)),
             wall_time=round(wall_time, 2),
             steps={p: algo.phase_length(p) for p in algo.phases},

@@ -150,6 +150,37 @@ def cmd_import(args) -> int:
     return 0
 
 
+def _print_derived(folder: Path) -> None:
+    from lompo.data import statistics_table
+    from lompo.data.dataset import read_metadata
+
+    derived = (read_metadata(folder) or {}).get("derived_from", {})
+    kept = derived.get("kept") or f"{len(derived.get('episodes', {}))} episodes"
+    print(f"wrote {folder}: {kept}")
+    described = describe_dataset(folder)
+    if not described["task"]:
+        print("task         none (the sources' tasks differ; --task names one): training will not evaluate")
+    print(statistics_table([(folder.name, described["statistics"])]))
+
+
+def cmd_subsample(args) -> int:
+    from lompo.data.derive import subsample_dataset
+
+    out = subsample_dataset(
+        args.dataset, args.out, fraction=args.fraction, seed=args.seed, unit=args.unit, window=args.window,
+        skip_bad=args.skip_bad,
+    )  # fmt: skip
+    _print_derived(out)
+    return 0
+
+
+def cmd_merge(args) -> int:
+    from lompo.data.derive import merge_datasets
+
+    _print_derived(merge_datasets(args.datasets, args.out, task=args.task, skip_bad=args.skip_bad))
+    return 0
+
+
 def cmd_quickstart(args) -> int:
     """The built-in default job: a random dataset of a cheap task, LOMPO trained on it, the score table."""
     from lompo.collect import collect_random
@@ -461,6 +492,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-bad", action="store_true", help="import the good episodes and list the bad ones")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("subsample", help="a random fraction of a dataset's episodes or windows (LOMPO's x5, x25)")
+    p.add_argument("dataset")
+    p.add_argument("--fraction", type=float, required=True, help="kept share: 0.2 for x5, 0.04 for x25")
+    p.add_argument("--seed", type=int, default=0, help="one seed gives nested subsets across fractions")
+    p.add_argument("--unit", choices=("episodes", "windows"), default="episodes", help="what is kept whole")
+    p.add_argument("--window", type=int, default=50, help="windows: transitions per window")
+    p.add_argument("--out", required=True, help="new dataset folder")
+    p.add_argument("--skip-bad", action="store_true", help="leave out bad files of the source and list them")
+    p.set_defaults(func=cmd_subsample)
+
+    p = sub.add_parser("merge", help="one dataset of the episodes of several (mixtures, multitask data)")
+    p.add_argument("datasets", nargs="+")
+    p.add_argument("--out", required=True, help="new dataset folder")
+    p.add_argument("--task", default=None, help="the task to evaluate on when the sources' tasks differ")
+    p.add_argument("--skip-bad", action="store_true", help="leave out bad files of the sources and list them")
+    p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("train", help="train an algorithm on a dataset (or --resume a run)")
     p.add_argument("--algo", default="lompo", help="lompo, lmbrl, offline_slac, offline_dv2, drqbc, cql or bc")

@@ -30,7 +30,42 @@ def _progress(args) -> bool:
     return not args.no_progress and sys.stderr.isatty()
 
 
+def _distractions(args) -> list | None:
+    """The distraction set the command's options name (None: none named)."""
+    from lompo.envs.distractions import distraction_set, parse_distraction
+
+    if not args.distraction:
+        if args.backgrounds:
+            raise LompoError("--backgrounds goes with --distraction background:SEVERITY")
+        return None
+    if args.distraction == "none":
+        return []
+    kind, severity, dynamic = parse_distraction(args.distraction)
+    return distraction_set(
+        kind, severity, args.distraction_count, args.distraction_split, dynamic=dynamic, backgrounds=args.backgrounds
+    )
+
+
+def _add_distraction_options(p, what: str) -> None:
+    p.add_argument(
+        "--distraction",
+        default=None,
+        metavar="KIND:SEVERITY[:dynamic]",
+        help=f"{what}: colour, camera or background at easy, medium or hard (Distracting Control Suite)"
+        + ("; none: without" if "evaluate" in what else ""),
+    )
+    p.add_argument("--distraction-count", type=int, default=1, help="how many fixed distractions in the set")
+    p.add_argument("--distraction-split", choices=("train", "test"), default="train", help="disjoint seed sets")
+    p.add_argument("--backgrounds", default=None, help="background: a folder of images/videos (default: noise)")
+
+
 def cmd_collect(args) -> int:
+    if args.source:
+        return _collect_distracted(args)
+    if not args.task:
+        raise LompoError("--task is required (or --from DATASET to re-render one)")
+    if args.distraction:
+        raise LompoError("--distraction re-renders an existing dataset: give it with --from DATASET")
     from lompo.collect import collect
     from lompo.collect.behaviour import behaviour_config
     from lompo.data import statistics_table
@@ -68,6 +103,20 @@ def cmd_collect(args) -> int:
         print(f"  {folder}")
         rows.append((f"{folder.parent.name} {folder.name}", describe_dataset(folder)["statistics"]))
     print(statistics_table(rows))
+    return 0
+
+
+def _collect_distracted(args) -> int:
+    from lompo.collect.distracted import rerender_distracted
+    from lompo.data import statistics_table
+
+    distractions = _distractions(args)
+    if not distractions:
+        raise LompoError("--from re-renders a dataset under --distraction KIND:SEVERITY[:dynamic]")
+    start = time.perf_counter()
+    out = rerender_distracted(args.source, args.out, distractions, progress=_progress(args))
+    print(f"wrote {out} in {time.perf_counter() - start:.1f} s (re-rendered from {args.source})")
+    print(statistics_table([(out.name, describe_dataset(out)["statistics"])]))
     return 0
 
 
@@ -367,7 +416,15 @@ def cmd_evaluate(args) -> int:
     from lompo.runtime import Run
 
     run = Run(args.run)
-    result = run.evaluate(episodes=args.episodes, video=args.video, progress=_progress(args), latent=args.latent)
+    result = run.evaluate(
+        episodes=args.episodes,
+        video=args.video,
+        progress=_progress(args),
+        latent=args.latent,
+        distractions=_distractions(args),
+    )
+    if result.get("distraction"):
+        print(f"distraction {result['distraction']}")
     _print_scores(result, Path(result["checkpoint"]).name)
     if result.get("video"):
         print(f"video {result['video']}")
@@ -419,8 +476,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lompo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("collect", help="build an image dataset for a DMC task")
-    p.add_argument("--task", required=True, help="e.g. cartpole-swingup, walker-walk")
+    p = sub.add_parser("collect", help="build an image dataset for a DMC task, or re-render one with distractions")
+    p.add_argument("--task", default=None, help="e.g. cartpole-swingup, walker-walk")
+    p.add_argument(
+        "--from", dest="source", default=None, help="re-render this dataset's physics states (--distraction)"
+    )
+    _add_distraction_options(p, "with --from, render under")
     p.add_argument(
         "--recipe",
         default="random",
@@ -460,7 +521,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="behaviour-agent setting, e.g. seed_frames=1000 or sac.hidden=64; repeatable",
     )
-    p.add_argument("--out", required=True, help="root folder; writes {out}/{task}/{recipe}/{size}px/")
+    p.add_argument(
+        "--out", required=True, help="root folder; writes {out}/{task}/{recipe}/{size}px/ (with --from: the folder)"
+    )
     p.add_argument(
         "--threads",
         type=int,
@@ -534,6 +597,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="latent-model policies: sample the posterior state as in training, or use its mean "
         "(default: the run's eval_latent, normally sample)",
     )
+    _add_distraction_options(p, "evaluate under (default: the dataset's own)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)

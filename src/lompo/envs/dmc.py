@@ -7,6 +7,9 @@ the state-based behaviour agents). ``info`` always carries the
 flattened proprioceptive state (``"proprio"``) and the simulator state
 (``"physics_state"``), so any stored step can be re-rendered later.
 
+``distractions`` (:mod:`lompo.envs.distractions`): episode ``i`` (counted from the env's creation, or
+``reset(options={"episode": i})``) shows distraction ``i % len(distractions)``.
+
 Episodes last ``episode_length`` simulator control steps (1000), i.e.
 ``episode_length / action_repeat`` agent steps, and end with ``truncated=True``;
 ``terminated`` is only set when the task itself ends with discount 0.
@@ -14,11 +17,13 @@ Episodes last ``episode_length`` simulator control steps (1000), i.e.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
+from lompo.envs.distractions import Distraction, Distractor
 from lompo.envs.registry import TaskSpec, get_task
 from lompo.envs.rendering import RenderProfile, choose_gl_backend, get_render_profile
 from lompo.errors import ConfigError
@@ -46,6 +51,7 @@ class DMCEnv(gym.Env):
         observation: str = "image",
         extra_image_sizes: tuple[int, ...] = (),
         seed: int | None = None,
+        distractions: Sequence[Distraction] = (),
     ):
         super().__init__()
         if isinstance(task, TaskSpec):
@@ -90,6 +96,22 @@ class DMCEnv(gym.Env):
         else:
             self.observation_space = gym.spaces.Dict({"image": image_space, "proprio": proprio_space})
         self._control_steps = 0
+        self.distractions = tuple(distractions)
+        self._distractor = (
+            Distractor(self._physics, self.spec_task.domain, self.spec_task.camera) if self.distractions else None
+        )
+        self._episodes_started = 0
+
+    # ----------------------------------------------------------------- distractions
+    def start_distraction(self, episode: int) -> None:
+        """Show distraction ``episode % len(distractions)`` (its draw for ``episode``) from now on."""
+        if self._distractor is not None:
+            self._distractor.start(self.distractions[episode % len(self.distractions)], episode)
+
+    def advance_distraction(self) -> None:
+        """One frame of a dynamic distraction."""
+        if self._distractor is not None:
+            self._distractor.advance()
 
     # ----------------------------------------------------------------- rendering
     def _configure_rendering(self) -> None:
@@ -139,6 +161,9 @@ class DMCEnv(gym.Env):
             self._env.task.random.seed(seed)
         time_step = self._env.reset()
         self._control_steps = 0
+        episode = (options or {}).get("episode", self._episodes_started)
+        self._episodes_started += 1
+        self.start_distraction(int(episode))
         return self._observe(time_step)
 
     def step(self, action):
@@ -159,6 +184,7 @@ class DMCEnv(gym.Env):
                 terminated = time_step.discount == 0.0
                 break
         truncated = not terminated and self._control_steps >= self.spec_task.episode_length
+        self.advance_distraction()
         obs, info = self._observe(time_step)
         info["discount"] = 0.0 if terminated else 1.0
         return obs, reward, terminated, truncated, info

@@ -8,12 +8,14 @@ reference returns, the D4RL convention ``100 (R − R_random) / (R_expert − R_
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from lompo.data.store import EpisodeStore
 from lompo.envs import DMCEnv, get_task
+from lompo.envs.distractions import Distraction, set_label
 from lompo.errors import ConfigError
 from lompo.runtime.algorithms import Policy
 
@@ -38,12 +40,25 @@ def dataset_task(store: EpisodeStore) -> str:
     return task
 
 
-def make_eval_env(store: EpisodeStore, seed: int = 0) -> DMCEnv:
-    """The environment the dataset was recorded in: task, image size, action repeat, camera, render profile."""
+def dataset_distractions(store: EpisodeStore) -> list[Distraction]:
+    """The distractions a re-rendered dataset was rendered with (none for others)."""
+    specs = (dataset_metadata(store).get("distraction") or {}).get("specs") or []
+    return [Distraction.from_dict(spec) for spec in specs]
+
+
+def make_eval_env(store: EpisodeStore, seed: int = 0, distractions: list[Distraction] | None = None) -> DMCEnv:
+    """The environment the dataset was recorded in: task, image size, action repeat, camera, render profile,
+    and the dataset's own distractions unless ``distractions`` is given (``[]``: none)."""
     meta = dataset_metadata(store)
     overrides = {k: meta[k] for k in ("action_repeat", "camera", "episode_length") if meta.get(k) is not None}
     spec = get_task(dataset_task(store), **overrides)
-    return DMCEnv(spec, int(store.image_shape[0]), render_profile=meta.get("render_profile", "standard"), seed=seed)
+    return DMCEnv(
+        spec,
+        int(store.image_shape[0]),
+        render_profile=meta.get("render_profile", "standard"),
+        seed=seed,
+        distractions=dataset_distractions(store) if distractions is None else distractions,
+    )
 
 
 def check_eval_env(store: EpisodeStore) -> None:
@@ -121,17 +136,19 @@ def evaluate(
     seed: int,
     video_path: Path | None = None,
     progress: bool = False,
+    distractions: list[Distraction] | None = None,
 ) -> dict:
-    """Evaluate ``policy`` for ``episodes`` episodes; writes a GIF of the first one to ``video_path``."""
+    """Evaluate ``policy`` for ``episodes`` episodes; writes a GIF of the first one to ``video_path``.
+    Episode ``i`` shows distraction ``i % K`` of ``distractions`` (default: the dataset's own, if any)."""
     if episodes < 1:
         raise ConfigError(f"evaluation needs at least one episode, got {episodes}")
-    env = make_eval_env(store, seed=seed)
+    env = make_eval_env(store, seed=seed, distractions=distractions)
     try:
         returns, frames = run_episodes(policy, env, episodes, seed, 1 if video_path else 0, progress)
     finally:
         env.close()
     random, expert = reference_returns(store)
-    result = {
+    result: dict[str, Any] = {
         "episodes": episodes,
         "return_mean": float(returns.mean()),
         "return_std": float(returns.std()),
@@ -140,6 +157,9 @@ def evaluate(
         "reference_random": random,
         "reference_expert": expert,
     }
+    if env.distractions:
+        result["distraction"] = set_label(list(env.distractions))
+        result["distractions"] = [d.as_dict() for d in env.distractions]
     if video_path is not None and frames:
         write_gif(video_path, frames)
         return {**result, "video": str(video_path)}

@@ -537,10 +537,16 @@ class Run:
         return has_latent
 
     def evaluate(
-        self, episodes: int | None = None, video: bool = False, progress: bool = False, latent: str | None = None
+        self,
+        episodes: int | None = None,
+        video: bool = False,
+        progress: bool = False,
+        latent: str | None = None,
+        distractions: list | None = None,
     ) -> dict:
         """``lompo evaluate RUN``: the latest checkpoint's policy, E episodes; returned, not appended to eval.jsonl.
-        ``latent`` overrides the run's ``eval_latent`` for latent-model policies."""
+        ``latent`` overrides the run's ``eval_latent`` for latent-model policies; ``distractions`` the
+        dataset's own (``[]``: none)."""
         store = self.open_store()
         algo, checkpoint = self.trained_algorithm(store)
         video_path = self.videos / f"evaluate-{checkpoint.name}.gif" if video else None
@@ -551,5 +557,6 @@ class Run:
             EVAL_SEED,
             video_path=video_path,
             progress=progress,
+            distractions=distractions,
         )
         return {"checkpoint": str(checkpoint), "latent": latent or self.settings.eval_latent, **result}

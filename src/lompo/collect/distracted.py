@@ -1,0 +1,129 @@
+"""Distracted datasets by re-rendering, not re-collecting (V-D4RL section 5.1).
+
+``lompo collect --from DATASET --distraction KIND:SEVERITY[:dynamic] --out DIR`` renders every stored
+physics state of ``DATASET`` again under a set of fixed distractions (:mod:`lompo.envs.distractions`):
+actions, rewards, flags and physics states are copied unchanged, only the images differ. Episode ``i``
+(in file-name order) shows distraction ``i % count`` of the set, its dynamic part advancing one step
+per frame. The source's task, camera, action repeat and render profile are reused, so the new frames
+differ from the source's by the distraction alone. Episodes are written one by one under their
+source names, so a rerun of the same command continues; ``dataset.json`` comes last.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lompo.data.dataset import episode_files, read_metadata, scan_dataset, write_metadata
+from lompo.data.episodes import read_episode, write_episode
+from lompo.data.stats import return_statistics
+from lompo.envs.distractions import Distraction
+from lompo.envs.dmc import DMCEnv
+from lompo.errors import ConfigError, DatasetError, Problem
+from lompo.files import sha256_of
+
+CARRIED_OVER = ("files", "statistics", "created", "distraction", "rerendered_from")
+
+
+def render_distracted_episode(env: DMCEnv, episode: dict[str, np.ndarray], index: int, size: int) -> np.ndarray:
+    """The frames of a stored episode under distraction ``index`` of the env's set."""
+    frames = []
+    for t, state in enumerate(episode["physics_state"]):
+        env.set_physics_state(state)
+        if t == 0:
+            env.start_distraction(index)
+        else:
+            env.advance_distraction()
+        frames.append(env.render_image(size))
+    return np.stack(frames)
+
+
+def rerender_distracted(
+    source: Path | str, out: Path | str, distractions: list[Distraction], *, progress: bool = True
+) -> Path:
+    """Write ``source`` re-rendered under ``distractions`` to the dataset folder ``out`` (module docstring)."""
+    source, out = Path(source), Path(out)
+    if not distractions:
+        raise ConfigError("no distraction given")
+    if out.resolve() == source.resolve():
+        raise ConfigError(f"--out {out} is the source dataset; choose a new folder")
+    index = scan_dataset(source)
+    metadata = read_metadata(source) or {}
+    if not index.task:
+        raise ConfigError(f"{source}: its task is unknown (no dataset.json naming one): nothing to render with")
+    missing = [e.path for e in index.episodes if "physics_state" not in e.keys]
+    if missing:
+        raise DatasetError(
+            source,
+            [Problem(p, "has no physics_state: it cannot be re-rendered") for p in missing],
+            hint="only datasets written by lompo collect (or V-D4RL's with states) can be re-rendered",
+        )
+    record = {
+        "kind": distractions[0].kind,
+        "severity": distractions[0].severity,
+        "split": distractions[0].split,
+        "dynamic": distractions[0].dynamic,
+        "count": len(distractions),
+        "specs": [d.as_dict() for d in distractions],
+    }
+    origin = {
+        "path": str(source.resolve()),
+        "dataset_json_sha256": sha256_of(source / "dataset.json") if (source / "dataset.json").is_file() else None,
+    }
+    existing = read_metadata(out) if out.is_dir() else None
+    if existing is not None and (existing.get("distraction") != record or existing.get("rerendered_from") != origin):
+        raise ConfigError(
+            f"{out} already holds a dataset rendered from another source or distraction; "
+            "use another --out (nothing was changed)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    for leftover in out.glob(".*.npz.*.tmp"):
+        leftover.unlink(missing_ok=True)
+    size = index.image_shape[0]
+    env = DMCEnv(
+        index.task,
+        size,
+        action_repeat=metadata.get("action_repeat"),
+        camera=metadata.get("camera"),
+        render_profile=metadata.get("render_profile", "standard"),
+        distractions=distractions,
+    )
+    paths = [e.path for e in index.episodes]
+    iterator = paths
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(paths, desc=f"re-render {distractions[0].kind}:{distractions[0].severity}", unit="ep")
+    try:
+        for i, path in enumerate(iterator):
+            if (out / path.name).exists():
+                continue  # written by an earlier run of this command
+            episode = read_episode(path)
+            episode["image"] = render_distracted_episode(env, episode, i, size)
+            write_episode(out, episode, name=path.name)
+    finally:
+        env.close()
+    files = episode_files(out)
+    rewards = []
+    for path in files:
+        with np.load(path, allow_pickle=False) as stored:
+            rewards.append(np.asarray(stored["reward"], np.float64))
+    carried = {k: v for k, v in metadata.items() if k not in CARRIED_OVER}
+    write_metadata(
+        out,
+        {
+            **carried,
+            "task": index.task,
+            "distraction": record,
+            "rerendered_from": origin,
+            "statistics": return_statistics(
+                np.array([r[1:].sum() for r in rewards]), sum(len(r) - 1 for r in rewards)
+            ).as_dict(),
+            "files": {p.name: sha256_of(p) for p in files},
+        },
+    )
+    return out
+
+
+__all__ = ["render_distracted_episode", "rerender_distracted"]

@@ -422,7 +422,10 @@ def cmd_evaluate(args) -> int:
         progress=_progress(args),
         latent=args.latent,
         distractions=_distractions(args),
+        task=args.task,
     )
+    if result.get("task"):
+        print(f"task {result['task']}")
     if result.get("distraction"):
         print(f"distraction {result['distraction']}")
     _print_scores(result, Path(result["checkpoint"]).name)
@@ -598,6 +601,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the run's eval_latent, normally sample)",
     )
     _add_distraction_options(p, "evaluate under (default: the dataset's own)")
+    p.add_argument("--task", default=None, help="evaluate in another task, e.g. a held-out variant walker-walk@A")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)

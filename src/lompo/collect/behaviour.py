@@ -101,7 +101,7 @@ def behaviour_config(
 
 
 def agent_folder(out: Path | str, task: TaskSpec, seed: int) -> Path:
-    return Path(out) / f"{task.domain}_{task.task}" / "behaviour" / f"seed{seed}"
+    return Path(out) / task.folder_name / "behaviour" / f"seed{seed}"
 
 
 def _task_fields(task: TaskSpec) -> dict:

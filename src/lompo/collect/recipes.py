@@ -61,7 +61,7 @@ _SEED_SALT = {"medium": 1, "expert": 2}  # random keeps the unsalted seeds of ea
 
 
 def dataset_folder(out: Path | str, task: TaskSpec, recipe: str, image_size: int) -> Path:
-    return Path(out) / f"{task.domain}_{task.task}" / recipe / f"{image_size}px"
+    return Path(out) / task.folder_name / recipe / f"{image_size}px"
 
 
 def default_size(task: TaskSpec, recipe: str) -> int:

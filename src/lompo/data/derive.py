@@ -34,7 +34,7 @@ from lompo.data.dataset import DatasetIndex, read_metadata, scan_dataset, write_
 from lompo.data.episodes import EpisodeSummary, read_episode, write_episode
 from lompo.data.stats import return_statistics
 from lompo.data.vd4rl_hdf5 import read_hdf5_episode
-from lompo.envs.registry import normalize_task_name
+from lompo.envs.registry import get_task
 from lompo.errors import LompoError
 from lompo.files import sha256_of
 
@@ -134,7 +134,7 @@ def _write(out: Path, pieces: list[Piece], indexes: list[DatasetIndex], metadata
                 write_episode(tmp, arrays, name=name)
                 returns.append(float(np.sum(arrays["reward"][1:], dtype=np.float64)))
                 transitions += len(arrays["reward"]) - 1
-            episodes[name] = piece.record()
+            episodes[name] = {**piece.record(), "task": indexes[piece.source].task} if prefix else piece.record()
         derived["sources"] = [
             {
                 "path": str(index.root.resolve()),
@@ -241,7 +241,7 @@ def merge_datasets(
             raise LompoError(f"cannot merge datasets of different {label}: {listing}")
     tasks = [index.task for index in indexes]
     metadata = {k: v for k, v in metadatas[0].items() if all(m.get(k) == v for m in metadatas[1:])}
-    metadata["task"] = normalize_task_name(task) if task else (tasks[0] if len(set(tasks)) == 1 else None)
+    metadata["task"] = get_task(task).name if task else (tasks[0] if len(set(tasks)) == 1 else None)
     if metadata["task"] != tasks[0] or len(set(tasks)) > 1:
         metadata.pop("reference_returns", None)  # the sources' references are for their own tasks
     metadata["recipe"] = metadata.get("recipe") or "merged"

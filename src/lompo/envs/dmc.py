@@ -26,6 +26,7 @@ import numpy as np
 from lompo.envs.distractions import Distraction, Distractor
 from lompo.envs.registry import TaskSpec, get_task
 from lompo.envs.rendering import RenderProfile, choose_gl_backend, get_render_profile
+from lompo.envs.variants import variant_model
 from lompo.errors import ConfigError
 
 
@@ -72,12 +73,13 @@ class DMCEnv(gym.Env):
         choose_gl_backend()
         from dm_control import suite  # imported after MUJOCO_GL is set
 
-        self._env = suite.load(
-            self.spec_task.domain,
-            self.spec_task.task,
-            # time_limit=inf: we count control steps ourselves (episode_length).
-            task_kwargs={"random": seed, "time_limit": float("inf")},
-        )
+        with variant_model(self.spec_task.domain, self.spec_task.variant):
+            self._env = suite.load(
+                self.spec_task.domain,
+                self.spec_task.task,
+                # time_limit=inf: we count control steps ourselves (episode_length).
+                task_kwargs={"random": seed, "time_limit": float("inf")},
+            )
         self._physics = self._env.physics
         self._configure_rendering()
         self._cameras: dict[int, Any] = {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from lompo.envs.variants import parse_variant, variant_suffix
 from lompo.errors import ConfigError
 
 
@@ -33,6 +34,12 @@ class TaskSpec:
     behaviour_frames: int = 1_000_000  # SAC budget (simulator frames) for the behaviour agent
     medium_threshold: float = 500.0  # evaluation return a "medium" checkpoint must reach consistently
     medium_replay_size: int = 100_000  # transitions of the medium_replay ("mixed") dataset
+    variant: tuple[tuple[str, float], ...] = ()  # changed body (lompo.envs.variants), e.g. (("legs", 1.2),)
+
+    @property
+    def folder_name(self) -> str:
+        """``walker_walk`` (V-D4RL's folder name), ``walker_walk-legs1.2`` for a variant."""
+        return f"{self.domain}_{self.task}" + "".join(f"-{name}{scale:g}" for name, scale in self.variant)
 
     @property
     def agent_steps(self) -> int:
@@ -82,8 +89,14 @@ TASKS: dict[str, TaskSpec] = {
 
 
 def normalize_task_name(name: str) -> str:
-    """Accept ``walker-walk``, ``walker_walk`` (V-D4RL folder names) and ``walker/walk``."""
-    name = name.strip().lower().replace("/", "-")
+    """Accept ``walker-walk``, ``walker_walk`` (V-D4RL folder names) and ``walker/walk``; a variant's
+    suffix (``?legs=1.2``, ``@B``) is kept as it is."""
+    name = name.strip()
+    for mark in ("?", "@"):
+        if mark in name:
+            base, _, rest = name.partition(mark)
+            return normalize_task_name(base) + mark + rest
+    name = name.lower().replace("/", "-")
     if name in TASKS:
         return name
     if "_" in name and "-" not in name:
@@ -97,12 +110,28 @@ def normalize_task_name(name: str) -> str:
 
 
 def get_task(name: str, **overrides) -> TaskSpec:
-    """Look up a task by name; ``overrides`` replace fields (e.g. ``action_repeat=4``)."""
+    """Look up a task by name; ``overrides`` replace fields (e.g. ``action_repeat=4``). A variant
+    (``walker-walk?legs=1.2``, ``walker-walk@B``; :mod:`lompo.envs.variants`) is the task with a changed
+    body and no reference returns (those of the original body do not apply)."""
     key = normalize_task_name(name)
-    if key not in TASKS:
+    base, mark, variant_text = key, "", ""
+    for candidate in ("?", "@"):
+        if candidate in key:
+            base, mark, variant_text = key.partition(candidate)
+    if base not in TASKS:
         known = ", ".join(sorted(TASKS))
         raise ConfigError(f"unknown task {name!r}; known tasks: {known}")
-    spec = TASKS[key]
+    spec = TASKS[base]
+    if mark:
+        variant = parse_variant(spec.domain, variant_text)
+        spec = replace(
+            spec,
+            name=base + variant_suffix(variant),
+            variant=variant,
+            random_return=None,
+            expert_return=None,
+            reference_source="",
+        )
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
         spec = replace(spec, **overrides)

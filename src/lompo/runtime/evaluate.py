@@ -46,19 +46,28 @@ def dataset_distractions(store: EpisodeStore) -> list[Distraction]:
     return [Distraction.from_dict(spec) for spec in specs]
 
 
-def make_eval_env(store: EpisodeStore, seed: int = 0, distractions: list[Distraction] | None = None) -> DMCEnv:
+def make_eval_env(
+    store: EpisodeStore, seed: int = 0, distractions: list[Distraction] | None = None, task: str | None = None
+) -> DMCEnv:
     """The environment the dataset was recorded in: task, image size, action repeat, camera, render profile,
-    and the dataset's own distractions unless ``distractions`` is given (``[]``: none)."""
+    and the dataset's own distractions unless ``distractions`` is given (``[]``: none). ``task`` evaluates
+    in another task of the same action space instead (e.g. a held-out body variant, ``walker-walk@A``)."""
     meta = dataset_metadata(store)
     overrides = {k: meta[k] for k in ("action_repeat", "camera", "episode_length") if meta.get(k) is not None}
-    spec = get_task(dataset_task(store), **overrides)
-    return DMCEnv(
+    spec = get_task(task or dataset_task(store), **overrides)
+    env = DMCEnv(
         spec,
         int(store.image_shape[0]),
         render_profile=meta.get("render_profile", "standard"),
         seed=seed,
         distractions=dataset_distractions(store) if distractions is None else distractions,
     )
+    if task and int(env.action_space.shape[0]) != store.action_dim:
+        env.close()
+        raise ConfigError(
+            f"task {spec.name} takes {env.action_space.shape[0]} action dimensions, the data {store.action_dim}"
+        )
+    return env
 
 
 def check_eval_env(store: EpisodeStore) -> None:
@@ -137,17 +146,20 @@ def evaluate(
     video_path: Path | None = None,
     progress: bool = False,
     distractions: list[Distraction] | None = None,
+    task: str | None = None,
 ) -> dict:
     """Evaluate ``policy`` for ``episodes`` episodes; writes a GIF of the first one to ``video_path``.
     Episode ``i`` shows distraction ``i % K`` of ``distractions`` (default: the dataset's own, if any)."""
     if episodes < 1:
         raise ConfigError(f"evaluation needs at least one episode, got {episodes}")
-    env = make_eval_env(store, seed=seed, distractions=distractions)
+    env = make_eval_env(store, seed=seed, distractions=distractions, task=task)
     try:
         returns, frames = run_episodes(policy, env, episodes, seed, 1 if video_path else 0, progress)
     finally:
         env.close()
-    random, expert = reference_returns(store)
+    random, expert = (
+        reference_returns(store) if task is None else (env.spec_task.random_return, env.spec_task.expert_return)
+    )
     result: dict[str, Any] = {
         "episodes": episodes,
         "return_mean": float(returns.mean()),
@@ -157,6 +169,8 @@ def evaluate(
         "reference_random": random,
         "reference_expert": expert,
     }
+    if task is not None:
+        result["task"] = env.spec_task.name
     if env.distractions:
         result["distraction"] = set_label(list(env.distractions))
         result["distractions"] = [d.as_dict() for d in env.distractions]

@@ -543,10 +543,11 @@ class Run:
         progress: bool = False,
         latent: str | None = None,
         distractions: list | None = None,
+        task: str | None = None,
     ) -> dict:
         """``lompo evaluate RUN``: the latest checkpoint's policy, E episodes; returned, not appended to eval.jsonl.
         ``latent`` overrides the run's ``eval_latent`` for latent-model policies; ``distractions`` the
-        dataset's own (``[]``: none)."""
+        dataset's own (``[]``: none); ``task`` evaluates in another task (a held-out body variant)."""
         store = self.open_store()
         algo, checkpoint = self.trained_algorithm(store)
         video_path = self.videos / f"evaluate-{checkpoint.name}.gif" if video else None
@@ -558,5 +559,6 @@ class Run:
             video_path=video_path,
             progress=progress,
             distractions=distractions,
+            task=task,
         )
         return {"checkpoint": str(checkpoint), "latent": latent or self.settings.eval_latent, **result}

@@ -1,6 +1,10 @@
 """Visual distractions: deterministic per seed, different across seeds, disjoint train and test sets,
 the original look restored, and re-rendered datasets that differ from their source in pixels only."""
 
+import csv
+import json
+import statistics
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -19,6 +23,7 @@ from lompo.envs.distractions import (
     parse_distraction,
 )
 from lompo.errors import ConfigError
+from lompo.runtime.evaluate import Condition
 from lompo.testing import file_digests
 
 from helpers import new_run
@@ -179,3 +184,44 @@ def test_cli_collect_from_and_evaluate_under_distractions(tiny_dataset, tmp_path
     assert "colour:hard test x2" in capsys.readouterr().out
     plain = run.evaluate(episodes=2, distractions=[])
     assert "distraction" not in plain
+
+
+def test_evaluation_conditions_parse_and_name_themselves():
+    condition = Condition.parse("distraction=camera:hard:dynamic,split=test,count=3")
+    assert condition == Condition("camera:hard:dynamic", "test", 3)
+    assert Condition.parse(condition.text()) == condition
+    assert condition.label == "camera-hard-dynamic-test-x3"
+    assert Condition("none").label == "none" and Condition(task="walker-walk@A").label == "walker-walk-legs0.6"
+    assert [d.seed for d in condition.distractions()] == [TEST_SEED_OFFSET + i for i in range(3)]
+    for bad in ("distraction=fog:hard", "colour:hard", "split=test,distraction"):
+        with pytest.raises(ConfigError):
+            Condition.parse(bad)
+
+
+def test_a_sweep_evaluates_each_run_under_train_and_test_distractions(tmp_path, tiny_dataset, capsys):
+    out = tmp_path / "sweep"
+    command = ["bench", "--algos", "bc", "--data", str(tiny_dataset), "--seeds", "0,1", "--preset", "tiny",
+               "--workers", "2", "--set", "eval_episodes=1", "--eval-distractions", "colour:hard",
+               "--eval-distraction-count", "2", "--out", str(out)]  # fmt: skip
+    assert main(command) == 0
+    labels = ["colour-hard-test-x2", "colour-hard-train-x2", "none"]
+    runs = sorted(p for p in out.glob("*/bc/seed*") if p.is_dir())
+    assert len(runs) == 2
+    for run in runs:
+        assert sorted(p.stem for p in (run / "evaluations").glob("*.json")) == labels
+        saved = json.loads((run / "evaluations" / "colour-hard-test-x2.json").read_text())
+        assert saved["distraction"] == "colour:hard test x2" and saved["episodes"] == 1
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    none = [float(r["eval:none"]) for r in rows]
+    test = [float(r["eval:colour-hard-test-x2"]) for r in rows]
+    table = (out / "table.md").read_text()
+    assert "colour-hard-test-x2 (% of none)" in table
+    cell = table.splitlines()[-1].split(" | ")[3]  # algorithm, dataset, none, then the test set
+    ratios = [100 * t / n for t, n in zip(test, none, strict=True)]
+    assert cell.startswith(f"{statistics.mean(ratios):.1f} ± {statistics.pstdev(ratios):.1f}")
+    # the same command again evaluates nothing anew
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("evaluations/*.json")}
+    assert main(command) == 0
+    assert "2 runs, 2 already finished" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("evaluations/*.json")} == stamps

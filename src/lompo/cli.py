@@ -323,13 +323,26 @@ def _csv(text: str) -> list[str]:
 def cmd_bench(args) -> int:
     from lompo.bench.results import plot_curves, write_results
     from lompo.bench.sweep import SweepSpec, run_local, run_ray
+    from lompo.runtime.evaluate import Condition
 
     try:
         seeds = [int(s) for s in _csv(args.seeds)]
     except ValueError:
         raise LompoError(f"--seeds must be integers like 0,1,2, got {args.seeds!r}") from None
+    conditions = []
+    if args.eval_distractions or args.eval_tasks:
+        conditions.append(Condition(distraction="none"))
+    for text in _csv(args.eval_distractions or ""):
+        for split in ("train", "test"):
+            conditions.append(Condition(text, split, args.eval_distraction_count, backgrounds=args.backgrounds))
+    conditions += [Condition(task=task) for task in _csv(args.eval_tasks or "")]
     spec = SweepSpec(
-        _csv(args.algos), [str(Path(d).resolve()) for d in _csv(args.data)], seeds, args.preset, args.set or []
+        _csv(args.algos),
+        [str(Path(d).resolve()) for d in _csv(args.data)],
+        seeds,
+        args.preset,
+        args.set or [],
+        [c.text() for c in conditions],
     )
     try:
         if args.backend == "ray":
@@ -414,16 +427,23 @@ def cmd_report(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from lompo.runtime import Run
+    from lompo.runtime.evaluate import Condition
 
     run = Run(args.run)
-    result = run.evaluate(
-        episodes=args.episodes,
-        video=args.video,
-        progress=_progress(args),
-        latent=args.latent,
-        distractions=_distractions(args),
-        task=args.task,
-    )
+    condition = Condition(args.distraction, args.distraction_split, args.distraction_count, args.task, args.backgrounds)
+    if args.save:
+        path = run.evaluate_condition(condition, episodes=args.episodes, progress=_progress(args))
+        result = json.loads(path.read_text())
+        print(f"wrote {path}")
+    else:
+        result = run.evaluate(
+            episodes=args.episodes,
+            video=args.video,
+            progress=_progress(args),
+            latent=args.latent,
+            distractions=condition.distractions(),
+            task=condition.task,
+        )
     if result.get("task"):
         print(f"task {result['task']}")
     if result.get("distraction"):
@@ -602,6 +622,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_distraction_options(p, "evaluate under (default: the dataset's own)")
     p.add_argument("--task", default=None, help="evaluate in another task, e.g. a held-out variant walker-walk@A")
+    p.add_argument("--save", action="store_true", help="keep the result as RUN/evaluations/<condition>.json")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_evaluate)
@@ -659,6 +680,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", default=None, help="ray: cluster address (default: start a local Ray)")
     p.add_argument("--cpus-per-trial", type=float, default=1, help="ray: CPUs per run (also its torch threads)")
     p.add_argument("--gpus-per-trial", type=float, default=0, help="ray: GPUs per run; fractions share a GPU")
+    p.add_argument(
+        "--eval-distractions",
+        default=None,
+        metavar="KIND:SEVERITY[:dynamic],...",
+        help="after training, evaluate each run undistracted and under the train and test sets of these",
+    )
+    p.add_argument("--eval-distraction-count", type=int, default=4, help="distractions per evaluation set")
+    p.add_argument("--backgrounds", default=None, help="background distractions: a folder of images/videos")
+    p.add_argument("--eval-tasks", default=None, help="after training, evaluate in these tasks too (walker-walk@A,...)")
     p.add_argument("--out", required=True, help="sweep folder; rerun the same command to continue it")
     p.set_defaults(func=cmd_bench)
 

@@ -21,6 +21,7 @@ from lompo.bench.published import vd4rl_table1
 from lompo.bench.results import (
     data_mean_label,
     dataset_meta,
+    generalization_grid,
     iqm_grid,
     mean_std,
     plot_curves,
@@ -59,7 +60,12 @@ def scores_table(rows: list[dict]) -> str:
     """Mean ± std over seeds; below it the IQM with its bootstrap interval where >= 5 seeds finished."""
     header, body = score_grid(rows)
     iqm = iqm_grid(rows)
-    return _table(header, body) + ("" if iqm is None else _table(*iqm))
+    generalization = generalization_grid(rows)
+    return (
+        _table(header, body)
+        + ("" if iqm is None else _table(*iqm))
+        + ("" if generalization is None else "<h3>Generalization</h3>" + _table(*generalization))
+    )
 
 
 def published_section(rows: list[dict]) -> str:

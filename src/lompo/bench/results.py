@@ -80,7 +80,18 @@ def run_row(run: Path) -> dict:
         "lompo": versions.get("lompo", ""),
         "torch": versions.get("torch", ""),
         "run": str(run),
+        "evaluations": evaluation_scores(run),
     }
+
+
+def evaluation_scores(run: Path) -> dict[str, float]:
+    """Score of every saved evaluation condition of the run (``RUN/evaluations/<label>.json``)."""
+    scores = {}
+    for path in sorted((Path(run) / "evaluations").glob("*.json")):
+        result = json.loads(path.read_text())
+        if result.get("score_vd4rl") is not None:
+            scores[path.stem] = float(result["score_vd4rl"])
+    return scores
 
 
 def learning_curve(run: Path) -> list[tuple[float, float]]:
@@ -116,10 +127,13 @@ def write_results(root: Path) -> tuple[list[dict], str]:
         rows.sort(
             key=lambda r: (datasets.get(r["dataset"], len(datasets)), algos.get(r["algo"], len(algos)), r["seed"])
         )
+    labels = sorted({label for r in rows for label in r["evaluations"]})
     with open(root / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, COLUMNS)
+        writer = csv.DictWriter(f, [*COLUMNS, *(f"eval:{label}" for label in labels)])
         writer.writeheader()
-        writer.writerows(rows)
+        for row in rows:
+            flat = {k: v for k, v in row.items() if k != "evaluations"}
+            writer.writerow({**flat, **{f"eval:{label}": score for label, score in row["evaluations"].items()}})
     table = results_table(rows)
     (root / "table.md").write_text(table + "\n")
     return rows, table
@@ -211,6 +225,35 @@ def iqm_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]] | None:
     return (["algorithm (IQM [95 % CI])", *datasets], body) if any_cell else None
 
 
+UNDISTRACTED = "none"
+
+
+def generalization_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]] | None:
+    """Scores under the saved evaluation conditions (V-D4RL section 5): one row per algorithm and
+    dataset, one column per condition; with an undistracted evaluation (``none``) every seed's score is
+    divided by its own undistracted score, in %, as V-D4RL's Figure 3 normalizes. ``None`` when no run
+    has saved evaluations."""
+    labels = sorted({label for r in rows for label in r["evaluations"]}, key=lambda x: (x != UNDISTRACTED, x))
+    if not labels:
+        return None
+    normalized = UNDISTRACTED in labels
+    pairs = list(dict.fromkeys((r["algo"], r["dataset"]) for r in rows if r["evaluations"]))
+    body = []
+    for algo, dataset in pairs:
+        mine = [r["evaluations"] for r in rows if (r["algo"], r["dataset"]) == (algo, dataset) and r["evaluations"]]
+        cells = [algo, dataset]
+        for label in labels:
+            if normalized and label != UNDISTRACTED:
+                values = [100 * e[label] / e[UNDISTRACTED] for e in mine if label in e and e.get(UNDISTRACTED)]
+            else:
+                values = [e[label] for e in mine if label in e]
+            cells.append(f"{mean_std(values)} ({len(values)})" if values else "-")
+        body.append(cells)
+    header = ["algorithm", "dataset", *(f"{label} (% of none)" if normalized and label != UNDISTRACTED else label
+                                        for label in labels)]  # fmt: skip
+    return header, body
+
+
 def _markdown(header: list[str], body: list[list[str]]) -> list[str]:
     return [
         "| " + " | ".join(header) + " |",
@@ -231,6 +274,15 @@ def results_table(rows: list[dict]) -> str:
             f"(rliable, 2000 resamples); cells with >= {IQM_MIN_SEEDS} finished seeds:",
             "",
             *_markdown(*iqm),
+        ]
+    generalization = generalization_grid(rows)
+    if generalization is not None:
+        lines += [
+            "",
+            "Scores under other evaluation conditions (`lompo evaluate --save`; `none` = undistracted, the "
+            "other columns in % of each seed's undistracted score), mean ± std (seeds):",
+            "",
+            *_markdown(*generalization),
         ]
     return "\n".join(lines)
 

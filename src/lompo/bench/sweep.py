@@ -27,6 +27,7 @@ from pathlib import Path
 
 from lompo.errors import ConfigError, LompoError
 from lompo.files import atomic_write_text
+from lompo.runtime.evaluate import Condition
 
 
 @dataclass
@@ -36,6 +37,7 @@ class SweepSpec:
     seeds: list[int]
     preset: str = "cpu"
     overrides: list[str] = field(default_factory=list)  # KEY=VALUE for every run, ALGO:KEY=VALUE for one
+    evaluations: list[str] = field(default_factory=list)  # conditions evaluated after training (Condition.text())
 
     def validate(self) -> None:
         from lompo.runtime.algorithms import registered_algorithms
@@ -50,6 +52,8 @@ class SweepSpec:
         for item in self.overrides:
             if "=" not in item:
                 raise ConfigError(f"override {item!r} is not KEY=VALUE (or ALGO:KEY=VALUE)")
+        for text in self.evaluations:
+            Condition.parse(text)
 
     def overrides_for(self, algo: str) -> list[str]:
         chosen = []
@@ -109,15 +113,41 @@ def job_command(job: Job) -> list[str]:
     return [sys.executable, "-m", "lompo.cli", "train", "--resume", str(job.path), "--no-progress"]
 
 
+def evaluation_commands(job: Job, spec: SweepSpec) -> list[list[str]]:
+    """``lompo evaluate --save`` for every condition of the sweep the run has not been evaluated under."""
+    commands = []
+    for text in spec.evaluations:
+        condition = Condition.parse(text)
+        if (job.path / "evaluations" / f"{condition.label}.json").is_file():
+            continue
+        options = [f"--task={condition.task}"] if condition.task else []
+        if condition.distraction:
+            options += [f"--distraction={condition.distraction}", f"--distraction-split={condition.split}",
+                        f"--distraction-count={condition.count}"]  # fmt: skip
+        if condition.backgrounds:
+            options.append(f"--backgrounds={condition.backgrounds}")
+        commands.append([sys.executable, "-m", "lompo.cli", "evaluate", str(job.path), "--save", *options,
+                         "--no-progress"])  # fmt: skip
+    return commands
+
+
 def finished(path: Path) -> bool:
     return (path / "final.json").is_file()
+
+
+def evaluated(path: Path, spec: SweepSpec) -> bool:
+    """Trained, and evaluated under every condition of the sweep."""
+    return finished(path) and all(
+        (path / "evaluations" / f"{Condition.parse(text).label}.json").is_file() for text in spec.evaluations
+    )
 
 
 def write_spec(spec: SweepSpec, out: Path) -> None:
     """Record the grid; a second command on the same folder must ask for the same grid."""
     path = out / "sweep.json"
     text = json.dumps(asdict(spec), indent=2)
-    if path.exists() and json.loads(path.read_text()) != json.loads(text):
+    recorded = {"evaluations": [], **json.loads(path.read_text())} if path.exists() else None  # older sweep.json
+    if recorded is not None and recorded != json.loads(text):
         raise ConfigError(f"{out} holds another sweep (see {path}); choose a new --out or repeat its command")
     if not path.exists():
         atomic_write_text(path, text + "\n")
@@ -132,7 +162,7 @@ def run_local(spec: SweepSpec, out: Path, workers: int | None = None, log=print)
     workers = max(1, workers or cores // 2)
     threads = max(1, cores // workers)
     jobs = plan(spec, out)
-    pending = [job for job in jobs if not finished(job.path)]
+    pending = [job for job in jobs if not evaluated(job.path, spec)]
     log(
         f"sweep {out}: {len(jobs)} runs, {len(jobs) - len(pending)} already finished; "
         f"{workers} worker(s) x {threads} thread(s)"
@@ -154,7 +184,7 @@ def run_local(spec: SweepSpec, out: Path, workers: int | None = None, log=print)
                     log(f"FAILED {job.path}: {err}")
                     continue
                 log(f"start {job.path}")
-                running[pool.submit(_run, job_command(job), job.path)] = job
+                running[pool.submit(_run_all, [job_command(job), *evaluation_commands(job, spec)], job.path)] = job
             if not running:
                 if pending:  # waiting on runs that can never finish
                     for job in pending:
@@ -164,7 +194,7 @@ def run_local(spec: SweepSpec, out: Path, workers: int | None = None, log=print)
             for future in done:
                 job = running.pop(future)
                 code, tail = future.result()
-                if code == 0 and finished(job.path):
+                if code == 0 and evaluated(job.path, spec):
                     log(f"done  {job.path}")
                 else:
                     failed[job.path] = tail
@@ -175,6 +205,16 @@ def run_local(spec: SweepSpec, out: Path, workers: int | None = None, log=print)
         )
         raise ConfigError(f"{len(failed)} run(s) of the sweep failed (rerun the command to retry them):\n{lines}")
     return jobs
+
+
+def _run_all(commands: list[list[str]], path: Path) -> tuple[int, str]:
+    """Run the commands one after the other while they succeed."""
+    code, tail = 0, ""
+    for command in commands:
+        code, tail = _run(command, path)
+        if code != 0:
+            break
+    return code, tail
 
 
 def _run(command: list[str], path: Path) -> tuple[int, str]:
@@ -260,6 +300,8 @@ def _tune_trial(config: dict) -> None:
             )
 
     result = run.train(log=lambda *a: None, on_checkpoint=report)
+    for text in spec.evaluations:
+        run.evaluate_condition(Condition.parse(text))
     tune.report({"finished": True, "score": result.get("score_vd4rl"), "return_mean": result.get("return_mean")})
 
 
@@ -284,7 +326,12 @@ def run_ray(
     spec.validate()
     out = Path(out).resolve()
     spec = SweepSpec(
-        spec.algos, [str(Path(d).resolve()) for d in spec.datasets], spec.seeds, spec.preset, spec.overrides
+        spec.algos,
+        [str(Path(d).resolve()) for d in spec.datasets],
+        spec.seeds,
+        spec.preset,
+        spec.overrides,
+        spec.evaluations,
     )
     write_spec(spec, out)
     jobs = plan(spec, out)
@@ -293,7 +340,7 @@ def run_ray(
     threads = max(1, int(cpus_per_trial))
     resources = {"cpu": cpus_per_trial, "gpu": gpus_per_trial}
     log(
-        f"sweep {out}: {len(jobs)} runs on Ray ({sum(finished(j.path) for j in jobs)} already finished); "
+        f"sweep {out}: {len(jobs)} runs on Ray ({sum(evaluated(j.path, spec) for j in jobs)} already finished); "
         f"{cpus_per_trial} CPU and {gpus_per_trial} GPU per trial"
     )
     failed = []
@@ -301,7 +348,7 @@ def run_ray(
         ("runs", [j for j in jobs if j.after is None]),
         ("ablations", [j for j in jobs if j.after is not None]),
     ):
-        todo = [j for j in wave if not finished(j.path) and not (j.after and j.after in failed)]
+        todo = [j for j in wave if not evaluated(j.path, spec) and not (j.after and j.after in failed)]
         failed += [j.path for j in wave if j.after and j.after in failed]
         if not todo:
             continue
@@ -331,7 +378,7 @@ def run_ray(
         trials = [results[i] for i in range(len(results))]
         errors = {(r.config or {})["trial"]["path"]: r.error for r in trials}
         for job in todo:
-            if errors.get(str(job.path)) is not None or not finished(job.path):
+            if errors.get(str(job.path)) is not None or not evaluated(job.path, spec):
                 failed.append(job.path)
                 log(f"FAILED {job.path}: {errors.get(str(job.path))}")
     if failed:

@@ -7,6 +7,7 @@ reference returns, the D4RL convention ``100 (R − R_random) / (R_expert − R_
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import torch
 
 from lompo.data.store import EpisodeStore
 from lompo.envs import DMCEnv, get_task
-from lompo.envs.distractions import Distraction, set_label
+from lompo.envs.distractions import Distraction, distraction_set, parse_distraction, set_label
 from lompo.errors import ConfigError
 from lompo.runtime.algorithms import Policy
 
@@ -38,6 +39,57 @@ def dataset_task(store: EpisodeStore) -> str:
             "evaluation needs it (write a dataset.json or name the folder like V-D4RL)"
         )
     return task
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Where a trained policy is evaluated besides its dataset's own environment (V-D4RL section 5):
+    under a distraction set (``distraction="none"``: undistracted) and/or in another task (a body
+    variant). Written ``distraction=colour:medium,split=test,count=4`` or ``task=walker-walk@A``."""
+
+    distraction: str | None = None
+    split: str = "train"
+    count: int = 1
+    task: str | None = None
+    backgrounds: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Condition:
+        fields: dict[str, Any] = {}
+        for part in text.split(","):
+            key, _, value = part.strip().partition("=")
+            if key not in cls.__dataclass_fields__ or not value:
+                raise ConfigError(
+                    f"evaluation condition {text!r}: expected KEY=VALUE with keys {list(cls.__dataclass_fields__)}"
+                )
+            fields[key] = int(value) if key == "count" and value.isdigit() else value
+        condition = cls(**fields)
+        condition.distractions()  # checks the names
+        return condition
+
+    def text(self) -> str:
+        defaults = Condition()
+        return ",".join(f"{k}={v}" for k, v in asdict(self).items() if v is not None and v != getattr(defaults, k))
+
+    def distractions(self) -> list[Distraction] | None:
+        if self.distraction is None:
+            return None
+        if self.distraction == "none":
+            return []
+        kind, severity, dynamic = parse_distraction(self.distraction)
+        return distraction_set(kind, severity, self.count, self.split, dynamic=dynamic, backgrounds=self.backgrounds)
+
+    @property
+    def label(self) -> str:
+        """A file-name word: ``colour-medium-test-x4``, ``none``, ``walker-walk-legs0.6``."""
+        parts = []
+        if self.task:
+            parts.append(get_task(self.task).folder_name.replace("_", "-"))
+        if self.distraction == "none":
+            parts.append("none")
+        elif self.distraction:
+            parts.append(f"{self.distraction.replace(':', '-')}-{self.split}-x{self.count}")
+        return "-".join(parts) or "own"
 
 
 def dataset_distractions(store: EpisodeStore) -> list[Distraction]:

@@ -37,7 +37,15 @@ from lompo.files import append_jsonl, atomic_write_bytes, exclusive_lock, lock_r
 from lompo.runtime.algorithms import Algorithm, AlgorithmSpec, WorldModelAlgorithm, algorithm_spec
 from lompo.runtime.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from lompo.runtime.config import RunSettings, build_configs, configs_from_file, configs_to_json, parse_overrides
-from lompo.runtime.evaluate import check_eval_env, dataset_metadata, dataset_task, evaluate, has_task, write_png
+from lompo.runtime.evaluate import (
+    Condition,
+    check_eval_env,
+    dataset_metadata,
+    dataset_task,
+    evaluate,
+    has_task,
+    write_png,
+)
 from lompo.runtime.rng import restore_rng, rng_state, seed_everything
 
 EVAL_SEED = 1_000_000  # evaluation episodes use env seeds EVAL_SEED + i for every run
@@ -147,6 +155,7 @@ class Run:
         self.checkpoints = self.path / "checkpoints"
         self.videos = self.path / "videos"
         self.final_path = self.path / "final.json"
+        self.evaluations = self.path / "evaluations"  # one JSON per evaluation condition (lompo evaluate --save)
         self.settings, self.config = configs_from_file(self.config_path, lambda n: algorithm_spec(n).config_cls)
         self.spec: AlgorithmSpec = algorithm_spec(self.settings.algo)
 
@@ -562,3 +571,14 @@ class Run:
             task=task,
         )
         return {"checkpoint": str(checkpoint), "latent": latent or self.settings.eval_latent, **result}
+
+    def evaluate_condition(self, condition: Condition, episodes: int | None = None, progress: bool = False) -> Path:
+        """Evaluate under ``condition`` and keep the result as ``evaluations/<label>.json``."""
+        result = self.evaluate(
+            episodes=episodes, progress=progress, distractions=condition.distractions(), task=condition.task
+        )
+        self.evaluations.mkdir(exist_ok=True)
+        path = self.evaluations / f"{condition.label}.json"
+        text = json.dumps({"condition": condition.text(), **result}, indent=2) + "\n"
+        atomic_write_bytes(path, lambda f: f.write(text.encode()))
+        return path

@@ -53,6 +53,8 @@ def test_subsamples_of_one_seed_are_nested_and_seeds_differ(tmp_path):
     x25 = _ids(subsample_dataset(source, tmp_path / "x25", fraction=0.04, seed=1))
     again = _ids(subsample_dataset(source, tmp_path / "again", fraction=0.2, seed=1))
     other = _ids(subsample_dataset(source, tmp_path / "other", fraction=0.2, seed=2))
+    rest = _ids(subsample_dataset(source, tmp_path / "rest", fraction=0.2, seed=1, complement=True))
+    assert sorted(rest + x5) == list(range(25)) and not set(rest) & set(x5)
     assert (len(x5), len(x25)) == (5, 1)
     assert set(x25) <= set(x5)
     assert again == x5

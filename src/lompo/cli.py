@@ -217,7 +217,7 @@ def cmd_subsample(args) -> int:
 
     out = subsample_dataset(
         args.dataset, args.out, fraction=args.fraction, seed=args.seed, unit=args.unit, window=args.window,
-        skip_bad=args.skip_bad,
+        complement=args.complement, skip_bad=args.skip_bad,
     )  # fmt: skip
     _print_derived(out)
     return 0
@@ -585,6 +585,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="one seed gives nested subsets across fractions")
     p.add_argument("--unit", choices=("episodes", "windows"), default="episodes", help="what is kept whole")
     p.add_argument("--window", type=int, default=50, help="windows: transitions per window")
+    p.add_argument("--complement", action="store_true", help="keep exactly what the same command leaves out")
     p.add_argument("--out", required=True, help="new dataset folder")
     p.add_argument("--skip-bad", action="store_true", help="leave out bad files of the source and list them")
     p.set_defaults(func=cmd_subsample)

@@ -180,10 +180,12 @@ def subsample_dataset(
     seed: int = 0,
     unit: str = "episodes",
     window: int = 50,
+    complement: bool = False,
     skip_bad: bool = False,
 ) -> Path:
     """Write ``round(fraction × n)`` of the dataset's episodes (or ``window``-transition windows) to
-    ``out`` (module docstring)."""
+    ``out`` (module docstring); ``complement``: exactly the others (the same call without it leaves
+    them out), e.g. to distract one half of the trajectories and not the other."""
     data, out = Path(data), Path(out)
     if not 0 < fraction <= 1:
         raise LompoError(f"--fraction must be in (0, 1], got {fraction}")
@@ -204,14 +206,18 @@ def subsample_dataset(
     if count < 1:
         raise LompoError(f"--fraction {fraction} of {len(candidates)} {unit} keeps none; use a larger fraction")
     order = np.random.default_rng(seed).permutation(len(candidates))
-    kept = [candidates[i] for i in sorted(order[:count])]
+    chosen = order[count:] if complement else order[:count]
+    if not len(chosen):
+        raise LompoError(f"--complement of --fraction {fraction} of {len(candidates)} {unit} keeps none")
+    kept = [candidates[i] for i in sorted(chosen)]
     derived = {
         "operation": "subsample",
         "fraction": fraction,
         "unit": unit,
         "window": window if unit == "windows" else None,
         "seed": seed,
-        "kept": f"{count} of {len(candidates)} {unit}",
+        "complement": complement,
+        "kept": f"{len(kept)} of {len(candidates)} {unit}",
     }
     return _write(out, kept, [index], _carried_metadata(index), derived)
 

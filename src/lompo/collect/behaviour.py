@@ -41,7 +41,7 @@ from safetensors.torch import load_file, save
 
 from lompo.algos.sac import SAC, SACConfig, TanhGaussianActor
 from lompo.data.dataset import AGENT_MARKER
-from lompo.envs.dmc import DMCEnv
+from lompo.envs.dmc import DMCEnv, make_env
 from lompo.envs.registry import TaskSpec, get_task
 from lompo.errors import CheckpointError, ConfigError, EpisodeFileError
 from lompo.files import atomic_write_bytes
@@ -339,8 +339,8 @@ def train_behaviour(
             f"the SAC budget ({config.frames} frames) must cover at least one checkpoint "
             f"({config.checkpoint_every} frames)"
         )
-    env = DMCEnv(spec, observation="state")
-    eval_env = DMCEnv(spec, observation="state")
+    env = make_env(spec, observation="state")
+    eval_env = make_env(spec, observation="state")
     obs_dim, action_dim = int(np.prod(env.observation_space.shape or (0,))), env.action_space.shape[0]
     folder = agent_folder(out, spec, config.seed)
     _prepare_folder(folder, spec, config, obs_dim, action_dim)
@@ -520,7 +520,7 @@ def measured_references(folder: Path | str, expert_frame: int, episodes: int = 1
         return cached
     meta = read_agent_file(folder)
     spec = get_task(meta["task"], action_repeat=meta["action_repeat"], episode_length=meta["episode_length"])
-    env = DMCEnv(spec, observation="state")
+    env = make_env(spec, observation="state")
     try:
         rng = np.random.default_rng(7)
         low, high = env.action_space.low, env.action_space.high

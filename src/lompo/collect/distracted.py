@@ -19,7 +19,7 @@ from lompo.data.dataset import episode_files, read_metadata, scan_dataset, write
 from lompo.data.episodes import read_episode, write_episode
 from lompo.data.stats import return_statistics
 from lompo.envs.distractions import Distraction
-from lompo.envs.dmc import DMCEnv
+from lompo.envs.dmc import DMCEnv, make_env
 from lompo.errors import ConfigError, DatasetError, Problem
 from lompo.files import sha256_of
 
@@ -81,7 +81,7 @@ def rerender_distracted(
     for leftover in out.glob(".*.npz.*.tmp"):
         leftover.unlink(missing_ok=True)
     size = index.image_shape[0]
-    env = DMCEnv(
+    env = make_env(
         index.task,
         size,
         action_repeat=metadata.get("action_repeat"),

@@ -49,7 +49,7 @@ from lompo.collect.behaviour import (
 from lompo.data.dataset import episode_files, read_metadata, write_metadata
 from lompo.data.episodes import EpisodeBuilder, episode_filename, write_episode
 from lompo.data.stats import return_statistics
-from lompo.envs.dmc import DMCEnv
+from lompo.envs.dmc import DMCEnv, make_env
 from lompo.envs.registry import TaskSpec, get_task
 from lompo.errors import ConfigError
 from lompo.files import lock_record, package_versions, sha256_of
@@ -259,7 +259,7 @@ def _write_rollouts(writer: DatasetWriter, env: DMCEnv, num_episodes: int, make_
 
 
 def _render_env(task: TaskSpec, image_sizes: tuple[int, ...], render_profile: str) -> DMCEnv:
-    return DMCEnv(task, image_sizes[0], extra_image_sizes=tuple(image_sizes[1:]), render_profile=render_profile)
+    return make_env(task, image_sizes[0], extra_image_sizes=tuple(image_sizes[1:]), render_profile=render_profile)
 
 
 def collect_random(task: str | TaskSpec, out: Path | str, *, size: int | None = None,

@@ -203,6 +203,16 @@ class DMCEnv(gym.Env):
         self._env.close()
 
 
-def make_env(task: str = "cartpole-swingup", image_size: int = 64, **kwargs) -> DMCEnv:
-    """Make a pixel DMC environment (see :class:`DMCEnv` for the options)."""
-    return DMCEnv(task, image_size, **kwargs)
+def make_env(task: str | TaskSpec = "cartpole-swingup", image_size: int = 64, **kwargs) -> DMCEnv:
+    """Make the pixel environment of a registry task: :class:`DMCEnv`, or for the robot tasks
+    :class:`lompo.envs.robots.RobotEnv` (same interface); options as :class:`DMCEnv`'s."""
+    spec = (
+        task
+        if isinstance(task, TaskSpec)
+        else get_task(task, action_repeat=kwargs.pop("action_repeat", None), camera=kwargs.pop("camera", None))
+    )
+    if spec.camera_name:
+        from lompo.envs.robots import RobotEnv
+
+        return RobotEnv(spec, image_size, **kwargs)  # type: ignore[return-value]
+    return DMCEnv(spec, image_size, **kwargs)

@@ -35,6 +35,7 @@ class TaskSpec:
     medium_threshold: float = 500.0  # evaluation return a "medium" checkpoint must reach consistently
     medium_replay_size: int = 100_000  # transitions of the medium_replay ("mixed") dataset
     variant: tuple[tuple[str, float], ...] = ()  # changed body (lompo.envs.variants), e.g. (("legs", 1.2),)
+    camera_name: str = ""  # robot tasks (lompo.envs.robots): the named camera; DMC tasks use ``camera``
 
     @property
     def folder_name(self) -> str:
@@ -84,6 +85,11 @@ TASKS: dict[str, TaskSpec] = {
         TaskSpec("hopper-hop", "hopper", "hop"),
         TaskSpec("quadruped-walk", "quadruped", "walk", camera=2),
         TaskSpec("quadruped-run", "quadruped", "run", camera=2),
+        # The LOMPO paper's robot tasks (lompo.envs.robots; pip install 'lompo[robots]'): domain = suite.
+        TaskSpec("door-open", "metaworld", "door-open-v3", action_repeat=4, episode_length=500, camera_name="corner"),
+        TaskSpec(
+            "adroit-pen", "adroit", "AdroitHandPen-v1", action_repeat=4, episode_length=200, camera_name="fixed"
+        ),  # fmt: skip
     ]
 }
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from lompo.data.store import EpisodeStore
-from lompo.envs import DMCEnv, get_task
+from lompo.envs import DMCEnv, get_task, make_env
 from lompo.envs.distractions import Distraction, distraction_set, parse_distraction, set_label
 from lompo.errors import ConfigError
 from lompo.runtime.algorithms import Policy
@@ -107,7 +107,7 @@ def make_eval_env(
     meta = dataset_metadata(store)
     overrides = {k: meta[k] for k in ("action_repeat", "camera", "episode_length") if meta.get(k) is not None}
     spec = get_task(task or dataset_task(store), **overrides)
-    env = DMCEnv(
+    env = make_env(
         spec,
         int(store.image_shape[0]),
         render_profile=meta.get("render_profile", "standard"),
@@ -165,10 +165,11 @@ def normalized_scores(mean_return: float, random: float | None, expert: float | 
 
 def run_episodes(
     policy: Policy, env: DMCEnv, episodes: int, seed: int, record_episodes: int = 0, progress: bool = False
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Returns of ``episodes`` episodes (env seeds ``seed + i``, mean actions) and recorded frames.
+) -> tuple[np.ndarray, list[np.ndarray], list[bool]]:
+    """Returns of ``episodes`` episodes (env seeds ``seed + i``, mean actions), recorded frames and, for
+    tasks that report it (the robot tasks), whether each episode succeeded at some step.
     Torch's RNG (latent sampling) is seeded with ``seed`` inside a fork, so training streams are untouched."""
-    returns, frames = [], []
+    returns, frames, successes = [], [], []
     iterator = range(episodes)
     if progress:
         from tqdm import tqdm
@@ -177,17 +178,19 @@ def run_episodes(
     with torch.random.fork_rng():  # evaluation never shifts the training RNG streams
         torch.manual_seed(seed)  # sampled latents: the same checkpoint gives the same evaluation
         for i in iterator:
-            obs, _ = env.reset(seed=seed + i)
+            obs, info = env.reset(seed=seed + i)
             policy.reset()
             total, done = 0.0, False
             while not done:
                 if i < record_episodes:
                     frames.append(np.asarray(obs))
-                obs, reward, terminated, truncated, _ = env.step(policy.act(obs, deterministic=True))
+                obs, reward, terminated, truncated, info = env.step(policy.act(obs, deterministic=True))
                 total += float(reward)
                 done = terminated or truncated
             returns.append(total)
-    return np.asarray(returns), frames
+            if "success" in info:
+                successes.append(bool(info["success"]))
+    return np.asarray(returns), frames, successes
 
 
 def evaluate(
@@ -206,7 +209,7 @@ def evaluate(
         raise ConfigError(f"evaluation needs at least one episode, got {episodes}")
     env = make_eval_env(store, seed=seed, distractions=distractions, task=task)
     try:
-        returns, frames = run_episodes(policy, env, episodes, seed, 1 if video_path else 0, progress)
+        returns, frames, successes = run_episodes(policy, env, episodes, seed, 1 if video_path else 0, progress)
     finally:
         env.close()
     random, expert = (
@@ -221,6 +224,8 @@ def evaluate(
         "reference_random": random,
         "reference_expert": expert,
     }
+    if successes:
+        result["success_rate"] = float(np.mean(successes))
     if task is not None:
         result["task"] = env.spec_task.name
     if env.distractions:

@@ -1,0 +1,71 @@
+"""The LOMPO paper's robot tasks (Sawyer door-open, Adroit pen): images from the named camera, stored
+states that re-render exactly in another env, success in ``info``, datasets and evaluation as for DMC."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from lompo.collect import collect_random
+from lompo.data.dataset import scan_dataset
+from lompo.envs import get_task, make_env
+from lompo.envs.distractions import distraction_set
+from lompo.errors import ConfigError
+
+from helpers import new_run
+
+
+@pytest.mark.parametrize(("task", "actions"), [("door-open", 4), ("adroit-pen", 24)])
+def test_a_stored_state_re_renders_exactly_in_another_env(task, actions):
+    env = make_env(task, 32, render_profile="fast", observation="dict")
+    other = make_env(task, 32, render_profile="fast")
+    try:
+        obs, info = env.reset(seed=0)
+        assert env.action_space.shape == (actions,) and obs["image"].shape == (32, 32, 3)
+        assert obs["proprio"].ndim == 1 and info["success"] is False
+        rng = np.random.default_rng(0)
+        frames, states = [], []
+        for _ in range(6):
+            obs, reward, terminated, truncated, info = env.step(rng.uniform(-1, 1, actions).astype(np.float32))
+            frames.append(obs["image"])
+            states.append(info["physics_state"])
+            assert np.isfinite(reward) and not terminated and "success" in info
+        assert not np.array_equal(frames[0], frames[-1])  # the robot moves
+        other.reset(seed=7)
+        for frame, state in zip(frames, states, strict=True):
+            other.set_physics_state(state)
+            assert np.array_equal(other.render_image(), frame)
+        with pytest.raises(ConfigError, match="physics state has"):
+            other.set_physics_state(states[0][:-1])
+    finally:
+        env.close()
+        other.close()
+
+
+def test_episodes_last_the_task_length_and_robots_refuse_what_they_cannot_do():
+    spec = replace(get_task("adroit-pen"), episode_length=12)
+    env = make_env(spec, 16, render_profile="fast")
+    try:
+        env.reset(seed=0)
+        steps, truncated = 0, False
+        while not truncated:
+            *_, truncated, _ = env.step(np.zeros(24, np.float32))
+            steps += 1
+        assert steps == 12 // spec.action_repeat
+    finally:
+        env.close()
+    with pytest.raises(ConfigError, match="no camera 'nowhere'"):
+        make_env(replace(spec, camera_name="nowhere"), 16)
+    with pytest.raises(ConfigError, match="DeepMind Control tasks only"):
+        make_env("door-open", 16, distractions=distraction_set("colour", "easy", 1))
+
+
+def test_a_door_open_dataset_trains_and_evaluates_with_a_success_rate(tmp_path):
+    (folder,) = collect_random(
+        "door-open", tmp_path, episodes=2, image_sizes=(32,), render_profile="fast", episode_length=40, progress=False
+    )
+    index = scan_dataset(folder)
+    assert index.task == "door-open" and index.action_dim == 4 and index.num_transitions == 20
+    run = new_run(tmp_path / "run", folder, algo="bc", eval_episodes=2)
+    result = run.train()
+    assert result["success_rate"] in (0.0, 0.5, 1.0) and result["episodes"] == 2

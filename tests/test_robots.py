@@ -42,6 +42,18 @@ def test_a_stored_state_re_renders_exactly_in_another_env(task, actions):
         other.close()
 
 
+def test_the_pen_goal_is_fixed():
+    env = make_env("adroit-pen", 16, render_profile="fast", observation="state")
+    try:
+        goals = []
+        for seed in (0, 1):
+            env.reset(seed=seed)
+            goals.append(env.physics_state()[-4:])
+        np.testing.assert_array_equal(goals[0], goals[1])
+    finally:
+        env.close()
+
+
 def test_episodes_last_the_task_length_and_robots_refuse_what_they_cannot_do():
     spec = replace(get_task("adroit-pen"), episode_length=12)
     env = make_env(spec, 16, render_profile="fast")

@@ -1,4 +1,5 @@
-"""The LOMPO paper's robot tasks from pixels (LOMPO Table 1; ``pip install 'lompo[robots]'``):
+"""The LOMPO paper's robot tasks from pixels (LOMPO Table 1; ``pip install 'lompo[metaworld]'``,
+``'lompo[adroit]'``, or ``'lompo[robots]'`` for both):
 Sawyer door-open (Meta-World) and the Adroit pen (gymnasium-robotics), behind the same interface as
 :class:`lompo.envs.dmc.DMCEnv` (``reset``/``step``/``render_image``/``set_physics_state``; ``info`` carries
 ``proprio``, ``physics_state`` and ``success``), so datasets, training and evaluation treat them alike.
@@ -14,8 +15,9 @@ Sawyer door-open (Meta-World) and the Adroit pen (gymnasium-robotics), behind th
   of 1 already used).
 - **Episodes**: door-open 500 simulator steps, pen 200, both with action repeat 4 (LOMPO appendix);
   door-open's reward is the paper's sparse one (1 when the door is open, else 0), the pen's is
-  gymnasium-robotics' (10 when the pen reaches the goal orientation, -0.1 otherwise). The pen's goal
-  orientation is drawn per episode as gymnasium-robotics does (the paper fixed it).
+  gymnasium-robotics' (10 when the pen reaches the goal orientation, -0.1 otherwise). The pen's goal is
+  fixed (LOMPO appendix): the orientation at the centre of gymnasium-robotics' random goal range (Euler
+  angles 0, 0, 0), the same every episode.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ from lompo.errors import ConfigError
 SUITES = ("metaworld", "adroit")
 WELD_ROW = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 5.0]  # Meta-World's weld data, 11 values
 FLIPPED_CAMERAS = ("corner", "corner2", "corner3")
+FIXED_PEN_GOAL = np.array([1.0, 0.0, 0.0, 0.0])  # quaternion of Euler angles (0, 0, 0)
 
 
-def _needs(package: str):
-    raise ConfigError(f"the robot tasks need {package}: pip install 'lompo[robots]'") from None
+def _needs(package: str, extra: str):
+    raise ConfigError(f"this task needs {package}: pip install 'lompo[{extra}]' (or lompo[robots] for all)") from None
 
 
 def _metaworld_env(name: str, seed: int):
@@ -45,7 +48,7 @@ def _metaworld_env(name: str, seed: int):
         import mujoco
         from metaworld.sawyer_xyz_env import SawyerMocapBase
     except ImportError:
-        _needs("metaworld")
+        _needs("metaworld", "metaworld")
 
     def reset_mocap_welds(self) -> None:  # MuJoCo >= 3: the weld row has 12 values
         if self.model.nmocap > 0 and self.model.eq_data is not None:
@@ -66,7 +69,7 @@ def _adroit_env(name: str):
     try:
         import gymnasium_robotics
     except ImportError:
-        _needs("gymnasium-robotics")
+        _needs("gymnasium-robotics", "adroit")
     gym.register_envs(gymnasium_robotics)
     return gym.make(name).unwrapped  # our own time limit and action repeat
 
@@ -215,6 +218,10 @@ class RobotEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         proprio, _ = self._env.reset(seed=seed)
+        if self.spec_task.domain == "adroit":  # the fixed goal, in the state and in the observation
+            self._env.set_env_state({**self._env.get_env_state(), "desired_orien": FIXED_PEN_GOAL})
+            self._mujoco.mj_forward(self.model, self.data)
+            proprio = self._env._get_obs()
         self._control_steps, self._success = 0, False
         return self._observe(proprio)
 

@@ -39,7 +39,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {machine()}", flush=True)
     for task in args.tasks.split(","):
-        row = {"task": task, "physics (agent steps/s)": round(steps_per_second(task, args.steps, observation="state"), 1)}
+        physics = steps_per_second(task, args.steps, observation="state")
+        row = {"task": task, "physics (agent steps/s)": round(physics, 1)}
         for profile in ("standard", "fast"):
             for size in (64, 128):
                 rate = steps_per_second(task, args.steps, size=size, render_profile=profile)

@@ -1,6 +1,6 @@
 """docs/robots.png: the robot tasks at 64 and 128 px (fast profile), a few steps of random actions apart.
 
-    python scripts/robot_grid.py [--out docs/robots.png]
+python scripts/robot_grid.py [--out docs/robots.png]
 """
 
 from __future__ import annotations

@@ -33,7 +33,13 @@ from torch.nn import functional as F
 from lompo.algos.kl import masked_mean, split_kl
 from lompo.algos.sac import SAC, SACConfig
 from lompo.algos.spec import AlgorithmSpec, check_positive
-from lompo.algos.world_model import LatentModelAlgorithm, batch_to_torch, model_sample_strip, sample_prior_members
+from lompo.algos.world_model import (
+    LatentModelAlgorithm,
+    batch_to_torch,
+    model_sample_strip,
+    proprio_size,
+    sample_prior_members,
+)
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
@@ -56,6 +62,9 @@ class LompoConfig:
     ensemble: int = 7  # K prior heads
     min_std: float = 0.1  # std = softplus(.) + min_std
     discount_head: bool = False
+    # Proprioception beside the images: encoded by an MLP and concatenated with the conv features, and
+    # reconstructed by a head (Normal(., 1)); on by default for tasks that have it (adroit-pen), off for DMC.
+    proprio: bool = False
     kl_scale: float = 1.0
     # Free nats on the posterior side of the KL only (algos/kl.py): the posterior is not pulled towards
     # the prior while the mean KL is below 3 nats (Dreamer's default, the code LOMPO builds on; without a
@@ -130,10 +139,10 @@ VARIANTS: dict[str, dict] = {"lompo": {}, "lmbrl": {"penalty_scale": 0.0}, "offl
 
 # ---------------------------------------------------------------------------- world model
 class WorldModel(nn.Module):
-    def __init__(self, config: LompoConfig, image_size: int, action_dim: int):
+    def __init__(self, config: LompoConfig, image_size: int, action_dim: int, proprio_dim: int = 0):
         super().__init__()
         c = config
-        self.encoder = ConvEncoder(image_size, c.depth)
+        self.encoder = ConvEncoder(image_size, c.depth, proprio_dim=proprio_dim, proprio_hidden=c.hidden)
         self.rssm = EnsembleRSSM(
             action_dim, self.encoder.embed_dim, c.deter, c.stoch, c.hidden, c.ensemble, c.mlp_layers, c.min_std
         )
@@ -141,6 +150,7 @@ class WorldModel(nn.Module):
         self.decoder = ConvDecoder(feat, image_size, c.depth)
         self.reward_head = mlp(feat, 1, c.hidden, c.mlp_layers)
         self.discount_head = mlp(feat, 1, c.hidden, c.mlp_layers) if c.discount_head else None
+        self.proprio_head = mlp(feat, proprio_dim, c.hidden, c.mlp_layers) if proprio_dim else None
 
     def reward(self, features: torch.Tensor) -> torch.Tensor:
         return self.reward_head(features).squeeze(-1)
@@ -151,17 +161,17 @@ def world_model_loss(
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Negative of eq. 8, averaged over the valid steps of a ``(B, T)`` batch.
 
-    ``-log D(x_t|s_t) - log p(r_t|s_t) + kl_scale * KL(q(z_t|.) || p_{k_t}(z_t|d_t))``; Normal(·, 1)
-    likelihoods for images and rewards (constants dropped). The KL is :func:`~lompo.algos.kl.split_kl`
-    with weights 1 and 1: eq. 8's gradient for the prior heads always, and for the posterior whenever
-    its mean KL is above ``free_nats``. The GRU and posterior run in the time loop; the prior heads run
-    afterwards in one batched call, member ``k_t`` for step ``t``. Metrics: ``model/kl`` is the mean
-    ``KL(q ‖ p_{k_t})`` (the trained pairs); ``model/kl_member{k}`` is the mean KL of head ``k``
-    against the posterior on every step of the batch (all heads evaluated without gradient).
+    ``-log D(x_t|s_t) - log p(r_t|s_t) + kl_scale * KL(q(z_t|.) || p_{k_t}(z_t|d_t))``; Normal(·, 1) likelihoods for
+    images, rewards and proprioception if used (constants dropped). The KL is :func:`~lompo.algos.kl.split_kl` with
+    weights 1 and 1: eq. 8's gradient for the prior heads always, and for the posterior whenever its mean KL is
+    above ``free_nats``. The GRU and posterior run in the time loop; the prior heads run afterwards in one batched
+    call, member ``k_t`` for step ``t``. Metrics: ``model/kl`` is the mean ``KL(q ‖ p_{k_t})`` (the trained pairs);
+    ``model/kl_member{k}`` is the mean KL of head ``k`` against the posterior on every step of the batch (all heads
+    evaluated without gradient).
     """
     image, action = batch["image"], batch["action"]
     length = image.shape[1]
-    embed = model.encoder(image)
+    embed = model.encoder(image, batch.get("proprio"))
     post = model.rssm.observe(embed, action, batch["is_first"])
     if members is None:
         members = sample_prior_members(length, config.ensemble, image.device)
@@ -177,6 +187,8 @@ def world_model_loss(
         "image_nll": 0.5 * (model.decoder(features) - preprocess(image)).pow(2).sum((-3, -2, -1)),
         "reward_nll": 0.5 * (model.reward(features) - batch["reward"]).pow(2),
     }
+    if model.proprio_head is not None:
+        terms["proprio_nll"] = 0.5 * (model.proprio_head(features) - batch["proprio"]).pow(2).sum(-1)
     if model.discount_head is not None:
         logits = model.discount_head(features).squeeze(-1)
         terms["discount_nll"] = F.binary_cross_entropy_with_logits(logits, batch["discount"], reduction="none")
@@ -291,12 +303,15 @@ class Lompo(LatentModelAlgorithm):
         self.config, self.store, self.device = config, store, torch.device(device)
         self.image_size = int(store.image_shape[0])
         self.action_dim = int(store.action_dim)
-        self.build_world_model(WorldModel(config, self.image_size, self.action_dim), store, seed)
+        proprio_dim = proprio_size(store) if config.proprio else 0
+        self.build_world_model(WorldModel(config, self.image_size, self.action_dim, proprio_dim), store, seed)
         feat = self.model.rssm.feature_dim
         c = config
         sizes: dict[str, Any] = dict(hidden=c.sac_hidden, layers=c.sac_layers, lr=c.sac_lr, batch_size=c.sac_batch_size)
         self.sac = SAC(feat, self.action_dim, SACConfig(**sizes, gamma=c.gamma, tau=c.tau), device=device)
-        self.refresh_sampler = SequenceSampler(store, config.refresh_sequences, config.sequence_length, seed=seed + 1)
+        self.refresh_sampler = SequenceSampler(
+            store, config.refresh_sequences, config.sequence_length, seed=seed + 1, keys=self.sequence_keys
+        )
         self.rng = np.random.default_rng(seed + 2)  # replay sampling
         self.real = LatentReplay(config.real_capacity, feat, self.action_dim)
         self.latent = LatentReplay(config.latent_capacity, feat, self.action_dim)
@@ -314,7 +329,7 @@ class Lompo(LatentModelAlgorithm):
     @torch.no_grad()
     def posterior_states(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Sample ``s_{1:T} ~ q(s_{1:T} | x_{1:T}, a_{1:T})`` for a sequence batch."""
-        embed = self.model.encoder(batch["image"])
+        embed = self.model.encoder(batch["image"], batch.get("proprio"))
         return self.model.rssm.observe(embed, batch["action"], batch["is_first"])
 
     @torch.no_grad()

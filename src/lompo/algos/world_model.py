@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lompo.data.samplers import SequenceSampler
+from lompo.data.samplers import SEQUENCE_KEYS, SequenceSampler, proprio_key
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
 from lompo.nets import LatentState
@@ -26,6 +26,17 @@ def batch_to_torch(batch: dict[str, np.ndarray], device) -> dict[str, torch.Tens
         tensor = torch.as_tensor(value, device=device)
         out[key] = tensor if value.dtype in (np.uint8, np.bool_) else tensor.float()
     return out
+
+
+def proprio_size(store: EpisodeStore) -> int:
+    """Dimensions of the dataset's proprioception; a clear error when it has none."""
+    key = proprio_key(store)
+    if key is None:
+        raise ConfigError(
+            f"{store.info.get('source')}: proprio=true needs proprioception in the episodes (key 'proprio' or "
+            "'state'); this dataset has none (--set proprio=false)"
+        )
+    return int(np.prod(store[key].shape[1:]))
 
 
 def use_channels_last(model: Any) -> None:
@@ -91,10 +102,18 @@ class LatentPolicy:
         self.previous_action = torch.zeros(1, self.action_dim, device=self.device)
         self.first = True
 
+    @property
+    def observation(self) -> str:
+        """What :meth:`act` takes from the environment: ``image``, or ``dict`` (image and proprioception)."""
+        return "dict" if self.model.encoder.proprio_dim else "image"
+
     @torch.no_grad()
-    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        image = torch.as_tensor(np.array(obs, np.uint8), device=self.device).unsqueeze(0)
-        embed = self.model.encoder(image)
+    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        frame, proprio = (obs["image"], obs["proprio"]) if isinstance(obs, dict) else (obs, None)
+        image = torch.as_tensor(np.array(frame, np.uint8), device=self.device).unsqueeze(0)
+        if proprio is not None:
+            proprio = torch.as_tensor(np.asarray(proprio, np.float32), device=self.device).unsqueeze(0)
+        embed = self.model.encoder(image, proprio)
         is_first = torch.tensor([self.first], device=self.device)
         self.state = self.model.rssm.observe_step(
             self.state, self.previous_action, embed, is_first, sample=self.latent == "sample"
@@ -112,10 +131,12 @@ def model_sample_strip(
 
     The rollout observes the first ``context`` frames of a dataset sequence, then imagines with the
     dataset's actions, ``prior_step(state, action) -> next state``. Works for any RSSM with ``observe``."""
-    batch = batch_to_torch(SequenceSampler(store, 1, length, seed=seed).sample(), device)
+    keys = (*SEQUENCE_KEYS, "proprio") if model.encoder.proprio_dim else SEQUENCE_KEYS
+    batch = batch_to_torch(SequenceSampler(store, 1, length, seed=seed, keys=keys).sample(), device)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        post = model.rssm.observe(model.encoder(batch["image"]), batch["action"], batch["is_first"])
+        embed = model.encoder(batch["image"], batch.get("proprio"))
+        post = model.rssm.observe(embed, batch["action"], batch["is_first"])
         posterior = torch.cat([post["deter"], post["stoch"]], -1)
         state = LatentState(post["deter"][:, context - 1], post["stoch"][:, context - 1])
         imagined = [posterior[:, t] for t in range(context)]
@@ -141,12 +162,19 @@ class LatentModelAlgorithm:
     device: torch.device
     action_dim: int
 
+    @property
+    def sequence_keys(self) -> tuple[str, ...]:
+        """The keys of every sequence batch: the usual ones, and ``proprio`` when the model uses it."""
+        return (*SEQUENCE_KEYS, "proprio") if getattr(self.config, "proprio", False) else SEQUENCE_KEYS
+
     def build_world_model(self, model: nn.Module, store: EpisodeStore, seed: int, **adam: Any) -> None:
         self.model = model.to(self.device)
         if self.config.channels_last:
             use_channels_last(self.model)
         self.model_opt = torch.optim.Adam(self.model.parameters(), lr=self.config.model_lr, **adam)
-        self.model_sampler = SequenceSampler(store, self.config.batch_size, self.config.sequence_length, seed=seed)
+        self.model_sampler = SequenceSampler(
+            store, self.config.batch_size, self.config.sequence_length, seed=seed, keys=self.sequence_keys
+        )
 
     def world_model_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         raise NotImplementedError

@@ -94,7 +94,8 @@ class Diagnosis:
         self.algo, self.model, self.rssm = algo, algo.model, algo.model.rssm
         self.batch, self.context, self.horizon = batch, context, horizon
         self.ensemble = algo.config.ensemble
-        post = self.rssm.observe(self.model.encoder(batch["image"]), batch["action"], batch["is_first"])
+        embed = self.model.encoder(batch["image"], batch.get("proprio"))
+        post = self.rssm.observe(embed, batch["action"], batch["is_first"])
         self.post = post  # the real frames' posterior: the reference every prediction is measured against
 
     def _target(self, t: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -298,7 +299,7 @@ def diagnose(
             f"{data or run.settings.data}: episodes of at most {longest} steps are shorter "
             f"than context + horizon = {length}"
         )
-    sampler = SequenceSampler(store, sequences, length, seed=seed)
+    sampler = SequenceSampler(store, sequences, length, seed=seed, keys=algo.sequence_keys)
     batch = batch_to_torch(sampler.sample(), algo.device)
     label = dataset_label(str(data if data is not None else run.settings.data))
     with torch.no_grad(), torch.random.fork_rng():

@@ -30,6 +30,14 @@ def _gather(array: np.ndarray, index: np.ndarray) -> np.ndarray:
     return out.reshape(*index.shape, *array.shape[1:])
 
 
+PROPRIO_KEYS = ("proprio", "state")  # imports store "proprio", lompo collect "state": both are proprioception
+
+
+def proprio_key(store: EpisodeStore) -> str | None:
+    """The store's proprioception key (``proprio`` or ``state``), or None."""
+    return next((key for key in PROPRIO_KEYS if key in store), None)
+
+
 class SequenceSampler:
     """Uniform ``(batch_size, length)`` windows inside episodes."""
 
@@ -39,7 +47,7 @@ class SequenceSampler:
         if batch_size < 1 or length < 1:
             raise ConfigError(f"batch size and sequence length must be >= 1, got {batch_size}, {length}")
         self.store, self.batch_size, self.length = store, batch_size, length
-        self.keys = tuple(k for k in keys if k in store)
+        self.keys = tuple(k for k in keys if k in store or (k == "proprio" and proprio_key(store)))
         self.rng = np.random.default_rng(seed)
         # Valid window starts: every start with a full window inside its episode, and the
         # first step of each episode shorter than ``length`` (padded).
@@ -55,7 +63,8 @@ class SequenceSampler:
         index = starts[:, None] + np.arange(self.length)[None, :]
         mask = index < ends[:, None]
         index = np.minimum(index, ends[:, None] - 1)  # padding repeats the episode's last step
-        batch = {key: _gather(self.store[key], index) for key in self.keys}
+        stored = {key: (proprio_key(self.store) or key) if key == "proprio" else key for key in self.keys}
+        batch = {key: _gather(self.store[stored[key]], index) for key in self.keys}
         batch["mask"] = mask
         return batch
 

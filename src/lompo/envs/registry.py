@@ -36,6 +36,7 @@ class TaskSpec:
     medium_replay_size: int = 100_000  # transitions of the medium_replay ("mixed") dataset
     variant: tuple[tuple[str, float], ...] = ()  # changed body (lompo.envs.variants), e.g. (("legs", 1.2),)
     camera_name: str = ""  # robot tasks (lompo.envs.robots): the named camera; DMC tasks use ``camera``
+    proprio: bool = False  # models see proprioception beside images by default (LOMPO appendix A: D'Claw, pen)
 
     @property
     def folder_name(self) -> str:
@@ -88,7 +89,13 @@ TASKS: dict[str, TaskSpec] = {
         # The LOMPO paper's robot tasks (lompo.envs.robots; pip install 'lompo[robots]'): domain = suite.
         TaskSpec("door-open", "metaworld", "door-open-v3", action_repeat=4, episode_length=500, camera_name="corner"),
         TaskSpec(
-            "adroit-pen", "adroit", "AdroitHandPen-v1", action_repeat=4, episode_length=200, camera_name="fixed"
+            "adroit-pen",
+            "adroit",
+            "AdroitHandPen-v1",
+            action_repeat=4,
+            episode_length=200,
+            camera_name="fixed",
+            proprio=True,
         ),  # fmt: skip
     ]
 }

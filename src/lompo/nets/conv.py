@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from lompo.errors import ConfigError
+from lompo.nets.mlp import mlp
 
 # image size -> (encoder channel multipliers, decoder channel multipliers, decoder kernels)
 _LAYOUTS = {
@@ -39,9 +40,18 @@ def preprocess(image: torch.Tensor) -> torch.Tensor:
 
 
 class ConvEncoder(nn.Module):
-    """``act``: ReLU in LOMPO, ELU in DreamerV2 (Offline DV2)."""
+    """``act``: ReLU in LOMPO, ELU in DreamerV2 (Offline DV2). With ``proprio_dim > 0`` the embedding
+    is the conv features concatenated with an MLP embedding (``proprio_hidden`` units, ELU) of the
+    proprioception (LOMPO appendix A: D'Claw and pen models merge both)."""
 
-    def __init__(self, image_size: int = 64, depth: int = 32, act: type[nn.Module] = nn.ReLU):
+    def __init__(
+        self,
+        image_size: int = 64,
+        depth: int = 32,
+        act: type[nn.Module] = nn.ReLU,
+        proprio_dim: int = 0,
+        proprio_hidden: int = 0,
+    ):
         super().__init__()
         mults, _, _ = conv_layout(image_size)
         layers: list[nn.Module] = []
@@ -50,13 +60,21 @@ class ConvEncoder(nn.Module):
             layers += [nn.Conv2d(channels, m * depth, 4, stride=2), act()]
             channels, size = m * depth, (size - 4) // 2 + 1
         self.net = nn.Sequential(*layers)
-        self.embed_dim = channels * size * size
+        self.image_embed_dim = channels * size * size
+        self.proprio_dim = proprio_dim
+        self.proprio = mlp(proprio_dim, proprio_hidden, proprio_hidden, 1) if proprio_dim else None
+        self.embed_dim = self.image_embed_dim + (proprio_hidden if proprio_dim else 0)
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        """uint8 images ``(..., H, W, 3)`` -> embeddings ``(..., embed_dim)``."""
+    def forward(self, image: torch.Tensor, proprio: torch.Tensor | None = None) -> torch.Tensor:
+        """uint8 images ``(..., H, W, 3)`` (and proprioception ``(..., P)``) -> embeddings ``(..., embed_dim)``."""
         batch = image.shape[:-3]
         x = preprocess(image.reshape(-1, *image.shape[-3:]))
-        return self.net(x).reshape(*batch, self.embed_dim)
+        embed = self.net(x).reshape(*batch, self.image_embed_dim)
+        if self.proprio is None:
+            return embed
+        if proprio is None:
+            raise ConfigError("this encoder takes proprioception beside the images; none was given")
+        return torch.cat([embed, self.proprio(proprio.float())], -1)
 
 
 class ConvDecoder(nn.Module):

@@ -99,7 +99,11 @@ def dataset_distractions(store: EpisodeStore) -> list[Distraction]:
 
 
 def make_eval_env(
-    store: EpisodeStore, seed: int = 0, distractions: list[Distraction] | None = None, task: str | None = None
+    store: EpisodeStore,
+    seed: int = 0,
+    distractions: list[Distraction] | None = None,
+    task: str | None = None,
+    observation: str = "image",
 ) -> DMCEnv:
     """The environment the dataset was recorded in: task, image size, action repeat, camera, render profile,
     and the dataset's own distractions unless ``distractions`` is given (``[]``: none). ``task`` evaluates
@@ -113,6 +117,7 @@ def make_eval_env(
         render_profile=meta.get("render_profile", "standard"),
         seed=seed,
         distractions=dataset_distractions(store) if distractions is None else distractions,
+        observation=observation,
     )
     if task and int(env.action_space.shape[0]) != store.action_dim:
         env.close()
@@ -183,7 +188,7 @@ def run_episodes(
             total, done = 0.0, False
             while not done:
                 if i < record_episodes:
-                    frames.append(np.asarray(obs))
+                    frames.append(np.asarray(obs["image"] if isinstance(obs, dict) else obs))
                 obs, reward, terminated, truncated, info = env.step(policy.act(obs, deterministic=True))
                 total += float(reward)
                 done = terminated or truncated
@@ -207,7 +212,8 @@ def evaluate(
     Episode ``i`` shows distraction ``i % K`` of ``distractions`` (default: the dataset's own, if any)."""
     if episodes < 1:
         raise ConfigError(f"evaluation needs at least one episode, got {episodes}")
-    env = make_eval_env(store, seed=seed, distractions=distractions, task=task)
+    observation = getattr(policy, "observation", "image")  # "dict": the policy reads proprioception too
+    env = make_eval_env(store, seed=seed, distractions=distractions, task=task, observation=observation)
     try:
         returns, frames, successes = run_episodes(policy, env, episodes, seed, 1 if video_path else 0, progress)
     finally:

@@ -139,6 +139,8 @@ def export_policy(run, out: Path | str, checkpoint: str | None = None, latent: s
         raise ConfigError(f"latent must be mean or sample, got {latent!r}")
     store = run.open_store()
     algo, path = run.trained_algorithm(store, checkpoint)
+    if getattr(algo.config, "proprio", False):
+        raise ConfigError("exporting a policy that reads proprioception is not supported yet (act takes a frame)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     # TorchScript is deprecated in favour of torch.export, which has no stateful modules yet; the

@@ -19,6 +19,7 @@ after the checkpoint and continues exactly as if it had never stopped.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import math
@@ -60,6 +61,18 @@ def check_finite(metrics: dict[str, float], phase: str, step: int, last_checkpoi
                 f"{name} = {value} at step {step} of phase {phase!r}; the run stopped and "
                 f"{kept} (lower a learning rate, or resume to retry)"
             )
+
+
+def task_uses_proprio(data: Path) -> bool:
+    """Whether the dataset's task feeds proprioception to the models by default (robot tasks that have it)."""
+    from lompo.data.dataset import infer_task, read_metadata
+    from lompo.envs import get_task
+
+    try:
+        task = (read_metadata(data) or {}).get("task") or infer_task(data)
+        return bool(task) and get_task(str(task)).proprio
+    except LompoError:  # unreadable metadata or an unknown task: the run reports it when it opens the data
+        return False
 
 
 NO_TASK = "the dataset names no task (dataset.json has none; import with --task if it came from one)"
@@ -177,6 +190,9 @@ class Run:
         spec = algorithm_spec(algo)
         if isinstance(overrides, list):
             overrides = parse_overrides(overrides)
+        overrides = dict(overrides or {})
+        if "proprio" in {f.name for f in dataclasses.fields(spec.config_cls)} and "proprio" not in overrides:
+            overrides["proprio"] = task_uses_proprio(Path(data))  # the task's default, written to config.json
         # absolute paths: `--resume` and `lompo evaluate` work from any directory
         world = str(Path(world_model).resolve()) if world_model else ""
         base = {"data": str(Path(data).resolve()), "seed": seed, "world_model": world, "skip_bad": skip_bad}

@@ -1,0 +1,64 @@
+"""Proprioception beside images in LOMPO's world model: both modalities receive gradient, the default
+follows the task (on for adroit-pen, off for DMC) and is written to config.json, evaluation feeds the
+policy both, and data without proprioception is refused by name."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lompo.algos.world_model import batch_to_torch
+from lompo.collect import collect_random
+from lompo.data import write_episode
+from lompo.data.dataset import write_metadata
+from lompo.errors import ConfigError
+from lompo.testing import synthetic_episode
+
+from helpers import new_run
+
+
+def test_both_modalities_receive_gradient_from_one_model_step(tiny_dataset, tmp_path):
+    run = new_run(tmp_path / "run", tiny_dataset, proprio="true")  # lompo collect stores it as "state"
+    store = run.open_store()
+    algo = run.spec.build(run.config, store, seed=0)
+    batch = batch_to_torch(algo.model_sampler.sample(), algo.device)
+    assert batch["proprio"].shape[-1] == store["state"].shape[-1]
+    algo.model.zero_grad()
+    loss, metrics = algo.world_model_loss(batch)
+    loss.backward()
+    encoder = algo.model.encoder
+    for name, module in [("conv", encoder.net), ("proprio MLP", encoder.proprio), ("head", algo.model.proprio_head)]:
+        norm = sum(float(p.grad.norm()) for p in module.parameters() if p.grad is not None)
+        assert norm > 0, name
+    assert metrics["model/proprio_nll"] > 0
+    # the embedding changes with the proprioception alone
+    image = batch["image"][:, :2]
+    a = encoder(image, batch["proprio"][:, :2])
+    b = encoder(image, batch["proprio"][:, :2] + 1.0)
+    assert not torch.allclose(a, b)
+    with pytest.raises(ConfigError, match="proprioception"):
+        encoder(image)
+
+
+def test_the_default_follows_the_task_and_evaluation_feeds_both(tmp_path, tiny_dataset):
+    assert json.loads(new_run(tmp_path / "dmc", tiny_dataset).config_path.read_text())["algo"]["proprio"] is False
+    (pen,) = collect_random(
+        "adroit-pen", tmp_path / "data", episodes=2, image_sizes=(32,), render_profile="fast", episode_length=40,
+        progress=False,
+    )  # fmt: skip
+    run = new_run(tmp_path / "pen", pen, eval_episodes=1)
+    assert json.loads(run.config_path.read_text())["algo"]["proprio"] is True
+    result = run.train()
+    assert np.isfinite(result["return_mean"]) and "success_rate" in result
+
+
+def test_proprio_on_data_without_it_is_refused_by_name(tmp_path):
+    folder = tmp_path / "images-only"
+    folder.mkdir()
+    for i in range(2):
+        write_episode(folder, synthetic_episode(12, 32, 1, seed=i), name=f"{i}-13.npz")
+    write_metadata(folder, {"task": "cartpole-swingup"})
+    run = new_run(tmp_path / "run", folder, proprio="true")
+    with pytest.raises(ConfigError, match="proprio=true needs proprioception"):
+        run.train()

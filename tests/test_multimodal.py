@@ -41,16 +41,46 @@ def test_both_modalities_receive_gradient_from_one_model_step(tiny_dataset, tmp_
         encoder(image)
 
 
-def test_the_default_follows_the_task_and_evaluation_feeds_both(tmp_path, tiny_dataset):
-    assert json.loads(new_run(tmp_path / "dmc", tiny_dataset).config_path.read_text())["algo"]["proprio"] is False
-    (pen,) = collect_random(
-        "adroit-pen", tmp_path / "data", episodes=2, image_sizes=(32,), render_profile="fast", episode_length=40,
-        progress=False,
+@pytest.fixture(scope="module")
+def pen_dataset(tmp_path_factory):
+    (folder,) = collect_random(
+        "adroit-pen", tmp_path_factory.mktemp("pen"), episodes=2, image_sizes=(32,), render_profile="fast",
+        episode_length=40, progress=False,
     )  # fmt: skip
-    run = new_run(tmp_path / "pen", pen, eval_episodes=1)
+    return folder
+
+
+@pytest.mark.parametrize("algo", ["lompo", "offline_dv2", "bc"])
+def test_the_default_follows_the_task_and_evaluation_feeds_both(tmp_path, tiny_dataset, pen_dataset, algo):
+    dmc = new_run(tmp_path / "dmc", tiny_dataset, algo=algo)
+    assert json.loads(dmc.config_path.read_text())["algo"]["proprio"] is False
+    run = new_run(tmp_path / "pen", pen_dataset, algo=algo, eval_episodes=1)
     assert json.loads(run.config_path.read_text())["algo"]["proprio"] is True
     result = run.train()
     assert np.isfinite(result["return_mean"]) and "success_rate" in result
+    assert run.policy(run.trained_algorithm(run.open_store())[0]).observation == "dict"
+
+
+def test_offline_dv2_and_drq_encoders_take_both(tiny_dataset, tmp_path):
+    for algo in ("offline_dv2", "drqbc"):
+        run = new_run(tmp_path / algo, tiny_dataset, algo=algo, proprio="true")
+        store = run.open_store()
+        built = run.spec.build(run.config, store, seed=0)
+        if algo == "offline_dv2":
+            batch = batch_to_torch(built.model_sampler.sample(), built.device)
+            loss, metrics = built.world_model_loss(batch)
+            loss.backward()
+            grads = [built.model.encoder.proprio, built.model.proprio_head]
+            assert metrics["model/proprio_nll"] > 0
+        else:
+            batch = built.batch()
+            rows = store["state"]
+            assert batch["proprio"].shape == (built.config.batch_size, rows.shape[1])
+            assert built.encoder.repr_dim == built.encoder(batch["obs"], batch["proprio"]).shape[1]
+            built.train_step("agent", 0)
+            grads = [built.critic]
+        for module in grads:
+            assert sum(float(p.grad.norm()) for p in module.parameters() if p.grad is not None) > 0, algo
 
 
 def test_proprio_on_data_without_it_is_refused_by_name(tmp_path):

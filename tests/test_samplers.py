@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from lompo.data import EpisodeStore, SequenceSampler, TransitionSampler
+from lompo.errors import ConfigError
 from lompo.testing import synthetic_episode as make_episode
 
 LENGTHS = [12, 3, 20, 7]  # transitions per episode; one episode shorter than the window
@@ -150,3 +151,22 @@ def test_two_builds_of_one_dataset_pack_and_sample_alike(tmp_path):
     batches = [SequenceSampler(s, 5, 4, seed=3).sample() for s in (a, b)]
     for key in batches[0]:
         np.testing.assert_array_equal(batches[0][key], batches[1][key])
+
+
+def test_proprioception_comes_from_the_transition_and_its_n_step_successor(tmp_path):
+    episodes = []
+    for i in range(3):
+        episode = make_episode(12, seed=i, episode_id=i)
+        episode["state"] = np.stack([episode["step"], episode["episode_id"]], 1).astype(np.float32)
+        episodes.append(episode)
+    store = EpisodeStore.from_episodes(episodes, tmp_path / "store")
+    batch = TransitionSampler(store, 64, frame_stack=2, n_step=3, seed=0, proprio=True).sample()
+    t, episode = batch["proprio"][:, 0].astype(int), batch["proprio"][:, 1].astype(int)
+    advanced = batch["next_proprio"][:, 0] - batch["proprio"][:, 0]
+    assert ((advanced >= 1) & (advanced <= 3)).all() and (batch["next_proprio"][:, 1] == episode).all()
+    expected = np.stack([episodes[e]["action"][s + 1] for e, s in zip(episode, t, strict=True)])
+    np.testing.assert_array_equal(batch["action"], expected)
+    sequences = SequenceSampler(store, 4, 5, keys=("image", "proprio")).sample()
+    assert sequences["proprio"].shape == (4, 5, 2)
+    with pytest.raises(ConfigError, match="proprioception"):
+        TransitionSampler(EpisodeStore.from_episodes([make_episode(5)], tmp_path / "plain"), 4, proprio=True)

@@ -24,6 +24,7 @@ import copy
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -59,6 +60,7 @@ class DrQConfig:
     bc_weight: float = 2.5  # alpha of DrQ+BC (TD3+BC)
     cql_weight: float = -1.0  # < 0: V-D4RL Table C.4's weight for the dataset (see cql_weight_for)
     cql_actions: int = 10  # uniform actions (and policy actions at s and s') per state
+    proprio: bool = False  # proprioception concatenated to the image features (on by default for adroit-pen)
 
     def validate(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -135,9 +137,10 @@ def std_schedule(step: int, config: DrQConfig) -> float:
 
 # ---------------------------------------------------------------------------- networks
 class Encoder(nn.Module):
-    """4 conv layers x ``channels`` (3x3; the first with stride 2), ReLU; 84 px -> 32 x 35 x 35."""
+    """4 conv layers x ``channels`` (3x3; the first with stride 2), ReLU; 84 px -> 32 x 35 x 35. With
+    ``proprio_dim > 0`` the proprioception is concatenated to the flattened image features."""
 
-    def __init__(self, in_channels: int, image_size: int, channels: int = 32):
+    def __init__(self, in_channels: int, image_size: int, channels: int = 32, proprio_dim: int = 0):
         super().__init__()
         self.net = nn.Sequential(
             nn.Conv2d(in_channels, channels, 3, stride=2),
@@ -150,10 +153,16 @@ class Encoder(nn.Module):
             nn.ReLU(),
         )
         side = (image_size - 3) // 2 + 1 - 6
-        self.repr_dim = channels * side * side
+        self.proprio_dim = proprio_dim
+        self.repr_dim = channels * side * side + proprio_dim
 
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.net(obs / 255.0 - 0.5).flatten(1)
+    def forward(self, obs: torch.Tensor, proprio: torch.Tensor | None = None) -> torch.Tensor:
+        features = self.net(obs / 255.0 - 0.5).flatten(1)
+        if not self.proprio_dim:
+            return features
+        if proprio is None:
+            raise ConfigError("this encoder takes proprioception beside the frames; none was given")
+        return torch.cat([features, proprio.float()], -1)
 
 
 def _trunk(repr_dim: int, feature_dim: int) -> nn.Sequential:
@@ -241,19 +250,22 @@ class FrameStackPolicy:
     def __init__(self, encoder: Encoder, actor: Actor, frame_stack: int, device: torch.device):
         self.encoder, self.actor, self.k, self.device = encoder, actor, frame_stack, device
         self.frames: deque = deque(maxlen=frame_stack)
+        self.observation = "dict" if encoder.proprio_dim else "image"  # what act takes from the environment
 
     def reset(self) -> None:
         self.frames.clear()
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        frame = np.ascontiguousarray(np.asarray(obs).transpose(2, 0, 1))  # (3, H, W)
+    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        image, proprio = (obs["image"], obs["proprio"]) if isinstance(obs, dict) else (obs, None)
+        frame = np.ascontiguousarray(np.asarray(image).transpose(2, 0, 1))  # (3, H, W)
         if not self.frames:
             self.frames.extend([frame] * self.k)
         else:
             self.frames.append(frame)
         x = torch.as_tensor(np.concatenate(list(self.frames)), device=self.device).unsqueeze(0).float()
-        return self.actor(self.encoder(x)).squeeze(0).cpu().numpy()
+        p = None if proprio is None else torch.as_tensor(np.asarray(proprio, np.float32), device=self.device)[None]
+        return self.actor(self.encoder(x, p)).squeeze(0).cpu().numpy()
 
 
 # ---------------------------------------------------------------------------- agent
@@ -275,7 +287,11 @@ class DrQ:
             )
         self.action_dim = int(store.action_dim)
         c = config
-        self.encoder = Encoder(3 * c.frame_stack, height, c.conv_channels).to(self.device)
+        self.sampler = TransitionSampler(
+            store, c.batch_size, c.frame_stack, c.n_step, c.gamma, seed=seed, proprio=c.proprio
+        )
+        proprio_dim = int(np.prod(store[self.sampler.proprio_key].shape[1:])) if self.sampler.proprio_key else 0
+        self.encoder = Encoder(3 * c.frame_stack, height, c.conv_channels, proprio_dim).to(self.device)
         self.actor = Actor(self.encoder.repr_dim, self.action_dim, c.feature_dim, c.hidden).to(self.device)
         self.encoder_opt = torch.optim.Adam(self.encoder.parameters(), lr=c.lr)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=c.lr)
@@ -290,7 +306,6 @@ class DrQ:
             self.cql_weight = cql_weight_for(store.info.get("task"), dataset_recipe(store))
         else:
             self.cql_weight = c.cql_weight
-        self.sampler = TransitionSampler(store, c.batch_size, c.frame_stack, c.n_step, c.gamma, seed=seed)
         self.augment_rng = torch.Generator().manual_seed(seed + 1)
 
     def phase_length(self, phase: str) -> int:
@@ -358,16 +373,16 @@ class DrQ:
         batch = self.batch()
         std = std_schedule(step, self.config)
         if self.config.objective == "bc":
-            loss, metrics = self.actor_loss(self.encoder(batch["obs"]), batch, std)
+            loss, metrics = self.actor_loss(self.encoder(batch["obs"], batch.get("proprio")), batch, std)
             self.encoder_opt.zero_grad(set_to_none=True)
             self.actor_opt.zero_grad(set_to_none=True)
             loss.backward()
             self.encoder_opt.step()
             self.actor_opt.step()
             return metrics
-        h = self.encoder(batch["obs"])
+        h = self.encoder(batch["obs"], batch.get("proprio"))
         with torch.no_grad():
-            next_h = self.encoder(batch["next_obs"])
+            next_h = self.encoder(batch["next_obs"], batch.get("next_proprio"))
         critic, critic_target, critic_opt = self.critics()
         critic_loss, metrics = self.critic_loss(h, next_h, batch, std)
         self.encoder_opt.zero_grad(set_to_none=True)

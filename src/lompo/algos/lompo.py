@@ -115,7 +115,9 @@ class LompoConfig:
             raise ConfigError("sequence_length must be >= 2 (transitions need two frames)")
 
 
-WORLD_MODEL_FIELDS = ("depth", "deter", "stoch", "hidden", "mlp_layers", "ensemble", "min_std", "discount_head")
+WORLD_MODEL_FIELDS = (
+    "depth", "deter", "stoch", "hidden", "mlp_layers", "ensemble", "min_std", "discount_head", "proprio",
+)  # fmt: skip
 
 # Presets (field overrides). ``paper``: the numbers of LOMPO appendix C (docs/lompo.md) with
 # our Algorithm-1 sizes. ``cpu``: learns a cheap task on 2 cores in minutes. ``tiny``: tests.

@@ -32,7 +32,13 @@ from torch.nn import functional as F
 
 from lompo.algos.kl import masked_mean, split_kl
 from lompo.algos.spec import AlgorithmSpec, check_positive
-from lompo.algos.world_model import LatentModelAlgorithm, batch_to_torch, model_sample_strip, sample_prior_members
+from lompo.algos.world_model import (
+    LatentModelAlgorithm,
+    batch_to_torch,
+    model_sample_strip,
+    proprio_size,
+    sample_prior_members,
+)
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
@@ -111,6 +117,7 @@ class OfflineDV2Config:
     head_units: int = 400  # reward, discount, actor and critic MLPs (DreamerV2: 4 x 400, ELU)
     head_layers: int = 4
     discount_head: bool = True
+    proprio: bool = False  # proprioception encoded beside the images and reconstructed (on for adroit-pen)
     kl_balance: float = 0.8
     free_nats: float = 1.0
     kl_scale: float = 1.0
@@ -159,6 +166,7 @@ WORLD_MODEL_FIELDS = (
     "head_units",
     "head_layers",
     "discount_head",
+    "proprio",
 )
 
 # ``paper``: V-D4RL Table 7 with DreamerV2's DMC defaults. ``cpu``: a cheap task, 20-25 minutes per
@@ -181,10 +189,10 @@ VARIANTS: dict[str, dict] = {"offline_dv2": {}}
 
 # ---------------------------------------------------------------------------- networks
 class WorldModel(nn.Module):
-    def __init__(self, config: OfflineDV2Config, image_size: int, action_dim: int):
+    def __init__(self, config: OfflineDV2Config, image_size: int, action_dim: int, proprio_dim: int = 0):
         super().__init__()
         c = config
-        self.encoder = ConvEncoder(image_size, c.depth, act=nn.ELU)
+        self.encoder = ConvEncoder(image_size, c.depth, act=nn.ELU, proprio_dim=proprio_dim, proprio_hidden=c.hidden)
         self.rssm = DiscreteEnsembleRSSM(
             action_dim, self.encoder.embed_dim, c.deter, c.stoch, c.classes, c.hidden, c.ensemble, c.unimix
         )
@@ -192,6 +200,7 @@ class WorldModel(nn.Module):
         self.decoder = ConvDecoder(feat, image_size, c.depth, act=nn.ELU)
         self.reward_head = mlp(feat, 1, c.head_units, c.head_layers)
         self.discount_head = mlp(feat, 1, c.head_units, c.head_layers) if c.discount_head else None
+        self.proprio_head = mlp(feat, proprio_dim, c.head_units, c.head_layers) if proprio_dim else None
 
     def reward(self, features: torch.Tensor) -> torch.Tensor:
         return self.reward_head(features).squeeze(-1)
@@ -233,7 +242,7 @@ def world_model_loss(
     continuation. The prior member ``k_t`` is drawn uniformly per time step (as in DreamerV2's
     ensemble and LOMPO eq. 8), its heads evaluated on all steps after the filtering loop."""
     image = batch["image"]
-    embed = model.encoder(image)
+    embed = model.encoder(image, batch.get("proprio"))
     post = model.rssm.observe(embed, batch["action"], batch["is_first"])
     length = image.shape[1]
     if members is None:
@@ -245,6 +254,8 @@ def world_model_loss(
     image_nll = 0.5 * (model.decoder(features) - preprocess(image)).pow(2).sum((-3, -2, -1))
     reward_nll = 0.5 * (model.reward(features) - batch["reward"]).pow(2)
     terms = {"image_nll": image_nll, "reward_nll": reward_nll}
+    if model.proprio_head is not None:
+        terms["proprio_nll"] = 0.5 * (model.proprio_head(features) - batch["proprio"]).pow(2).sum(-1)
     if model.discount_head is not None:
         logits = model.discount_head(features).squeeze(-1)
         terms["discount_nll"] = F.binary_cross_entropy_with_logits(logits, batch["discount"], reduction="none")
@@ -311,7 +322,9 @@ class OfflineDV2(LatentModelAlgorithm):
         config.validate()
         self.config, self.store, self.device = config, store, torch.device(device)
         self.image_size, self.action_dim = int(store.image_shape[0]), int(store.action_dim)
-        self.build_world_model(WorldModel(config, self.image_size, self.action_dim), store, seed, eps=config.adam_eps)
+        proprio_dim = proprio_size(store) if config.proprio else 0
+        model = WorldModel(config, self.image_size, self.action_dim, proprio_dim)
+        self.build_world_model(model, store, seed, eps=config.adam_eps)
         feat = self.model.rssm.feature_dim
         self.actor = Actor(feat, self.action_dim, config.head_units, config.head_layers, config.actor_min_std).to(
             self.device
@@ -320,7 +333,9 @@ class OfflineDV2(LatentModelAlgorithm):
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr, eps=config.adam_eps)
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr, eps=config.adam_eps)
-        self.start_sampler = SequenceSampler(store, config.imagine_batch_size, config.sequence_length, seed=seed + 1)
+        self.start_sampler = SequenceSampler(
+            store, config.imagine_batch_size, config.sequence_length, seed=seed + 1, keys=self.sequence_keys
+        )
 
     def phase_length(self, phase: str) -> int:
         return {"model": self.config.model_steps, "agent": self.config.agent_steps}[phase]
@@ -338,7 +353,8 @@ class OfflineDV2(LatentModelAlgorithm):
     @torch.no_grad()
     def posterior_starts(self, batch: dict[str, torch.Tensor]) -> LatentState:
         """Posterior states of every valid step of a sequence batch: the imagination's start states."""
-        post = self.model.rssm.observe(self.model.encoder(batch["image"]), batch["action"], batch["is_first"])
+        embed = self.model.encoder(batch["image"], batch.get("proprio"))
+        post = self.model.rssm.observe(embed, batch["action"], batch["is_first"])
         valid = batch["mask"]
         return LatentState(post["deter"][valid], post["stoch"][valid])
 

@@ -88,11 +88,12 @@ class TransitionSampler:
     ``reward = sum_{i<n'} gamma^i (prod_{j<i} discount[t+1+j]) reward[t+1+i]``;
     ``discount = gamma^{n'} prod_{j<n'} discount[t+1+j]``; ``next_obs`` stacks
     at ``t+n'``, where ``n' = min(n, steps left in the episode)``.
-    Observations are ``(B, 3k, H, W)`` uint8 (channels first) or ``(B, k, H, W, 3)``.
+    Observations are ``(B, 3k, H, W)`` uint8 (channels first) or ``(B, k, H, W, 3)``. With ``proprio``,
+    also ``proprio`` and ``next_proprio``: the proprioception at ``t`` and ``t+n'``.
     """
 
     def __init__(self, store: EpisodeStore, batch_size: int, frame_stack: int = 3, n_step: int = 3,
-                 gamma: float = 0.99, seed: int = 0, channels_first: bool = True):  # fmt: skip
+                 gamma: float = 0.99, seed: int = 0, channels_first: bool = True, proprio: bool = False):  # fmt: skip
         if batch_size < 1 or frame_stack < 1 or n_step < 1:
             raise ConfigError(
                 f"batch size, frame stack and n-step must be >= 1, got {batch_size}, {frame_stack}, {n_step}"
@@ -104,6 +105,10 @@ class TransitionSampler:
         counts = store.episode_lengths - 1  # transitions per episode
         self.transition_starts = np.repeat(store.episode_starts, counts) + _ranges(counts)
         self.transition_episode = np.repeat(np.arange(store.num_episodes), counts)
+        self.proprio_key = proprio_key(store) if proprio else None
+        if proprio and self.proprio_key is None:
+            raise ConfigError(f"{store.info.get('source')}: proprio=true needs proprioception in the episodes "
+                              "(key 'proprio' or 'state'); this dataset has none (--set proprio=false)")  # fmt: skip
         self.reward = np.asarray(store["reward"], np.float32)  # small: kept in memory
         self.discount = np.asarray(store["discount"], np.float32)
 
@@ -139,13 +144,17 @@ class TransitionSampler:
         first = self.store.episode_starts[episode]
         last = first + self.store.episode_lengths[episode] - 1
         reward, discount, next_t = self.n_step_targets(t, last)
-        return {
+        batch = {
             "obs": self._frames(self.stack_index(t, first)),
             "action": np.asarray(self.store["action"][t + 1], np.float32),
             "reward": reward,
             "discount": discount,
             "next_obs": self._frames(self.stack_index(next_t, first)),
         }
+        if self.proprio_key is not None:  # the proprioception of the current step (not stacked)
+            batch["proprio"] = np.asarray(self.store[self.proprio_key][t], np.float32)
+            batch["next_proprio"] = np.asarray(self.store[self.proprio_key][next_t], np.float32)
+        return batch
 
     def __iter__(self):
         while True:

@@ -11,6 +11,15 @@ def _isolated_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LOMPO_CACHE", str(tmp_path / "cache"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_assets(tmp_path_factory):
+    """Fetched model files (ROBEL's D'Claw) land in one folder per test session, not the user's cache."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("LOMPO_ASSETS", str(tmp_path_factory.mktemp("assets")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
     """Three episodes at 32 px."""

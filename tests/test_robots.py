@@ -15,7 +15,7 @@ from lompo.errors import ConfigError
 from helpers import new_run
 
 
-@pytest.mark.parametrize(("task", "actions"), [("door-open", 4), ("adroit-pen", 24)])
+@pytest.mark.parametrize(("task", "actions"), [("door-open", 4), ("adroit-pen", 24), ("dclaw-screw", 9)])
 def test_a_stored_state_re_renders_exactly_in_another_env(task, actions):
     env = make_env(task, 32, render_profile="fast", observation="dict")
     other = make_env(task, 32, render_profile="fast")
@@ -40,6 +40,28 @@ def test_a_stored_state_re_renders_exactly_in_another_env(task, actions):
     finally:
         env.close()
         other.close()
+
+
+def test_the_claw_is_rewarded_once_per_new_third_of_a_turn():
+    env = make_env("dclaw-screw", 16, render_profile="fast", observation="state")
+    try:
+        env.reset(seed=0)
+        claw = env._env
+        hold = np.zeros(9, np.float32)
+        _, reward, *_ = env.step(hold)
+        assert -1 < reward <= 0  # the finger penalty alone
+        for angle, expected_turns in [(2.2, 1), (2.3, 1), (4.3, 2), (1.0, 2), (6.4, 3)]:
+            state = env.physics_state()
+            before = claw.best_turns
+            state[claw.valve] = angle
+            env.set_physics_state(state)
+            _, reward, _, _, info = env.step(hold)
+            assert claw.best_turns == expected_turns
+            assert (reward > 0) == (expected_turns > before)  # +1 only for a third not reached before
+            assert info["success"] == (expected_turns >= 3)
+        assert env.physics_state()[-1] == 3  # the furthest turn is part of the stored state
+    finally:
+        env.close()
 
 
 def test_the_pen_goal_is_fixed():

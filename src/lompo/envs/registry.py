@@ -96,6 +96,9 @@ TASKS: dict[str, TaskSpec] = {
             episode_length=200,
             camera_name="fixed",
             proprio=True,
+        ),
+        TaskSpec(
+            "dclaw-screw", "dclaw", "screw", action_repeat=2, episode_length=80, camera_name="lompo", proprio=True
         ),  # fmt: skip
     ]
 }

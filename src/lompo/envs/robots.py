@@ -13,7 +13,9 @@ Sawyer door-open (Meta-World) and the Adroit pen (gymnasium-robotics), behind th
 - **Meta-World on MuJoCo >= 3**: its ``reset_mocap_welds`` writes 11 values into a 12-value weld row and
   crashes; the wrapper pads the row (the added value is the weld's torque scale, which MuJoCo's default
   of 1 already used).
-- **Episodes**: door-open 500 simulator steps, pen 200, both with action repeat 4 (LOMPO appendix);
+- **D'Claw screw** (:mod:`lompo.envs.dclaw`): ROBEL's model files, fetched once and checksummed.
+- **Episodes**: door-open 500 simulator steps, pen 200, both with action repeat 4, D'Claw 80 with
+  action repeat 2 (LOMPO appendix);
   door-open's reward is the paper's sparse one (1 when the door is open, else 0), the pen's is
   gymnasium-robotics' (10 when the pen reaches the goal orientation, -0.1 otherwise). The pen's goal is
   fixed (LOMPO appendix): the orientation at the centre of gymnasium-robotics' random goal range (Euler
@@ -32,7 +34,7 @@ from lompo.envs.registry import TaskSpec
 from lompo.envs.rendering import RenderProfile, choose_gl_backend, get_render_profile
 from lompo.errors import ConfigError
 
-SUITES = ("metaworld", "adroit")
+SUITES = ("metaworld", "adroit", "dclaw")
 WELD_ROW = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 5.0]  # Meta-World's weld data, 11 values
 FLIPPED_CAMERAS = ("corner", "corner2", "corner3")
 FIXED_PEN_GOAL = np.array([1.0, 0.0, 0.0, 0.0])  # quaternion of Euler angles (0, 0, 0)
@@ -112,6 +114,11 @@ class RobotEnv(gym.Env):
         elif task.domain == "adroit":
             self._env = _adroit_env(task.task)
             self._fields = []
+        elif task.domain == "dclaw":
+            from lompo.envs.dclaw import DClawScrew
+
+            self._env = DClawScrew()
+            self._fields = []
         else:
             raise ConfigError(f"unknown robot suite {task.domain!r}; known: {SUITES}")
         self.model, self.data = self._env.model, self._env.data
@@ -176,8 +183,10 @@ class RobotEnv(gym.Env):
         parts = [d.qpos, d.qvel]
         if self.spec_task.domain == "metaworld":
             parts += [d.mocap_pos.ravel(), d.mocap_quat.ravel(), *(self._field(k, n) for k, n in self._fields)]
-        else:
+        elif self.spec_task.domain == "adroit":
             parts.append(self._env.get_env_state()["desired_orien"])
+        else:  # dclaw: the furthest turn reached, which the reward counts from
+            parts.append([self._env.best_turns])
         return np.concatenate([np.asarray(p, np.float64).ravel() for p in parts])
 
     def set_physics_state(self, state: np.ndarray) -> None:
@@ -188,7 +197,7 @@ class RobotEnv(gym.Env):
         if self.spec_task.domain == "metaworld":
             sizes += [3 * m.nmocap, 4 * m.nmocap, *(3 for _ in self._fields)]
         else:
-            sizes.append(4)
+            sizes.append(4 if self.spec_task.domain == "adroit" else 1)
         if len(state) != sum(sizes):
             raise ConfigError(f"a {self.spec_task.name} physics state has {sum(sizes)} values, got {len(state)}")
         parts = np.split(state, np.cumsum(sizes)[:-1])
@@ -200,8 +209,10 @@ class RobotEnv(gym.Env):
                 self._field(kind, name)[:] = value
             if self._fields and self.spec_task.task.startswith("door"):
                 self._env._target_pos = parts[5].copy()  # the success test reads it
-        else:
+        elif self.spec_task.domain == "adroit":
             self._env.set_env_state({"qpos": parts[0], "qvel": parts[1], "desired_orien": parts[2]})
+        else:
+            self._env.best_turns = int(parts[2][0])
         self._mujoco.mj_forward(m, d)  # or the image lags one step behind the state
 
     # ----------------------------------------------------------------- gym API

@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--out", default="docs/robots.png")
     args = parser.parse_args()
     rows = []
-    for task in ("door-open", "adroit-pen"):
+    for task in ("door-open", "adroit-pen", "dclaw-screw"):
         big = np.concatenate(frames(task, 128), 1)
         small = np.concatenate([np.kron(f, np.ones((2, 2, 1), np.uint8)) for f in frames(task, 64)], 1)
         rows += [big, small]  # 64 px frames shown at twice their size

@@ -32,7 +32,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from lompo.algos.sac import soft_update
-from lompo.algos.spec import AlgorithmSpec, check_positive
+from lompo.algos.spec import AlgorithmSpec, Metrics, check_positive
 from lompo.data.samplers import TransitionSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
@@ -335,13 +335,13 @@ class DrQ:
             target = td_target(batch["reward"], batch["discount"], *critic_target(next_h, next_action))
         q1, q2 = critic(h, batch["action"])
         loss = F.mse_loss(q1, target) + F.mse_loss(q2, target)
-        metrics = {"critic/q": q1.mean().item(), "critic/target": target.mean().item()}
+        metrics = {"critic/q": q1.mean().detach(), "critic/target": target.mean().detach()}
         if c.objective == "cql":
             q_sampled = self.cql_action_values(h, next_h, std)
             penalty = cql_regularizer(q1, q_sampled[0]) + cql_regularizer(q2, q_sampled[1])
             loss = loss + self.cql_weight * penalty
-            metrics["critic/cql"] = penalty.item()
-        metrics["critic/loss"] = loss.item()  # TD (+ weighted CQL) loss
+            metrics["critic/cql"] = penalty.detach()
+        metrics["critic/loss"] = loss.detach()  # TD (+ weighted CQL) loss
         return loss, metrics
 
     def cql_action_values(self, h: torch.Tensor, next_h: torch.Tensor, std: float):
@@ -358,16 +358,16 @@ class DrQ:
         mean = self.actor(h)
         if c.objective == "bc":
             loss = bc_loss(mean, batch["action"])
-            return loss, {"actor/bc_loss": loss.item()}
+            return loss, {"actor/bc_loss": loss.detach()}
         action = sample_clipped(mean, std, c.std_clip)
         q = torch.min(*self.critics()[0](h, action))
         if c.objective == "drqbc":
             loss = drqbc_actor_loss(q, action, batch["action"], c.bc_weight)
         else:
             loss = -q.mean()
-        return loss, {"actor/loss": loss.item(), "actor/bc_mse": F.mse_loss(mean, batch["action"]).item()}
+        return loss, {"actor/loss": loss.detach(), "actor/bc_mse": F.mse_loss(mean, batch["action"]).detach()}
 
-    def train_step(self, phase: str, step: int) -> dict[str, float]:
+    def train_step(self, phase: str, step: int) -> Metrics:
         if phase != "agent":
             raise ConfigError(f"{self.config.objective} has no phase {phase!r}")
         batch = self.batch()

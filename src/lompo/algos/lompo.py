@@ -32,7 +32,7 @@ from torch.nn import functional as F
 
 from lompo.algos.kl import masked_mean, split_kl
 from lompo.algos.sac import SAC, SACConfig
-from lompo.algos.spec import AlgorithmSpec, check_positive
+from lompo.algos.spec import AlgorithmSpec, Metrics, check_positive
 from lompo.algos.world_model import (
     LatentModelAlgorithm,
     batch_to_torch,
@@ -160,7 +160,7 @@ class WorldModel(nn.Module):
 
 def world_model_loss(
     model: WorldModel, batch: dict[str, torch.Tensor], config: LompoConfig, members: torch.Tensor | None = None
-) -> tuple[torch.Tensor, dict[str, float]]:
+) -> tuple[torch.Tensor, Metrics]:
     """Negative of eq. 8, averaged over the valid steps of a ``(B, T)`` batch.
 
     ``-log D(x_t|s_t) - log p(r_t|s_t) + kl_scale * KL(q(z_t|.) || p_{k_t}(z_t|d_t))``; Normal(·, 1) likelihoods for
@@ -195,8 +195,8 @@ def world_model_loss(
         logits = model.discount_head(features).squeeze(-1)
         terms["discount_nll"] = F.binary_cross_entropy_with_logits(logits, batch["discount"], reduction="none")
     loss = masked_mean(sum(terms.values()), mask) + config.kl_scale * kl_loss
-    metrics = {f"model/{k}": masked_mean(v.detach(), mask).item() for k, v in terms.items()}
-    metrics["model/kl"] = masked_mean(kl_prior_side.detach(), mask).item()
+    metrics = {f"model/{k}": masked_mean(v.detach(), mask).detach() for k, v in terms.items()}
+    metrics["model/kl"] = masked_mean(kl_prior_side.detach(), mask).detach()
     with torch.no_grad():
         all_means, all_stds = model.rssm.prior(deter.reshape(-1, deter.shape[-1]))  # (K, T*B, Z)
         flat = (
@@ -205,7 +205,7 @@ def world_model_loss(
         )
         kl_members = gaussian_kl(*flat, all_means, all_stds).view(config.ensemble, length, -1).transpose(1, 2)
         for k in range(config.ensemble):
-            metrics[f"model/kl_member{k}"] = masked_mean(kl_members[k], mask).item()
+            metrics[f"model/kl_member{k}"] = masked_mean(kl_members[k], mask).detach()
     return loss, metrics
 
 
@@ -318,13 +318,13 @@ class Lompo(LatentModelAlgorithm):
         self.real = LatentReplay(config.real_capacity, feat, self.action_dim)
         self.latent = LatentReplay(config.latent_capacity, feat, self.action_dim)
         self.penalty_fn = PENALTIES[config.penalty]
-        self.rollout_stats: dict[str, float] = {}  # latest rollout batch's statistics, reported every agent step
+        self.rollout_stats: Metrics = {}  # latest rollout batch's statistics, reported every agent step
 
     def phase_length(self, phase: str) -> int:
         return {"model": self.config.model_steps, "buffers": 1, "agent": self.config.agent_steps}[phase]
 
     # ------------------------------------------------------------ phase 1: world model (model_step)
-    def world_model_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def world_model_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Metrics]:
         return world_model_loss(self.model, batch, self.config)
 
     # ------------------------------------------------------------ buffers
@@ -402,7 +402,7 @@ class Lompo(LatentModelAlgorithm):
         reward: torch.Tensor,
         states: int = 64,
         actions: int = 8,
-    ) -> dict[str, float]:
+    ) -> Metrics:
         """What the agent phase feeds the critic: the model reward before the penalty, the penalty ``u``
         (mean, std), the penalised reward ``r̃``, and ``u``'s spread across actions from one state: the
         std of ``u`` over ``actions`` uniform random actions from each of the first ``states`` start
@@ -414,17 +414,17 @@ class Lompo(LatentModelAlgorithm):
         action = torch.rand(m * actions, self.action_dim, device=self.device) * 2 - 1
         spread = self.penalized_step(repeated, action)[3].view(actions, m).std(0, unbiased=False).mean()
         return {
-            "latent/raw_reward": raw_reward.mean().item(),
-            "latent/penalty_mean": penalty.mean().item(),
-            "latent/penalty_std": penalty.std(unbiased=False).item(),
-            "latent/penalized_reward": reward.mean().item(),
-            "latent/penalty_std_across_actions": spread.item(),
+            "latent/raw_reward": raw_reward.mean().detach(),
+            "latent/penalty_mean": penalty.mean().detach(),
+            "latent/penalty_std": penalty.std(unbiased=False).detach(),
+            "latent/penalized_reward": reward.mean().detach(),
+            "latent/penalty_std_across_actions": spread.detach(),
         }
 
-    def refresh_buffers(self, real_batches: int, latent_batches: int, random_actions: bool) -> dict[str, float]:
+    def refresh_buffers(self, real_batches: int, latent_batches: int, random_actions: bool) -> Metrics:
         """Algorithm 1's refresh: real batches into ``B_real``, rollouts from posterior starts into ``B_latent``.
         Returns the statistics of the last rollout batch (empty without rollouts)."""
-        metrics: dict[str, float] = {}
+        metrics: Metrics = {}
         for _ in range(real_batches):
             transitions, _ = self.encode_real_transitions(batch_to_torch(self.refresh_sampler.sample(), self.device))
             self.real.add(transitions)
@@ -439,7 +439,7 @@ class Lompo(LatentModelAlgorithm):
             self.latent.add(transitions)
         return metrics
 
-    def fill_buffers(self) -> dict[str, float]:
+    def fill_buffers(self) -> Metrics:
         """Initial fills of Algorithm 1: ``B_real`` from the posterior, ``B_latent`` with random actions."""
         c = self.config
         self.model.eval()
@@ -464,7 +464,7 @@ class Lompo(LatentModelAlgorithm):
         batch["source"] = np.repeat(np.array([0, 1]), n)
         return batch
 
-    def agent_step(self, step: int) -> dict[str, float]:
+    def agent_step(self, step: int) -> Metrics:
         """One SAC update; every ``updates_per_epoch`` a buffer refresh first. Every step reports the
         statistics of the latest policy rollouts (the initial random-action fill's before the first)."""
         if step > 0 and step % self.config.updates_per_epoch == 0:
@@ -479,7 +479,7 @@ class Lompo(LatentModelAlgorithm):
         sac_metrics = self.sac.update(batch_to_torch(batch, self.device))
         return {**{f"agent/{k}": v for k, v in sac_metrics.items()}, **self.rollout_stats}
 
-    def train_step(self, phase: str, step: int) -> dict[str, float]:
+    def train_step(self, phase: str, step: int) -> Metrics:
         if phase == "model":
             return self.model_step()
         if phase == "buffers":

@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from lompo.algos.kl import masked_mean, split_kl
-from lompo.algos.spec import AlgorithmSpec, check_positive
+from lompo.algos.spec import AlgorithmSpec, Metrics, check_positive
 from lompo.algos.world_model import (
     LatentModelAlgorithm,
     batch_to_torch,
@@ -236,7 +236,7 @@ class Actor(nn.Module):
 # ---------------------------------------------------------------------------- world-model loss
 def world_model_loss(
     model: WorldModel, batch: dict[str, torch.Tensor], config: OfflineDV2Config, members: torch.Tensor | None = None
-) -> tuple[torch.Tensor, dict[str, float]]:
+) -> tuple[torch.Tensor, Metrics]:
     """``-log D(x|s) - log p(r|s) - log p(c|s) + kl_scale * balanced KL(q || p_{k_t})`` over the valid
     steps of a ``(B, T)`` batch; Normal(·, 1) likelihoods for images and rewards, Bernoulli for the
     continuation. The prior member ``k_t`` is drawn uniformly per time step (as in DreamerV2's
@@ -261,8 +261,8 @@ def world_model_loss(
         terms["discount_nll"] = F.binary_cross_entropy_with_logits(logits, batch["discount"], reduction="none")
     likelihood_loss = masked_mean(sum(terms.values()), mask)
     loss = likelihood_loss + config.kl_scale * kl_loss
-    metrics = {f"model/{k}": masked_mean(v.detach(), mask).item() for k, v in terms.items()}
-    metrics["model/kl"] = kl.item()
+    metrics = {f"model/{k}": masked_mean(v.detach(), mask).detach() for k, v in terms.items()}
+    metrics["model/kl"] = kl.detach()
     return loss, metrics
 
 
@@ -340,14 +340,14 @@ class OfflineDV2(LatentModelAlgorithm):
     def phase_length(self, phase: str) -> int:
         return {"model": self.config.model_steps, "agent": self.config.agent_steps}[phase]
 
-    def train_step(self, phase: str, step: int) -> dict[str, float]:
+    def train_step(self, phase: str, step: int) -> Metrics:
         if phase == "model":
             return self.model_step()
         if phase == "agent":
             return self.agent_step(step)
         raise ConfigError(f"Offline DV2 has no phase {phase!r}")
 
-    def world_model_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def world_model_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Metrics]:
         return world_model_loss(self.model, batch, self.config)
 
     @torch.no_grad()
@@ -358,7 +358,7 @@ class OfflineDV2(LatentModelAlgorithm):
         valid = batch["mask"]
         return LatentState(post["deter"][valid], post["stoch"][valid])
 
-    def agent_step(self, step: int) -> dict[str, float]:
+    def agent_step(self, step: int) -> Metrics:
         c = self.config
         self.model.eval().requires_grad_(False)  # frozen: gradients pass through it to the actor only
         start = self.posterior_starts(batch_to_torch(self.start_sampler.sample(), self.device))
@@ -380,16 +380,16 @@ class OfflineDV2(LatentModelAlgorithm):
         if (step + 1) % c.slow_target_every == 0:
             self.target_critic.load_state_dict(self.critic.state_dict())
         return {
-            "agent/actor_loss": a_loss.item(),
-            "agent/critic_loss": c_loss.item(),
-            "agent/actor_grad_norm": actor_norm.item(),
-            "agent/critic_grad_norm": critic_norm.item(),
-            "agent/return": returns.mean().item(),
-            "agent/value": values.mean().item(),
-            "agent/reward": traj["raw_reward"].mean().item(),
-            "agent/penalty": traj["penalty"].mean().item(),
-            "agent/penalized_reward": traj["reward"].mean().item(),
-            "agent/entropy": traj["entropy"].mean().item(),
+            "agent/actor_loss": a_loss.detach(),
+            "agent/critic_loss": c_loss.detach(),
+            "agent/actor_grad_norm": actor_norm.detach(),
+            "agent/critic_grad_norm": critic_norm.detach(),
+            "agent/return": returns.mean().detach(),
+            "agent/value": values.mean().detach(),
+            "agent/reward": traj["raw_reward"].mean().detach(),
+            "agent/penalty": traj["penalty"].mean().detach(),
+            "agent/penalized_reward": traj["reward"].mean().detach(),
+            "agent/entropy": traj["entropy"].mean().detach(),
         }
 
     # ------------------------------------------------------------ evaluation

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lompo.algos.spec import Metrics
 from lompo.nets.mlp import mlp
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
@@ -119,7 +120,7 @@ class SAC:
             soft_value = torch.min(q1, q2) - self.alpha * next_log_prob
             return reward + self.config.gamma * discount * soft_value
 
-    def update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+    def update(self, batch: dict[str, torch.Tensor]) -> Metrics:
         """One gradient step on critic, actor and temperature; ``batch`` has obs, action, reward,
         discount (0 at terminal transitions) and next_obs."""
         obs, action = batch["obs"], batch["action"]
@@ -144,11 +145,11 @@ class SAC:
 
         soft_update(self.critic_target, self.critic, self.config.tau)
         return {
-            "critic_loss": critic_loss.item(),
-            "actor_loss": actor_loss.item(),
-            "alpha": self.alpha.item(),
-            "entropy": -log_prob.mean().item(),
-            "q": q1.mean().item(),
+            "critic_loss": critic_loss.detach(),
+            "actor_loss": actor_loss.detach(),
+            "alpha": self.alpha.detach(),
+            "entropy": -log_prob.mean().detach(),
+            "q": q1.mean().detach(),
         }
 
     def state_dict(self) -> dict:

@@ -15,6 +15,22 @@ from typing import Any
 
 from lompo.errors import ConfigError
 
+# What a training step reports: numbers, or 0-dim tensors left on the device so that a step costs
+# one device-to-host copy at most (metric_values) instead of one per metric.
+Metrics = dict[str, Any]
+
+
+def metric_values(metrics: Metrics) -> dict[str, float]:
+    """The metrics as Python numbers; every tensor crosses to the host in one stacked copy."""
+    import torch
+
+    names = [k for k, v in metrics.items() if isinstance(v, torch.Tensor)]
+    values = dict(metrics)
+    if names:
+        stacked = torch.stack([metrics[k].detach().float().reshape(()) for k in names]).tolist()
+        values.update(zip(names, stacked, strict=True))
+    return values
+
 
 @dataclass(frozen=True)
 class AlgorithmSpec:

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lompo.algos.spec import Metrics
 from lompo.data.samplers import SEQUENCE_KEYS, SequenceSampler, proprio_key
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
@@ -47,11 +48,8 @@ def use_channels_last(model: Any) -> None:
 
 
 def world_model_step(
-    model: Any,
-    optimizer: torch.optim.Optimizer,
-    loss_fn: Callable[[], tuple[torch.Tensor, dict[str, float]]],
-    grad_clip: float,
-) -> dict[str, float]:
+    model: Any, optimizer: torch.optim.Optimizer, loss_fn: Callable[[], tuple[torch.Tensor, Metrics]], grad_clip: float
+) -> Metrics:
     """One optimisation step of a world model with an ensemble of prior heads: ``loss_fn()`` gives
     ``(loss, metrics)`` in train mode; gradients are clipped to ``grad_clip`` in global norm. Reports the
     loss, the gradient norm before clipping and each prior head's gradient norm (``prior_grad_norm_member{k}``:
@@ -64,7 +62,7 @@ def world_model_step(
     grad_norm = nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     optimizer.step()
     metrics.update({f"model/prior_grad_norm_member{k}": float(v) for k, v in enumerate(member_norms)})
-    return {"model/loss": loss.item(), "model/grad_norm": grad_norm.item(), **metrics}
+    return {"model/loss": loss.detach(), "model/grad_norm": grad_norm.detach(), **metrics}
 
 
 def sample_prior_members(length: int, ensemble: int, device=None) -> torch.Tensor:
@@ -176,7 +174,7 @@ class LatentModelAlgorithm:
             store, self.config.batch_size, self.config.sequence_length, seed=seed, keys=self.sequence_keys
         )
 
-    def world_model_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def world_model_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Metrics]:
         raise NotImplementedError
 
     def act(self, features: torch.Tensor, deterministic: bool) -> torch.Tensor:
@@ -186,7 +184,7 @@ class LatentModelAlgorithm:
         """The modules :meth:`act` computes with (besides the world model), e.g. for a policy export."""
         raise NotImplementedError
 
-    def model_step(self) -> dict[str, float]:
+    def model_step(self) -> Metrics:
         batch = batch_to_torch(self.model_sampler.sample(), self.device)
         loss = lambda: self.world_model_loss(batch)
         return world_model_step(self.model, self.model_opt, loss, self.config.model_grad_clip)

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from lompo.algos.spec import AlgorithmSpec
+from lompo.algos.spec import AlgorithmSpec, Metrics
 from lompo.errors import ConfigError
 
 ALGORITHMS: dict[str, str] = {
@@ -49,7 +49,7 @@ class Algorithm(Protocol):
 
     def phase_length(self, phase: str) -> int: ...
 
-    def train_step(self, phase: str, step: int) -> dict[str, float]: ...
+    def train_step(self, phase: str, step: int) -> Metrics: ...
 
     def policy(self) -> Policy: ...
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lompo.algos.spec import metric_values
 from lompo.data.dataset import scan_dataset
 from lompo.data.store import EpisodeStore, load_store, verified
 from lompo.errors import CheckpointError, ConfigError, DivergenceError, LompoError
@@ -427,7 +428,7 @@ class Run:
 
                 bar = tqdm(total=total, initial=step, desc=f"{s.algo} {phase}", unit="step", leave=False)
             while step < total:
-                metrics = algo.train_step(phase, step)
+                metrics = metric_values(algo.train_step(phase, step))  # one device-to-host copy per step
                 step += 1
                 check_finite(metrics, phase, step, last_checkpoint)
                 if bar is not None:

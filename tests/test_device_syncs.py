@@ -1,0 +1,57 @@
+"""A training step leaves its metrics on the device: lompo's code calls no ``.item()``, ``.tolist()``,
+``.cpu()`` or ``.numpy()`` inside any algorithm's step (each would stall a GPU until the step's work is
+done; torch's own optimizers read their CPU step counters, which costs no sync), and the trainer turns
+the metrics into numbers with one stacked copy (``metric_values``)."""
+
+import sys
+
+import pytest
+import torch
+
+from lompo.algos.spec import metric_values
+
+from helpers import new_run
+
+HOST_COPIES = ("item", "tolist", "cpu", "numpy")
+# Functions whose tensors live on the host by design: DrQ's shift offsets come from a CPU generator.
+HOST_SIDE = {"random_shift"}
+
+
+@pytest.fixture
+def count_host_copies(monkeypatch):
+    calls = {name: 0 for name in HOST_COPIES}
+    for name in HOST_COPIES:
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _name=name, _original=original, **kwargs):
+            code = sys._getframe(1).f_code
+            mine = "/lompo/" in code.co_filename and "/tests/" not in code.co_filename  # not torch's or the test's
+            if mine and code.co_name not in HOST_SIDE:
+                calls[_name] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("algo", "phase", "steps"),
+    [("lompo", "model", range(3)), ("lompo", "agent", [1, 2]), ("offline_dv2", "model", range(3)),
+     ("offline_dv2", "agent", range(3)), ("drqbc", "agent", range(3)), ("cql", "agent", range(2)),
+     ("bc", "agent", range(2))],
+)  # fmt: skip
+def test_a_training_step_copies_nothing_to_the_host(tmp_path, tiny_dataset, count_host_copies, algo, phase, steps):
+    run = new_run(tmp_path / "run", tiny_dataset, algo=algo)
+    built = run.spec.build(run.config, run.open_store(), seed=0)
+    if phase == "agent" and algo == "lompo":
+        built.train_step("buffers", 0)  # fills the buffers (moves rollouts to the host replay, once)
+    count_host_copies.update({name: 0 for name in HOST_COPIES})
+    metrics = {}
+    for step in steps:
+        if algo == "lompo" and phase == "agent" and step % built.config.updates_per_epoch == 0:
+            continue  # a buffer refresh step (rollouts go to the host replay)
+        metrics = built.train_step(phase, step)
+    assert count_host_copies == {name: 0 for name in HOST_COPIES}
+    values = metric_values(metrics)
+    assert count_host_copies["tolist"] == 1 and all(isinstance(v, (int, float)) for v in values.values())
+    assert values and all(v == v for v in values.values())  # numbers, none NaN

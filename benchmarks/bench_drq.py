@@ -3,6 +3,7 @@ and the transition sampler's cost per batch (sampling + augmentation are inside 
 
     python benchmarks/bench_drq.py --data DATASET_84PX [--seconds 20] [--batch 256]
     python benchmarks/bench_drq.py --data DATASET_84PX --preset cpu     # the cpu preset's networks and batch
+    python benchmarks/bench_drq.py --data DATASET_84PX --device cuda
 
 Figures go to BENCHMARKS.md by hand, with the machine.
 """
@@ -30,6 +31,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=1024, help="actor/critic MLP units (paper 1024)")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (each update then waits for the GPU)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     store = load_store(args.data)
@@ -37,11 +39,13 @@ def main() -> None:
     results: dict[str, Any] = {}
     for algo in args.algos.split(","):
         sizes = dict(PRESETS[args.preset]) if args.preset else {"batch_size": args.batch, "hidden": args.hidden}
-        agent = DrQ(DrQConfig(objective=algo, **sizes), store, seed=0)
+        agent = DrQ(DrQConfig(objective=algo, **sizes), store, seed=0, device=args.device)
         step = [0]
+        sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
 
-        def update(agent=agent, step=step):
+        def update(agent=agent, step=step, sync=sync):
             agent.train_step("agent", step[0])
+            sync()
             step[0] += 1
 
         results[algo] = {"updates_per_s": calls_per_second(update, args.seconds)}

@@ -50,6 +50,23 @@ def write_labels(data: Path, path: Path, count: int, positives: int, seed: int) 
     return {"frames": len(rows), "positive_fraction": round(sum(r[2] for r in rows) / len(rows), 4)}
 
 
+def classifier_on_every_frame(data: Path, relabelled: Path) -> dict:
+    """How the relabelled reward (the classifier's probability) compares with "pole up" on every frame."""
+    up, probability = [], []
+    for path in episode_files(data):
+        up.append(pole_up(read_episode(path))[1:])
+        probability.append(read_episode(relabelled / path.name)["reward"][1:])
+    up_all, p_all = np.concatenate(up), np.concatenate(probability)
+    return {
+        "frames": int(len(up_all)),
+        "accuracy_at_0.5": round(float(((p_all >= 0.5) == up_all).mean()), 4),
+        "mean_reward_pole_up": round(float(p_all[up_all].mean()), 4),
+        "mean_reward_pole_down": round(float(p_all[~up_all].mean()), 4),
+        "mean_reward": round(float(p_all.mean()), 4),
+        "positive_fraction": round(float(up_all.mean()), 4),
+    }
+
+
 def lompo(*args: str) -> None:
     subprocess.run([str(Path(sys.executable).parent / "lompo"), *args], check=True)
 
@@ -92,6 +109,7 @@ def main() -> None:
     summary = {
         "machine": machine(),
         "classifier_validation_accuracy": report.get("validation_accuracy"),
+        "classifier_on_every_frame": classifier_on_every_frame(data, relabelled),
         "learned_reward_returns": learned,
         "true_reward_returns": true,
     }

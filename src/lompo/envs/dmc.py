@@ -35,6 +35,16 @@ def _flatten_observation(observation: dict[str, np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
+def checked_action(action, space: gym.spaces.Box) -> np.ndarray:
+    """``action`` as float32 within the space's bounds; a wrong shape or a NaN/inf is an error."""
+    action = np.asarray(action, dtype=np.float32)
+    if action.shape != space.shape:
+        raise ConfigError(f"action shape {action.shape} != expected {space.shape}")
+    if not np.all(np.isfinite(action)):
+        raise ConfigError(f"action contains NaN or inf: {action}")
+    return np.clip(action, space.low, space.high)
+
+
 class DMCEnv(gym.Env):
     """A DMC task rendered to images with the papers' conventions."""
 
@@ -169,12 +179,7 @@ class DMCEnv(gym.Env):
         return self._observe(time_step)
 
     def step(self, action):
-        action = np.asarray(action, dtype=np.float32)
-        if action.shape != self.action_space.shape:
-            raise ConfigError(f"action shape {action.shape} != expected {self.action_space.shape}")
-        if not np.all(np.isfinite(action)):
-            raise ConfigError(f"action contains NaN or inf: {action}")
-        action = np.clip(action, self.action_space.low, self.action_space.high)
+        action = checked_action(action, self.action_space)
         reward = 0.0
         terminated = False
         time_step = None

@@ -30,6 +30,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from lompo.envs.dmc import checked_action
 from lompo.envs.registry import TaskSpec
 from lompo.envs.rendering import RenderProfile, choose_gl_backend, get_render_profile
 from lompo.errors import ConfigError
@@ -237,12 +238,7 @@ class RobotEnv(gym.Env):
         return self._observe(proprio)
 
     def step(self, action):
-        action = np.asarray(action, dtype=np.float32)
-        if action.shape != self.action_space.shape:
-            raise ConfigError(f"action shape {action.shape} != expected {self.action_space.shape}")
-        if not np.all(np.isfinite(action)):
-            raise ConfigError(f"action contains NaN or inf: {action}")
-        action = np.clip(action, self.action_space.low, self.action_space.high)
+        action = checked_action(action, self.action_space)
         reward, proprio, success = 0.0, None, False
         for _ in range(self.spec_task.action_repeat):
             proprio, base_reward, _, _, info = self._env.step(action)

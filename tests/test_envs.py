@@ -20,7 +20,9 @@ def test_registry_conventions():
         get_task("walker-fly")
     with pytest.raises(ConfigError, match="must be >= 1 and divide"):
         get_task("walker-walk", action_repeat=3)
-    assert all(spec.episode_length == 1000 for spec in TASKS.values())
+    assert all(spec.episode_length == 1000 for spec in TASKS.values() if not spec.camera_name)  # DMC tasks
+    robots = {name: (spec.action_repeat, spec.episode_length) for name, spec in TASKS.items() if spec.camera_name}
+    assert robots == {"door-open": (4, 500), "adroit-pen": (4, 200), "dclaw-screw": (2, 80)}  # LOMPO appendix
 
 
 def test_user_gl_setting_wins(monkeypatch):

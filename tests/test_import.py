@@ -147,7 +147,9 @@ def test_an_existing_output_is_never_overwritten(tmp_path, tiny_dataset):
     assert (tmp_path / "out" / "keep.txt").read_text() == "mine"
 
 
-def test_data_without_a_task_trains_without_evaluation_and_reports_its_losses(tmp_path, tiny_dataset, capsys):
+def test_data_without_a_task_trains_without_evaluation_and_reports_its_losses(
+    tmp_path, tiny_dataset, capsys, monkeypatch
+):
     """Robot data names no simulator task: training runs, says evaluation is skipped, final.json holds
     the last losses of each phase, and results and the report list the run as not evaluated."""
     from lompo.bench.report import write_report
@@ -157,11 +159,22 @@ def test_data_without_a_task_trains_without_evaluation_and_reports_its_losses(tm
     import_episode_folder(source, tmp_path / "robot", size=32)
     assert scan_dataset(tmp_path / "robot").task is None
     run = new_run(tmp_path / "run", tmp_path / "robot", algo="lompo", eval_every=4)
+    built_on = []
+    original_build = type(run).build
+    monkeypatch.setattr(
+        type(run), "build", lambda self, store: built_on.append(store.num_episodes) or original_build(self, store)
+    )
     logged = []
     final = run.train(log=logged.append)
+    assert built_on == [2]  # trained on two of the three episodes
     assert any("no evaluation in an environment" in line for line in logged)
     assert final["evaluation"].startswith("skipped") and final["episodes"] == 0 and final["data_task"] is None
     assert {"model", "agent"} <= set(final["last_metrics"]) and "model/loss" in final["last_metrics"]["model"]
+    # one of the three episodes was held out of training; the world model's losses on it are reported
+    assert final["validation_episodes"] == 1 and np.isfinite(final["validation"]["validation/model/loss"])
+    assert {"validation/model/image_nll", "validation/model/kl"} <= set(final["validation"])
+    bc = new_run(tmp_path / "bc", tmp_path / "robot", algo="bc").train(log=logged.append)
+    assert np.isfinite(bc["validation"]["validation/actor/bc_loss"]) and bc["validation_episodes"] == 1
     assert [line["phase"] for line in map(json.loads, run.eval_path.read_text().splitlines())] == ["final"]
     row = run_row(run.path)
     assert row["status"] == "finished, not evaluated" and row["score"] is None
@@ -169,6 +182,31 @@ def test_data_without_a_task_trains_without_evaluation_and_reports_its_losses(tm
     assert "not evaluated (its dataset names no task)" in page
     assert main(["evaluate", str(run.path)]) == 2
     assert "cannot tell which task" in capsys.readouterr().err
+
+
+def test_held_out_episodes_are_never_trained_on(tiny_dataset):
+    from lompo.data.samplers import SequenceSampler, TransitionSampler
+    from lompo.data.store import load_store
+    from lompo.runtime.trainer import validation_split
+
+    store = load_store(tiny_dataset)
+    train, held = validation_split(store, 0.34, seed=3)
+    again, _ = validation_split(store, 0.34, seed=3)
+    starts = {int(s) for s in store.episode_starts}
+    train_starts, held_starts = set(map(int, train.episode_starts)), set(map(int, held.episode_starts))
+    assert held.num_episodes == 1 and train_starts | held_starts == starts and not train_starts & held_starts
+    assert set(map(int, again.episode_starts)) == train_starts
+    np.testing.assert_allclose(
+        np.concatenate([train.episode_returns(), held.episode_returns()]).sum(), store.episode_returns().sum()
+    )
+    # samplers of the training view draw only from its episodes
+    (held_start,) = held_starts
+    held_steps = set(range(held_start, held_start + int(held.episode_lengths[0])))
+    windows = set(int(s) for s in SequenceSampler(train, 1, 4).window_starts)
+    assert not windows & held_steps
+    transitions = set(int(s) for s in TransitionSampler(train, 1).transition_starts)
+    assert not transitions & held_steps and transitions
+    assert validation_split(store, 0.0, seed=0)[1] is None
 
 
 def _lerobot_folder(root, episodes, camera="observation.images.top"):

@@ -71,6 +71,7 @@ class DrQConfig:
 
 
 OBJECTIVES = ("drqbc", "cql", "bc")
+VALIDATION_BATCHES = 8  # batches of held-out transitions behind validation_metrics
 MIN_IMAGE_SIZE = 15  # the encoder's 3x3 convs (stride 2, then 3 x stride 1) leave at least 1x1
 
 # CQL trade-off weight chosen by V-D4RL per dataset (Table C.4).
@@ -397,6 +398,28 @@ class DrQ:
         self.actor_opt.step()
         soft_update(critic_target, critic, self.config.tau)
         return {**metrics, **actor_metrics, "actor/std": std}
+
+    @torch.no_grad()
+    def validation_metrics(self, store: EpisodeStore, batches: int = VALIDATION_BATCHES) -> Metrics:
+        """The step's losses (TD, CQL, actor or BC) on transitions of held-out episodes, without updates
+        or augmentation: the mean over ``batches`` batches (fixed seeds; training RNGs untouched)."""
+        c = self.config
+        sampler = TransitionSampler(store, c.batch_size, c.frame_stack, c.n_step, c.gamma, seed=0, proprio=c.proprio)
+        std = std_schedule(c.agent_steps, c)
+        totals: dict[str, torch.Tensor] = {}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            for _ in range(batches):
+                batch = {k: torch.as_tensor(v, device=self.device) for k, v in sampler.sample().items()}
+                h = self.encoder(batch["obs"].float(), batch.get("proprio"))
+                metrics: dict = {}
+                if c.objective != "bc":
+                    next_h = self.encoder(batch["next_obs"].float(), batch.get("next_proprio"))
+                    metrics.update(self.critic_loss(h, next_h, batch, std)[1])
+                metrics.update(self.actor_loss(h, batch, std)[1])
+                for key, value in metrics.items():
+                    totals[key] = totals.get(key, 0) + value / batches
+        return {f"validation/{k}": v for k, v in totals.items()}
 
     # ------------------------------------------------------------ evaluation and state
     def policy(self) -> FrameStackPolicy:

@@ -189,6 +189,21 @@ class LatentModelAlgorithm:
         loss = lambda: self.world_model_loss(batch)
         return world_model_step(self.model, self.model_opt, loss, self.config.model_grad_clip)
 
+    @torch.no_grad()
+    def validation_metrics(self, store: EpisodeStore, batches: int = 8) -> Metrics:
+        """The world-model loss and its terms (the paper's equation) on sequences of held-out episodes:
+        the mean over ``batches`` batches of the training size (fixed seeds; training RNGs untouched)."""
+        c = self.config
+        sampler = SequenceSampler(store, c.batch_size, c.sequence_length, seed=0, keys=self.sequence_keys)
+        totals: dict[str, Any] = {}
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            for _ in range(batches):
+                loss, metrics = self.world_model_loss(batch_to_torch(sampler.sample(), self.device))
+                for key, value in {"model/loss": loss, **metrics}.items():
+                    totals[key] = totals.get(key, 0) + value / batches
+        return {f"validation/{k}": v for k, v in totals.items()}
+
     def policy(self, latent: str = "sample") -> LatentPolicy:
         self.model.eval()
         return LatentPolicy(self.model, self.act, self.action_dim, self.device, latent)

@@ -10,6 +10,7 @@ working set. The cache is written to a temp folder and renamed when complete.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -262,7 +263,15 @@ class EpisodeStore:
     def episode_returns(self) -> np.ndarray:
         reward = np.asarray(self.arrays["reward"], np.float64)
         per_step = np.where(np.asarray(self.arrays["is_first"]), 0.0, reward)
-        return np.add.reduceat(per_step, self.episode_starts)
+        cumulative = np.concatenate([[0.0], np.cumsum(per_step)])
+        return cumulative[self.episode_starts + self.episode_lengths] - cumulative[self.episode_starts]
+
+    def subset(self, episodes: np.ndarray) -> EpisodeStore:
+        """The same memory-mapped arrays seen through some of the episodes (samplers draw only from them)."""
+        view = copy.copy(self)
+        view.episode_starts = self.episode_starts[np.asarray(episodes, np.int64)]
+        view.episode_lengths = self.episode_lengths[np.asarray(episodes, np.int64)]
+        return view
 
 
 def verified(

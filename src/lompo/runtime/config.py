@@ -44,6 +44,9 @@ class RunSettings:
     world_model: str = ""  # run directory whose trained world model this run starts from
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
     tensorboard: bool = False  # mirror metrics.jsonl scalars and the model-sample strip into RUN/tb/
+    # Datasets without a task (no environment to evaluate in): this share of the episodes is held out of
+    # training, and final.json reports the algorithm's losses on them (validation_metrics).
+    validation_fraction: float = 0.1
 
     def validate(self) -> None:
         """Every setting's range, checked once when a run is configured."""
@@ -53,6 +56,8 @@ class RunSettings:
         for name in ("seed", "eval_every", "threads"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.validation_fraction <= 0.5:
+            raise ConfigError(f"validation_fraction must be in [0, 0.5], got {self.validation_fraction}")
         if self.device != "cpu" and not self.device.startswith("cuda"):
             raise ConfigError(f"device must be cpu or cuda[:N], got {self.device!r}")
 

@@ -64,6 +64,17 @@ def check_finite(metrics: dict[str, float], phase: str, step: int, last_checkpoi
             )
 
 
+def validation_split(store: EpisodeStore, fraction: float, seed: int) -> tuple[EpisodeStore, EpisodeStore | None]:
+    """``(training episodes, held-out episodes)``: ``fraction`` of the episodes (at least one, if there are
+    two or more and fraction > 0) drawn with ``seed``, the same on every resume."""
+    count = store.num_episodes
+    held = min(max(1, round(fraction * count)), count - 1) if fraction > 0 and count >= 2 else 0
+    if not held:
+        return store, None
+    order = np.random.default_rng(seed).permutation(count)
+    return store.subset(np.sort(order[held:])), store.subset(np.sort(order[:held]))
+
+
 def task_uses_proprio(data: Path) -> bool:
     """Whether the dataset's task feeds proprioception to the models by default (robot tasks that have it)."""
     from lompo.data.dataset import infer_task, read_metadata
@@ -401,7 +412,8 @@ class Run:
             check_eval_env(store)  # evaluation needs the task and its env: fail now, not after hours of training
         else:
             log(f"{NO_TASK}: no evaluation in an environment; final.json holds the last training metrics")
-        algo = self.build(store)
+        train_store, held_out = (store, None) if evaluated else validation_split(store, s.validation_fraction, s.seed)
+        algo = self.build(train_store)
         self._latent_model(algo, s.eval_latent)  # a wrong eval_latent fails now, not at the first evaluation
         state = self.restore(algo, store)
         if "checkpoint" in state:
@@ -464,7 +476,7 @@ class Run:
                         on_checkpoint(last_checkpoint, {"phase": phase, "step": step, **metrics})
             if bar is not None:
                 bar.close()
-        result = self.final_evaluation(algo, store, time.perf_counter() - started, progress)
+        result = self.final_evaluation(algo, store, time.perf_counter() - started, progress, held_out)
         if board is not None:
             total = offsets[phases[-1]] + algo.phase_length(phases[-1])
             for key in ("return_mean", "score_vd4rl"):
@@ -490,14 +502,19 @@ class Run:
             ) from None
         return SummaryWriter(str(self.path / "tb"), purge_step=purge_step)
 
-    def final_evaluation(self, algo, store: EpisodeStore, wall_time: float, progress: bool = False) -> dict:
+    def final_evaluation(
+        self, algo, store: EpisodeStore, wall_time: float, progress: bool = False, held_out: EpisodeStore | None = None
+    ) -> dict:
         s = self.settings
         video = self.videos / "policy.gif" if s.video else None
         task = dataset_task(store) if has_task(store) else None
         if task is not None:
             result = evaluate(self.policy(algo), store, s.eval_episodes, EVAL_SEED, video_path=video, progress=progress)
-        else:  # no environment: what the run can say offline is its losses at the end of each phase
+        else:  # no environment: what the run can say offline is its losses, on training and held-out data
             result = {"evaluation": f"skipped: {NO_TASK}", "episodes": 0, "last_metrics": self.last_metrics()}
+            if held_out is not None and hasattr(algo, "validation_metrics"):
+                result["validation"] = metric_values(algo.validation_metrics(held_out))
+                result["validation_episodes"] = held_out.num_episodes
         if s.video and isinstance(algo, WorldModelAlgorithm):
             strip_path = self.videos / "model_strip.png"
             write_png(strip_path, algo.model_strip(seed=s.seed))

@@ -25,6 +25,7 @@ import json
 import math
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,14 @@ from lompo.errors import CheckpointError, ConfigError, DivergenceError, LompoErr
 from lompo.files import append_jsonl, atomic_write_bytes, exclusive_lock, lock_record, package_versions, read_jsonl
 from lompo.runtime.algorithms import Algorithm, AlgorithmSpec, WorldModelAlgorithm, algorithm_spec
 from lompo.runtime.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from lompo.runtime.config import RunSettings, build_configs, configs_from_file, configs_to_json, parse_overrides
+from lompo.runtime.config import (
+    RunSettings,
+    build_configs,
+    configs_from_file,
+    configs_to_json,
+    parse_overrides,
+    with_added_settings,
+)
 from lompo.runtime.evaluate import (
     Condition,
     check_eval_env,
@@ -308,11 +316,16 @@ class Run:
             "device",
             "data",
         }  # the data's content is checked by its fingerprint
+        # a field the checkpoint predates had its default then (or its ADDED_SETTINGS value)
+        then = {
+            "run": {**asdict(RunSettings()), **with_added_settings(saved["run"])},
+            "algo": {**asdict(type(self.config)()), **saved["algo"]},
+        }
         differ = [
-            f"{part}.{key}: {saved[part].get(key)!r} then, {value!r} now"
+            f"{part}.{key}: {then[part].get(key)!r} then, {value!r} now"
             for part in ("run", "algo")
             for key, value in now[part].items()
-            if key not in free and saved[part].get(key) != value
+            if key not in free and then[part].get(key) != value
         ]
         if differ:
             raise CheckpointError(

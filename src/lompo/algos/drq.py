@@ -291,8 +291,7 @@ class DrQ:
         self.sampler = TransitionSampler(
             store, c.batch_size, c.frame_stack, c.n_step, c.gamma, seed=seed, proprio=c.proprio
         )
-        proprio_dim = int(np.prod(store[self.sampler.proprio_key].shape[1:])) if self.sampler.proprio_key else 0
-        self.encoder = Encoder(3 * c.frame_stack, height, c.conv_channels, proprio_dim).to(self.device)
+        self.encoder = Encoder(3 * c.frame_stack, height, c.conv_channels, self.sampler.proprio_dim).to(self.device)
         self.actor = Actor(self.encoder.repr_dim, self.action_dim, c.feature_dim, c.hidden).to(self.device)
         self.encoder_opt = torch.optim.Adam(self.encoder.parameters(), lr=c.lr)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=c.lr)

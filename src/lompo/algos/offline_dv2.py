@@ -32,14 +32,8 @@ from torch.nn import functional as F
 
 from lompo.algos.kl import masked_mean, split_kl
 from lompo.algos.spec import AlgorithmSpec, Metrics, check_positive
-from lompo.algos.world_model import (
-    LatentModelAlgorithm,
-    batch_to_torch,
-    model_sample_strip,
-    proprio_size,
-    sample_prior_members,
-)
-from lompo.data.samplers import SequenceSampler
+from lompo.algos.world_model import LatentModelAlgorithm, batch_to_torch, model_sample_strip, sample_prior_members
+from lompo.data.samplers import SequenceSampler, proprio_size
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
 from lompo.nets import ConvDecoder, ConvEncoder, LatentState, mlp

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from lompo.algos.spec import Metrics
-from lompo.data.samplers import SEQUENCE_KEYS, SequenceSampler, proprio_key
+from lompo.data.samplers import SEQUENCE_KEYS, SequenceSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
 from lompo.nets import LatentState
@@ -27,17 +27,6 @@ def batch_to_torch(batch: dict[str, np.ndarray], device) -> dict[str, torch.Tens
         tensor = torch.as_tensor(value, device=device)
         out[key] = tensor if value.dtype in (np.uint8, np.bool_) else tensor.float()
     return out
-
-
-def proprio_size(store: EpisodeStore) -> int:
-    """Dimensions of the dataset's proprioception; a clear error when it has none."""
-    key = proprio_key(store)
-    if key is None:
-        raise ConfigError(
-            f"{store.info.get('source')}: proprio=true needs proprioception in the episodes (key 'proprio' or "
-            "'state'); this dataset has none (--set proprio=false)"
-        )
-    return int(np.prod(store[key].shape[1:]))
 
 
 def use_channels_last(model: Any) -> None:

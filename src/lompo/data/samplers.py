@@ -38,6 +38,17 @@ def proprio_key(store: EpisodeStore) -> str | None:
     return next((key for key in PROPRIO_KEYS if key in store), None)
 
 
+def proprio_size(store: EpisodeStore) -> int:
+    """Dimensions of the dataset's proprioception; a clear error when it has none."""
+    key = proprio_key(store)
+    if key is None:
+        raise ConfigError(
+            f"{store.info.get('source')}: proprio=true needs proprioception in the episodes (key 'proprio' or "
+            "'state'); this dataset has none (--set proprio=false)"
+        )
+    return int(np.prod(store[key].shape[1:]))
+
+
 class SequenceSampler:
     """Uniform ``(batch_size, length)`` windows inside episodes."""
 
@@ -105,10 +116,8 @@ class TransitionSampler:
         counts = store.episode_lengths - 1  # transitions per episode
         self.transition_starts = np.repeat(store.episode_starts, counts) + _ranges(counts)
         self.transition_episode = np.repeat(np.arange(store.num_episodes), counts)
+        self.proprio_dim = proprio_size(store) if proprio else 0  # refuses data without proprioception
         self.proprio_key = proprio_key(store) if proprio else None
-        if proprio and self.proprio_key is None:
-            raise ConfigError(f"{store.info.get('source')}: proprio=true needs proprioception in the episodes "
-                              "(key 'proprio' or 'state'); this dataset has none (--set proprio=false)")  # fmt: skip
         self.reward = np.asarray(store["reward"], np.float32)  # small: kept in memory
         self.discount = np.asarray(store["discount"], np.float32)
 

@@ -218,7 +218,7 @@ class Distractor:
         self._sky_original = self._sky_pixels().copy() if self._sky is not None else None
         self._sky_dirty = False
         self.active: Distraction | None = None
-        self._sources_cache: dict[tuple, list[np.ndarray]] = {}
+        self._sources_cache: dict[tuple, np.ndarray] = {}
 
     # -------------------------------------------------------------- life cycle
     def start(self, distraction: Distraction | None, episode: int = 0) -> None:
@@ -355,8 +355,8 @@ class Distractor:
         for i in chosen:
             key = (str(files[i]), face)
             if key not in self._sources_cache:
-                self._sources_cache[key] = [read_background(files[i], face)]
-            pool.append(self._sources_cache[key][0])
+                self._sources_cache[key] = read_background(files[i], face)
+            pool.append(self._sources_cache[key])
         return pool
 
     def _set_background(self, frame: int) -> None:

@@ -92,3 +92,18 @@ def test_proprio_on_data_without_it_is_refused_by_name(tmp_path):
     run = new_run(tmp_path / "run", folder, proprio="true")
     with pytest.raises(ConfigError, match="proprio=true needs proprioception"):
         run.train()
+
+
+def test_the_paper_preset_gives_the_pen_its_wide_rssm(tmp_path, tiny_dataset, pen_dataset):
+    from lompo.runtime.trainer import Run
+
+    def sizes(data, algo="lompo", **overrides):
+        run = Run.new(tmp_path / f"run{len(list(tmp_path.iterdir()))}", algo, data, preset="paper", overrides=overrides)
+        config = json.loads(run.config_path.read_text())["algo"]
+        return config.get("deter"), config.get("hidden")
+
+    assert sizes(pen_dataset) == (512, 512)  # LOMPO appendix C
+    assert sizes(pen_dataset, algo="lmbrl") == (512, 512)
+    assert sizes(tiny_dataset) == (256, 256)  # the other tasks keep the preset
+    assert sizes(pen_dataset, deter="300") == (300, 512)  # an explicit setting wins
+    assert sizes(pen_dataset, algo="bc")[1] == 1024  # DrQ's hidden is not the RSSM's

@@ -128,6 +128,8 @@ PRESETS: dict[str, dict] = {
                  sac_hidden=16, sac_layers=1, sac_batch_size=8),
 }
 # fmt: on
+# Preset values for one task: the Adroit pen's GRU and MLPs have 512 units in the paper (appendix C).
+TASK_PRESETS: dict[str, dict[str, dict]] = {"paper": {"adroit-pen": {"deter": 512, "hidden": 512}}}
 
 # The paper's ablations (LOMPO table 1) as fixed field values.
 VARIANTS: dict[str, dict] = {"lompo": {}, "lmbrl": {"penalty_scale": 0.0}, "offline_slac": {"model_rollouts": False}}
@@ -541,4 +543,5 @@ def algorithm_spec(name: str) -> AlgorithmSpec:
         WORLD_MODEL_FIELDS,
         "model",
         reuses_world_model_of=None if name == "lompo" else "lompo",
+        task_presets=TASK_PRESETS,
     )

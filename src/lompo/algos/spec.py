@@ -10,7 +10,7 @@ maps the name to the module. The object ``build`` returns follows
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lompo.errors import ConfigError
@@ -46,6 +46,9 @@ class AlgorithmSpec:
     # A sweep runs this algorithm after the named algorithm's run of the same seed and dataset and
     # starts from that run's world model (LOMPO's ablations differ from LOMPO only after its model phase).
     reuses_world_model_of: str | None = None
+    # Preset values that differ for one task: preset -> task name -> field overrides (LOMPO's ``paper``
+    # preset gives the Adroit pen a 512-unit RSSM); a new run's explicit settings win.
+    task_presets: dict[str, dict[str, dict]] = field(default_factory=dict)
 
 
 def check_positive(config: Any, names: str) -> None:

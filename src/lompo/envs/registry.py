@@ -37,6 +37,9 @@ class TaskSpec:
     variant: tuple[tuple[str, float], ...] = ()  # changed body (lompo.envs.variants), e.g. (("legs", 1.2),)
     camera_name: str = ""  # robot tasks (lompo.envs.robots): the named camera; DMC tasks use ``camera``
     proprio: bool = False  # models see proprioception beside images by default (LOMPO appendix A: D'Claw, pen)
+    # The LOMPO paper's protocol (``lompo collect --protocol lompo``): transitions per dataset (LOMPO appendix A:
+    # walker 100K, D'Claw 180K, Adroit 1M, Sawyer 50K).
+    lompo_size: int = 100_000
 
     @property
     def folder_name(self) -> str:
@@ -87,7 +90,15 @@ TASKS: dict[str, TaskSpec] = {
         TaskSpec("quadruped-walk", "quadruped", "walk", camera=2),
         TaskSpec("quadruped-run", "quadruped", "run", camera=2),
         # The LOMPO paper's robot tasks (lompo.envs.robots; pip install 'lompo[robots]'): domain = suite.
-        TaskSpec("door-open", "metaworld", "door-open-v3", action_repeat=4, episode_length=500, camera_name="corner"),
+        TaskSpec(
+            "door-open",
+            "metaworld",
+            "door-open-v3",
+            action_repeat=4,
+            episode_length=500,
+            camera_name="corner",
+            lompo_size=50_000,
+        ),
         TaskSpec(
             "adroit-pen",
             "adroit",
@@ -96,10 +107,18 @@ TASKS: dict[str, TaskSpec] = {
             episode_length=200,
             camera_name="fixed",
             proprio=True,
+            lompo_size=1_000_000,
         ),
         TaskSpec(
-            "dclaw-screw", "dclaw", "screw", action_repeat=2, episode_length=80, camera_name="lompo", proprio=True
-        ),  # fmt: skip
+            "dclaw-screw",
+            "dclaw",
+            "screw",
+            action_repeat=2,
+            episode_length=80,
+            camera_name="lompo",
+            proprio=True,
+            lompo_size=180_000,
+        ),
     ]
 }
 

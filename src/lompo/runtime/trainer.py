@@ -83,16 +83,22 @@ def validation_split(store: EpisodeStore, fraction: float, seed: int) -> tuple[E
     return store.subset(np.sort(order[held:])), store.subset(np.sort(order[:held]))
 
 
-def task_uses_proprio(data: Path) -> bool:
-    """Whether the dataset's task feeds proprioception to the models by default (robot tasks that have it)."""
+def task_defaults(data: Path, preset: str, spec: AlgorithmSpec) -> dict[str, Any]:
+    """Settings the dataset's task chooses for a new run of ``spec``: ``proprio`` (robot tasks that have
+    proprioception feed it to the models) and the preset's values for this task (``spec.task_presets``)."""
     from lompo.data.dataset import infer_task, read_metadata
     from lompo.envs import get_task
 
     try:
-        task = (read_metadata(data) or {}).get("task") or infer_task(data)
-        return bool(task) and get_task(str(task)).proprio
+        name = (read_metadata(data) or {}).get("task") or infer_task(data)
+        task = get_task(str(name)) if name else None
     except LompoError:  # unreadable metadata or an unknown task: the run reports it when it opens the data
-        return False
+        task = None
+    fields = {f.name for f in dataclasses.fields(spec.config_cls)}
+    defaults: dict[str, Any] = {"proprio": bool(task and task.proprio)} if "proprio" in fields else {}
+    if task is not None:
+        defaults.update(spec.task_presets.get(preset, {}).get(task.name, {}))
+    return defaults
 
 
 NO_TASK = "the dataset names no task (dataset.json has none; import with --task if it came from one)"
@@ -211,8 +217,8 @@ class Run:
         if isinstance(overrides, list):
             overrides = parse_overrides(overrides)
         overrides = dict(overrides or {})
-        if "proprio" in {f.name for f in dataclasses.fields(spec.config_cls)} and "proprio" not in overrides:
-            overrides["proprio"] = task_uses_proprio(Path(data))  # the task's default, written to config.json
+        # the task's defaults, written to config.json; explicit settings win
+        overrides = {**task_defaults(Path(data), preset, spec), **overrides}
         # absolute paths: `--resume` and `lompo evaluate` work from any directory
         world = str(Path(world_model).resolve()) if world_model else ""
         base = {"data": str(Path(data).resolve()), "seed": seed, "world_model": world, "skip_bad": skip_bad}

@@ -317,3 +317,54 @@ def test_collect_all_from_the_command_line(tmp_path, capsys):
         == 2
     )
     assert os.path.isdir(tmp_path / "cartpole_swingup" / "behaviour" / "seed0" / "policies")
+
+
+# --------------------------------------------------------------------------- the LOMPO paper's protocol
+def test_lompo_protocol_medium_is_half_way_to_the_expert(trained_agent):
+    _, folder = trained_agent
+    returns = [e["return_mean"] for e in read_evaluations(folder)]
+    floor = min(returns) - 10.0
+    levels = policy_levels(folder, fraction=0.5, random_return=floor, window=1)
+    threshold = floor + 0.5 * (returns[-1] - floor)
+    assert levels["criteria"]["medium_threshold"] == pytest.approx(threshold)
+    assert levels["criteria"]["medium_fraction"] == 0.5 and levels["criteria"]["random_return"] == floor
+    first = next(i for i, r in enumerate(returns) if r >= threshold)
+    assert levels["medium"].frame == read_evaluations(folder)[first]["frame"]
+    with pytest.raises(ConfigError, match="does not beat uniform random actions"):
+        policy_levels(folder, fraction=0.5, random_return=returns[-1] + 1.0)
+
+
+def test_lompo_protocol_recipes(trained_agent):
+    from lompo.collect.recipes import default_size
+
+    out, agent = trained_agent
+    before = file_digests(agent)
+    common = dict(image_sizes=(24,), render_profile="fast", behaviour=tiny_config(), medium_threshold=-1.0,
+                  episode_length=100, protocol="lompo", progress=False, log=lambda *a: None)  # fmt: skip
+    with pytest.raises(ConfigError, match="lompo protocol has no recipe 'medium'"):
+        collect("cartpole-swingup", "medium", out, episodes=1, **common)
+    written = collect("cartpole-swingup", "all", out, episodes=3, **common)
+    after = file_digests(agent)
+    after.pop("references.json")  # measured once for the expert, then cached
+    before.pop("references.json", None)
+    assert after == before  # the agent is shared with the V-D4RL recipes: no retraining
+    assert set(written) == {"random", "medium_replay", "medium_expert", "expert"}
+    root = out / "cartpole_swingup"
+    # medium = frame 200 (2 episodes played), expert = frame 1000 (10 episodes): medium_expert is the
+    # replay after the medium checkpoint, its most recent 3 episodes here
+    meta = json.loads((root / "medium_expert" / "24px" / "dataset.json").read_text())
+    assert meta["protocol"] == "lompo" and meta["behaviour"]["replay_episodes"] == [7, 10]
+    assert meta["behaviour"]["after"]["frame"] == 200 and meta["behaviour"]["level"]["frame"] == 1000
+    rendered = sorted((read_episode(p) for p in (root / "medium_expert" / "24px").glob("*.npz")),
+                      key=lambda e: e["state"][0].tobytes())  # fmt: skip
+    stored = sorted(
+        (read_replay_episode(replay_path(agent, i)) for i in (7, 8, 9)), key=lambda e: e["state"][0].tobytes()
+    )
+    for episode, original in zip(rendered, stored, strict=True):
+        for name in ("state", "action", "reward", "physics_state"):
+            np.testing.assert_array_equal(episode[name], original[name])
+    replay_meta = json.loads((root / "medium_replay" / "24px" / "dataset.json").read_text())
+    assert replay_meta["behaviour"]["replay_episodes"] == [0, 2]  # all that was played before medium
+    assert default_size(get_task("door-open"), "expert", "lompo") == 50_000
+    assert default_size(get_task("adroit-pen"), "medium_replay", "lompo") == 1_000_000
+    assert default_size(get_task("dclaw-screw"), "medium_expert", "lompo") == 180_000

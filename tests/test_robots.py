@@ -1,6 +1,7 @@
 """The LOMPO paper's robot tasks (Sawyer door-open, Adroit pen): images from the named camera, stored
 states that re-render exactly in another env, success in ``info``, datasets and evaluation as for DMC."""
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -103,3 +104,25 @@ def test_a_door_open_dataset_trains_and_evaluates_with_a_success_rate(tmp_path):
     run = new_run(tmp_path / "run", folder, algo="bc", eval_episodes=2)
     result = run.train()
     assert result["success_rate"] in (0.0, 0.5, 1.0) and result["episodes"] == 2
+
+
+def test_the_door_behaviour_agent_learns_from_the_shaped_reward_and_stores_the_sparse_one(tmp_path, monkeypatch):
+    from lompo.algos.sac import SACConfig
+    from lompo.collect.behaviour import BehaviourConfig, StateReplay, read_replay_episode, replay_path, train_behaviour
+
+    learned: list[float] = []
+    add = StateReplay.add
+
+    def recording_add(self, obs, action, reward, discount, next_obs):
+        learned.append(float(reward))
+        add(self, obs, action, reward, discount, next_obs)
+
+    monkeypatch.setattr(StateReplay, "add", recording_add)
+    spec = replace(get_task("door-open"), episode_length=40)  # 10 agent steps
+    config = BehaviourConfig(frames=80, seed_frames=40, checkpoint_every=40, eval_episodes=1,
+                             sac=SACConfig(hidden=16, batch_size=8))  # fmt: skip
+    folder = train_behaviour(spec, tmp_path, config, medium_threshold=-1.0, progress=False)
+    assert json.loads((folder / "agent.json").read_text())["training_reward"] == "Meta-World's shaped reward"
+    stored = np.concatenate([read_replay_episode(replay_path(folder, i))["reward"][1:] for i in (0, 1)])
+    assert set(np.unique(stored)) <= {0.0, 1.0}  # the task's sparse reward in the files
+    assert len(learned) == 20 and len(set(learned)) > 2 and not np.array_equal(learned, stored)

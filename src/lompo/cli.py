@@ -94,6 +94,7 @@ def cmd_collect(args) -> int:
         medium_threshold=args.medium_threshold,
         action_repeat=args.action_repeat,
         episode_length=args.episode_length,
+        protocol=args.protocol,
         progress=_progress(args),
     )
     folders = [folder for recipe_folders in written.values() for folder in recipe_folders]
@@ -509,7 +510,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--recipe",
         default="random",
         choices=(*RECIPE_NAMES, "all"),
-        help="V-D4RL recipe; all but random train (once) a state-based SAC behaviour agent",
+        help="recipe of the protocol; all but random train (once) a state-based SAC behaviour agent",
+    )
+    p.add_argument(
+        "--protocol",
+        choices=("vd4rl", "lompo"),
+        default="vd4rl",
+        help="vd4rl (default): V-D4RL's recipes and sizes; lompo: the LOMPO paper's (medium_replay, "
+        "medium_expert = the replay after the medium checkpoint, expert; medium = half-way to the expert; "
+        "sizes door-open 50K, dclaw-screw 180K, adroit-pen 1M, else 100K)",
     )
     group = p.add_mutually_exclusive_group()
     group.add_argument(
@@ -536,7 +545,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--medium-threshold",
         type=float,
         default=None,
-        help="evaluation return a medium checkpoint must reach consistently (default 500)",
+        help="evaluation return a medium checkpoint must reach consistently (default: 500; "
+        "with --protocol lompo half-way from random actions to the expert)",
     )
     p.add_argument(
         "--behaviour",

@@ -283,9 +283,17 @@ def _write_evaluations(folder: Path, rows: list[dict]) -> None:
     atomic_write_bytes(folder / "evaluations.jsonl", lambda f: f.write(text.encode()))
 
 
-def _prepare_folder(folder: Path, task: TaskSpec, config: BehaviourConfig, obs_dim: int, action_dim: int) -> None:
+def _prepare_folder(
+    folder: Path, task: TaskSpec, config: BehaviourConfig, obs_dim: int, action_dim: int, shaped: str | None
+) -> None:
     """Create ``agent.json``, or check that an existing agent is the same training run."""
-    meta = {**_task_fields(task), "config": asdict(config), "obs_dim": obs_dim, "action_dim": action_dim}
+    meta = {
+        **_task_fields(task),
+        "config": asdict(config),
+        "obs_dim": obs_dim,
+        "action_dim": action_dim,
+        "training_reward": shaped or "the task's reward",
+    }
     path = folder / AGENT_FILE
     if path.exists():
         old = read_agent_file(folder)
@@ -328,9 +336,14 @@ def train_behaviour(
     config: BehaviourConfig | None = None,
     *,
     medium_threshold: float | None = None,
+    medium_fraction: float | None = None,
     progress: bool = True,
 ) -> Path:
-    """Train (or resume, or reuse) the SAC behaviour agent of ``task``; returns its folder."""
+    """Train (or resume, or reuse) the SAC behaviour agent of ``task``; returns its folder.
+
+    Convergence needs a medium checkpoint: one reaching ``medium_threshold`` (default: the task's), or
+    with ``medium_fraction`` that fraction of the way from the first evaluation to the best so far (the
+    LOMPO protocol)."""
     spec = task if isinstance(task, TaskSpec) else get_task(task)
     config = config or BehaviourConfig(frames=spec.behaviour_frames)
     threshold = spec.medium_threshold if medium_threshold is None else medium_threshold
@@ -343,7 +356,7 @@ def train_behaviour(
     eval_env = make_env(spec, observation="state")
     obs_dim, action_dim = int(np.prod(env.observation_space.shape or (0,))), env.action_space.shape[0]
     folder = agent_folder(out, spec, config.seed)
-    _prepare_folder(folder, spec, config, obs_dim, action_dim)
+    _prepare_folder(folder, spec, config, obs_dim, action_dim, getattr(env, "shaped_reward", None))
 
     seed_everything(config.seed)  # before the networks are made; a checkpoint restores the streams below
     agent = SAC(obs_dim, action_dim, config.sac)
@@ -390,7 +403,9 @@ def train_behaviour(
                 else:
                     action = agent.act(obs)
                 next_obs, reward, terminated, truncated, info = env.step(action)
-                replay.add(obs, action, reward, info["discount"], next_obs)
+                # SAC learns from the suite's shaped reward where the task's own is sparse (door-open);
+                # the replay files keep the task's reward
+                replay.add(obs, action, info.get("shaped_reward", reward), info["discount"], next_obs)
                 steps.append((next_obs, action, reward, info["discount"], info["physics_state"]))
                 obs, done = next_obs, terminated or truncated
                 frames += spec.action_repeat
@@ -417,6 +432,9 @@ def train_behaviour(
                 policy_path.parent.mkdir(exist_ok=True)
                 weights = {k: v.detach().clone().contiguous() for k, v in agent.actor.state_dict().items()}
                 atomic_write_bytes(policy_path, save(weights))
+                if medium_fraction is not None:  # of the way from the first evaluation to the best so far
+                    first, best = evaluations[0]["return_mean"], max(e["return_mean"] for e in evaluations)
+                    threshold = first + medium_fraction * (best - first)
                 if converged(evaluations, config, threshold):
                     stopped = "converged"
                 elif frames >= config.frames:
@@ -458,20 +476,40 @@ class PolicyLevel:
         return asdict(self)
 
 
-def policy_levels(folder: Path | str, threshold: float | None = None, window: int | None = None) -> dict:
-    """The medium and expert checkpoints of a trained agent (V-D4RL section 4.1.1).
+def policy_levels(
+    folder: Path | str,
+    threshold: float | None = None,
+    window: int | None = None,
+    fraction: float | None = None,
+    random_return: float = 0.0,
+) -> dict:
+    """The medium and expert checkpoints of a trained agent (V-D4RL section 4.1.1). *expert* is the final
+    checkpoint; *medium* the first that reaches ``threshold`` (default: the task's) in ``window``
+    consecutive evaluations, or with ``fraction`` that fraction of the way from ``random_return`` to the
+    expert's return (the LOMPO protocol's "about half the expert level performance", read on the
+    normalised scale so that tasks with negative returns work too).
 
     Raises :class:`ConfigError` with the evaluation history when no checkpoint qualifies.
     """
     folder = Path(folder)
     meta = read_agent_file(folder)
     spec = get_task(meta["task"])
-    threshold = spec.medium_threshold if threshold is None else threshold
     window = meta["config"]["medium_window"] if window is None else window
     evaluations = read_evaluations(folder)
     if not evaluations:
         raise ConfigError(f"{folder}: the behaviour agent has no evaluated checkpoint yet")
     history = ", ".join(f"{e['frame']:,}: {e['return_mean']:.1f}" for e in evaluations)
+    if fraction is not None and threshold is None:
+        expert = evaluations[-1]["return_mean"]
+        if expert <= random_return:
+            raise ConfigError(
+                f"{folder}: the final checkpoint ({expert:.1f}) does not beat uniform random actions "
+                f"({random_return:.1f}), so there is no medium level (returns per checkpoint: {history}); "
+                "train longer (--sac-frames) or give --medium-threshold"
+            )
+        threshold = random_return + fraction * (expert - random_return)
+    else:
+        threshold, fraction = (spec.medium_threshold if threshold is None else threshold), None
     index = medium_index(evaluations, threshold, window)
     if index is None:
         raise ConfigError(
@@ -493,6 +531,7 @@ def policy_levels(folder: Path | str, threshold: float | None = None, window: in
         "expert": level("expert", evaluations[-1]),
         "criteria": {
             "medium_threshold": threshold,
+            **({"medium_fraction": fraction, "random_return": random_return} if fraction is not None else {}),
             "medium_window": window,
             "expert": "final checkpoint",
             "eval_episodes": len(evaluations[-1]["returns"]),
@@ -548,6 +587,7 @@ def behaviour_summary(folder: Path | str) -> dict:
     return {
         "agent": "/".join(folder.parts[-3:]),
         "algorithm": "SAC on proprioceptive state",
+        "training_reward": meta.get("training_reward", "the task's reward"),
         "config": meta["config"],
         "evaluations": [{"frame": e["frame"], "return_mean": e["return_mean"]} for e in read_evaluations(folder)],
     }

@@ -42,6 +42,7 @@ from lompo.collect.behaviour import (
     load_actor,
     measured_references,
     policy_levels,
+    read_evaluations,
     read_replay_episode,
     replay_path,
     train_behaviour,
@@ -57,6 +58,11 @@ from lompo.files import lock_record, package_versions, sha256_of
 _NAMESPACE = uuid.UUID("6f1d1c1e-8a35-4c47-9a53-2a4f0b7c4d10")
 RECIPES = ("random", "medium", "expert", "medium_replay", "medium_expert")
 DEFAULT_SIZE = 100_000  # transitions per dataset (V-D4RL Table 5); medium_replay: TaskSpec.medium_replay_size
+# The recipes of each protocol. ``lompo`` (LOMPO appendix A): medium_replay is the replay buffer up to the
+# medium checkpoint, medium_expert the replay buffer after it, expert the expert's sampled actions; medium
+# is half-way (on the normalised scale) to the expert; sizes TaskSpec.lompo_size.
+PROTOCOLS = {"vd4rl": RECIPES, "lompo": ("random", "medium_replay", "medium_expert", "expert")}
+LOMPO_MEDIUM_FRACTION = 0.5  # "about half the expert level performance"
 _SEED_SALT = {"medium": 1, "expert": 2}  # random keeps the unsalted seeds of earlier releases
 
 
@@ -64,7 +70,9 @@ def dataset_folder(out: Path | str, task: TaskSpec, recipe: str, image_size: int
     return Path(out) / task.folder_name / recipe / f"{image_size}px"
 
 
-def default_size(task: TaskSpec, recipe: str) -> int:
+def default_size(task: TaskSpec, recipe: str, protocol: str = "vd4rl") -> int:
+    if protocol == "lompo":
+        return task.lompo_size
     return task.medium_replay_size if recipe == "medium_replay" else DEFAULT_SIZE
 
 
@@ -266,7 +274,7 @@ def collect_random(task: str | TaskSpec, out: Path | str, *, size: int | None = 
                    episodes: int | None = None, image_sizes: tuple[int, ...] = (64,),
                    render_profile: str = "standard", seed: int = 0, action_repeat: int | None = None,
                    episode_length: int | None = None, references: dict | None = None,
-                   progress: bool = True) -> list[Path]:  # fmt: skip
+                   extra: dict | None = None, progress: bool = True) -> list[Path]:  # fmt: skip
     """Write a ``random`` dataset (uniform actions). ``size`` counts transitions, rounded up to episodes.
 
     ``episode_length`` (simulator steps, default 1000) is recorded in ``dataset.json``; evaluation uses it.
@@ -291,15 +299,14 @@ def collect_random(task: str | TaskSpec, out: Path | str, *, size: int | None = 
         collection = _write_rollouts(writer, env, num_episodes, make_policy, progress)
     finally:
         env.close()
-    return writer.finalize(
-        render_profile, {"source": source, "policy": source}, references, extra={"collection": collection}
-    )
+    behaviour = {"source": source, "policy": source}
+    return writer.finalize(render_profile, behaviour, references, extra={"collection": collection, **(extra or {})})
 
 
 def collect_policy(task: TaskSpec, out: Path | str, recipe: str, agent: Path, level: PolicyLevel, *,
                    size: int | None = None, episodes: int | None = None, image_sizes: tuple[int, ...] = (64,),
                    render_profile: str = "standard", seed: int = 0, references: dict | None = None,
-                   progress: bool = True) -> list[Path]:  # fmt: skip
+                   extra: dict | None = None, progress: bool = True) -> list[Path]:  # fmt: skip
     """``medium`` or ``expert``: episodes of one SAC checkpoint, actions sampled from its actor."""
     num_episodes = _num_episodes(task, recipe, size, episodes)
     writer = DatasetWriter(Path(out), task, recipe, tuple(image_sizes), seed)
@@ -322,30 +329,42 @@ def collect_policy(task: TaskSpec, out: Path | str, recipe: str, agent: Path, le
         "level": level.as_dict(),
         **behaviour_summary(agent),
     }
-    return writer.finalize(render_profile, behaviour, references, extra={"collection": collection})
+    return writer.finalize(render_profile, behaviour, references, extra={"collection": collection, **(extra or {})})
 
 
-def replay_selection(level: PolicyLevel, size: int | None, episodes: int | None, task: TaskSpec) -> list[int]:
-    """Indices of the replay episodes forming ``medium_replay``: those played up to the medium
-    checkpoint, keeping the most recent that fit in ``size`` transitions (or the last ``episodes``)."""
-    available = list(range(level.episodes))
+def replay_selection(
+    available: range, size: int | None, episodes: int | None, task: TaskSpec, recipe: str = "medium_replay"
+) -> list[int]:
+    """Indices of the ``available`` replay episodes a replay recipe keeps: the most recent that fit in
+    ``size`` transitions (default: the recipe's size), or the last ``episodes`` (a FIFO buffer)."""
+    if not available:
+        raise ConfigError(f"{recipe}: the behaviour agent's replay holds no episode in that range")
     if episodes is not None:
-        return available[-episodes:]
-    capacity = default_size(task, "medium_replay") if size is None else size
+        return list(available)[-episodes:]
+    capacity = default_size(task, recipe) if size is None else size
     keep = max(1, min(len(available), capacity // task.agent_steps))
-    return available[-keep:]
+    return list(available)[-keep:]
 
 
-def collect_medium_replay(task: TaskSpec, out: Path | str, agent: Path, level: PolicyLevel, *,
-                          size: int | None = None, episodes: int | None = None,
-                          image_sizes: tuple[int, ...] = (64,), render_profile: str = "standard", seed: int = 0,
-                          references: dict | None = None, progress: bool = True) -> list[Path]:  # fmt: skip
-    """``medium_replay``: the medium agent's replay buffer, re-rendered from stored physics states."""
+def collect_replay(task: TaskSpec, out: Path | str, agent: Path, level: PolicyLevel, *,
+                   recipe: str = "medium_replay", after: PolicyLevel | None = None, size: int | None = None,
+                   episodes: int | None = None, image_sizes: tuple[int, ...] = (64,),
+                   render_profile: str = "standard", seed: int = 0, references: dict | None = None,
+                   extra: dict | None = None, progress: bool = True) -> list[Path]:  # fmt: skip
+    """Replay recipes, re-rendered from stored physics states: the episodes the agent played up to the
+    checkpoint ``level`` (``medium_replay``), or with ``after`` from that checkpoint up to ``level``
+    (the LOMPO protocol's ``medium_expert``: "the replay buffer after the agent reaches medium level")."""
     if size is not None and episodes is not None:
         raise ConfigError("give at most one of size (transitions) and episodes")
-    selected = replay_selection(level, size, episodes, task)
-    writer = DatasetWriter(Path(out), task, "medium_replay", tuple(image_sizes), seed)
-    source = f"{agent.name}/replay_before_frame_{level.frame:08d}"
+    first = after.episodes if after is not None else 0
+    selected = replay_selection(range(first, level.episodes), size, episodes, task, recipe)
+    writer = DatasetWriter(Path(out), task, recipe, tuple(image_sizes), seed)
+    if after is None:
+        source = f"{agent.name}/replay_before_frame_{level.frame:08d}"
+        policy = f"SAC training episodes up to the {level.name} checkpoint (replay buffer)"
+    else:
+        source = f"{agent.name}/replay_from_frame_{after.frame:08d}_to_{level.frame:08d}"
+        policy = f"SAC training episodes from the {after.name} to the {level.name} checkpoint (replay buffer)"
     writer.prepare(render_profile, source)
     env = _render_env(task, writer.image_sizes, render_profile)
     try:
@@ -359,13 +378,14 @@ def collect_medium_replay(task: TaskSpec, out: Path | str, agent: Path, level: P
         env.close()
     behaviour = {
         "source": source,
-        "policy": "SAC training episodes up to the medium checkpoint (replay buffer)",
+        "policy": policy,
         "level": level.as_dict(),
+        **({"after": after.as_dict()} if after is not None else {}),
         "replay_episodes": [selected[0], selected[-1] + 1],
         **behaviour_summary(agent),
     }
     collection["rendered_from"] = "stored physics states"
-    return writer.finalize(render_profile, behaviour, references, extra={"collection": collection})
+    return writer.finalize(render_profile, behaviour, references, extra={"collection": collection, **(extra or {})})
 
 
 def combine_medium_expert(
@@ -432,34 +452,47 @@ def collect(
     medium_threshold: float | None = None,
     action_repeat: int | None = None,
     episode_length: int | None = None,
+    protocol: str = "vd4rl",
     progress: bool = True,
     log=print,
 ) -> dict[str, list[Path]]:
-    """Build one recipe, or ``all`` of them, for ``task``; returns the folders written per recipe.
+    """Build one recipe, or ``all`` of them, of ``protocol`` (:data:`PROTOCOLS`) for ``task``; returns the
+    folders written per recipe.
 
     The SAC behaviour agent is trained once per (task, seed) under ``{out}/{domain_task}/behaviour/``
     and reused by every recipe that needs it; an interrupted training resumes from its checkpoint.
     """
     spec = get_task(task, action_repeat=action_repeat, episode_length=episode_length)
-    if recipe not in (*RECIPES, "all"):
-        raise ConfigError(f"unknown recipe {recipe!r}; choose one of {', '.join((*RECIPES, 'all'))}")
-    recipes = RECIPES if recipe == "all" else (recipe,)
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    known = PROTOCOLS[protocol]
+    if recipe not in (*known, "all"):
+        choices = ", ".join((*known, "all"))
+        raise ConfigError(f"the {protocol} protocol has no recipe {recipe!r}; choose one of {choices}")
+    recipes = known if recipe == "all" else (recipe,)
+    if protocol == "lompo" and size is None and episodes is None:
+        size = spec.lompo_size
     image_sizes = tuple(dict.fromkeys(image_sizes))
     common: dict[str, Any] = dict(image_sizes=image_sizes, render_profile=render_profile, seed=seed, progress=progress)
+    if protocol != "vd4rl":
+        common["extra"] = {"protocol": protocol}
     written: dict[str, list[Path]] = {}
     agent: Path | None = None
     levels: dict[str, Any] = {}
     references = None
     if recipes != ("random",):
         config = behaviour or BehaviourConfig(frames=spec.behaviour_frames, seed=seed)
+        fraction = LOMPO_MEDIUM_FRACTION if protocol == "lompo" and medium_threshold is None else None
         start = time.perf_counter()
         log(
             f"behaviour agent: SAC on {spec.name} state, up to {config.frames:,} frames "
             f"in {agent_folder(out, spec, config.seed)}"
         )
-        agent = train_behaviour(spec, out, config, medium_threshold=medium_threshold, progress=progress)
-        levels = policy_levels(agent, medium_threshold)
-        references = measured_references(agent, levels["expert"].frame)
+        agent = train_behaviour(
+            spec, out, config, medium_threshold=medium_threshold, medium_fraction=fraction, progress=progress
+        )
+        references = measured_references(agent, read_evaluations(agent)[-1]["frame"])
+        levels = policy_levels(agent, medium_threshold, fraction=fraction, random_return=references["random"])
         log(
             f"  {time.perf_counter() - start:.0f} s; medium = frame {levels['medium'].frame:,} "
             f"(eval return {levels['medium'].return_mean:.1f}), expert = frame {levels['expert'].frame:,} "
@@ -469,33 +502,24 @@ def collect(
         references = cached_references(agent_folder(out, spec, seed))
     for name in recipes:
         start = time.perf_counter()
+        sized = dict(size=size, episodes=episodes, references=references, **common)
         if name == "random":
-            written[name] = collect_random(spec, out, size=size, episodes=episodes, references=references, **common)
+            written[name] = collect_random(spec, out, **sized)
             log(f"{name}: {time.perf_counter() - start:.0f} s")
             continue
         assert agent is not None  # every recipe but random trained the agent above
         if name in ("medium", "expert"):
-            written[name] = collect_policy(
-                spec, out, name, agent, levels[name], size=size, episodes=episodes, references=references, **common
-            )
+            written[name] = collect_policy(spec, out, name, agent, levels[name], **sized)
         elif name == "medium_replay":
-            written[name] = collect_medium_replay(
-                spec, out, agent, levels["medium"], size=size, episodes=episodes, references=references, **common
+            written[name] = collect_replay(spec, out, agent, levels["medium"], **sized)
+        elif protocol == "lompo":  # medium_expert: the replay buffer after the medium checkpoint
+            written[name] = collect_replay(
+                spec, out, agent, levels["expert"], recipe=name, after=levels["medium"], **sized
             )
         else:
             for part in ("medium", "expert"):
                 if part not in written:
-                    written[part] = collect_policy(
-                        spec,
-                        out,
-                        part,
-                        agent,
-                        levels[part],
-                        size=size,
-                        episodes=episodes,
-                        references=references,
-                        **common,
-                    )
+                    written[part] = collect_policy(spec, out, part, agent, levels[part], **sized)
             written[name] = combine_medium_expert(
                 spec, out, image_sizes=image_sizes, render_profile=render_profile, seed=seed, references=references
             )

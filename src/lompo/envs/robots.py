@@ -143,6 +143,8 @@ class RobotEnv(gym.Env):
         self.observation_space = spaces[observation]
         self._control_steps = 0
         self._success = False
+        # What a state-based behaviour agent may learn from instead of the sparse task reward (``info``)
+        self.shaped_reward = "Meta-World's shaped reward" if task.domain == "metaworld" else None
 
     # ----------------------------------------------------------------- distractions (none for robots)
     def start_distraction(self, episode: int) -> None:
@@ -246,11 +248,14 @@ class RobotEnv(gym.Env):
             success = bool(info.get("success", False))
             self._success = self._success or success
             reward += float(base_reward)
+        shaped = reward
         if self.spec_task.domain == "metaworld":
             reward = float(success)  # the paper's sparse reward: the door is open at the end of the step
         truncated = self._control_steps >= self.spec_task.episode_length
         obs, info = self._observe(proprio)
         info["discount"] = 1.0
+        if self.shaped_reward:
+            info["shaped_reward"] = shaped
         return obs, reward, False, truncated, info
 
     def close(self) -> None:

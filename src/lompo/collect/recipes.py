@@ -1,4 +1,5 @@
-"""V-D4RL dataset recipes (V-D4RL section 4.1 and Appendix A).
+"""V-D4RL dataset recipes (V-D4RL section 4.1 and Appendix A), and the LOMPO paper's (``protocol="lompo"``,
+:data:`PROTOCOLS`).
 
 * ``random``: uniform actions.
 * ``medium`` / ``expert``: rollouts of the fixed medium / expert SAC checkpoint

@@ -107,3 +107,34 @@ def test_the_paper_preset_gives_the_pen_its_wide_rssm(tmp_path, tiny_dataset, pe
     assert sizes(tiny_dataset) == (256, 256)  # the other tasks keep the preset
     assert sizes(pen_dataset, deter="300") == (300, 512)  # an explicit setting wins
     assert sizes(pen_dataset, algo="bc")[1] == 1024  # DrQ's hidden is not the RSSM's
+
+
+@pytest.mark.parametrize("algo", ["lompo", "bc"])
+def test_an_exported_policy_reads_proprioception_as_evaluation_does(tmp_path, pen_dataset, algo):
+    from lompo.cli import main
+    from lompo.data import read_episode
+    from lompo.data.dataset import episode_files
+
+    run = new_run(tmp_path / "run", pen_dataset, algo=algo, eval_every=0, video=False, eval_episodes=1)
+    run.train()
+    assert main(["export", str(run.path), "--out", str(tmp_path / "exported")]) == 0
+    assert json.loads((tmp_path / "exported" / "policy.json").read_text())["proprio_dim"] == 45
+    exported = torch.jit.load(str(tmp_path / "exported" / "policy.pt"))
+    trained = run.trained_algorithm(run.open_store())[0]
+    policy = run.policy(trained, latent="mean") if algo == "lompo" else run.policy(trained)
+    episode = read_episode(episode_files(pen_dataset)[0])
+    for _ in range(2):
+        exported.reset()
+        policy.reset()
+        for image, state in zip(episode["image"][:5], episode["state"][:5], strict=True):
+            action = exported.act(torch.from_numpy(image), torch.from_numpy(state)).numpy()
+            np.testing.assert_allclose(action, policy.act({"image": image, "proprio": state}), atol=1e-5)
+    # the proprioception matters, and a call without it is refused
+    exported.reset()
+    moved = exported.act(torch.from_numpy(episode["image"][0]), torch.from_numpy(episode["state"][0]) + 1.0)
+    exported.reset()
+    assert not torch.allclose(
+        moved, exported.act(torch.from_numpy(episode["image"][0]), torch.from_numpy(episode["state"][0]))
+    )
+    with pytest.raises(Exception, match="reads proprioception"):
+        exported.act(torch.from_numpy(episode["image"][0]))

@@ -471,7 +471,8 @@ def cmd_export(args) -> int:
 
     path = export_policy(Run(args.run), args.out, checkpoint=args.checkpoint, latent=args.latent)
     print(f"wrote {path} and {path.with_suffix('.json')}")
-    print("load with torch only: policy = torch.jit.load(path); policy.reset(); action = policy.act(frame)")
+    usage = json.loads(path.with_suffix(".json").read_text())["usage"]
+    print(f"load with torch only: {usage}")
     return 0
 
 

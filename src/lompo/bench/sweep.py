@@ -161,11 +161,12 @@ def run_local(spec: SweepSpec, out: Path, workers: int | None = None, log=print)
     cores = os.cpu_count() or 1
     workers = max(1, workers or cores // 2)
     threads = max(1, cores // workers)
+    chosen = [item.split("=", 1)[1] for item in spec.overrides if item.split("=", 1)[0] == "threads"]
     jobs = plan(spec, out)
     pending = [job for job in jobs if not evaluated(job.path, spec)]
     log(
         f"sweep {out}: {len(jobs)} runs, {len(jobs) - len(pending)} already finished; "
-        f"{workers} worker(s) x {threads} thread(s)"
+        f"{workers} worker(s) x {chosen[-1] if chosen else threads} thread(s)"
     )
     failed: dict[Path, str] = {}
     running: dict = {}

@@ -155,8 +155,8 @@ def _scripted(algo, store, latent: str) -> torch.jit.ScriptModule:
         k, (height, width) = algo.config.frame_stack, store.image_shape[:2]
         proprio_dim = int(algo.encoder.proprio_dim)
         stacked = _StackedAct(algo.encoder.eval().to("cpu"), algo.actor.eval().to("cpu")).eval()
-        example = (torch.zeros(1, 3 * k, height, width), torch.zeros(1, proprio_dim))
-        traced = torch.jit.trace(stacked, example, check_trace=False)
+        inputs = (torch.zeros(1, 3 * k, height, width), torch.zeros(1, proprio_dim))
+        traced = torch.jit.trace(stacked, inputs, check_trace=False)
         return torch.jit.script(DeployedFrameStack(traced, k, [height, width], proprio_dim))
     raise ConfigError(f"{type(algo).__name__} has no policy this export knows")
 

@@ -226,7 +226,8 @@ def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cart
     (json_path,) = (run.path / "diagnostics").glob("*.json")  # before any --checkpoint
     result = json.loads(json_path.read_text())
     assert len(result["open_loop"]["ensemble"]["latent_kl"]) == 6
-    assert set(result["open_loop"]) == {f"member{k}" for k in range(run.config.ensemble)} | {"ensemble"}
+    heads = {f"member{k}" for k in range(run.config.ensemble)}
+    assert set(result["open_loop"]) == heads | {"ensemble", "ensemble_other_actions"}
     assert set(result["one_step"]["penalties"]) == {"logprob_var", "logprob_std", "mean_disagreement", "max_std"}
     assert set(result["penalty_by_action_source"]) == {"dataset", "random", "policy"}
     sensitivity = result["action_sensitivity"]
@@ -283,3 +284,22 @@ def _sequence_batch(store):
     from lompo.data.samplers import SequenceSampler
 
     return SequenceSampler(store, 4, 8, seed=0).sample()
+
+
+def test_open_loop_with_other_actions_exposes_an_action_blind_prior(tmp_path, cartpole, monkeypatch):
+    """The same heads and noise with another sequence's actions: different errors for a model that uses
+    the actions, identical ones for a prior that ignores them."""
+    from lompo.bench.diagnose import Diagnosis
+    from lompo.data.samplers import SequenceSampler
+
+    run = new_run(tmp_path / "run", cartpole[32], video="false")
+    store = run.open_store()
+    algo = run.spec.build(run.config, store, seed=0)
+    batch = batch_to_torch(SequenceSampler(store, 4, 12, seed=0).sample(), algo.device)
+    with torch.no_grad():
+        curves = Diagnosis(algo, batch, context=4, horizon=6).open_loop()
+        assert curves["ensemble"]["latent_kl"] != curves["ensemble_other_actions"]["latent_kl"]
+        step = algo.model.rssm.deterministic_step
+        monkeypatch.setattr(algo.model.rssm, "deterministic_step", lambda state, action: step(state, action * 0))
+        blind = Diagnosis(algo, batch, context=4, horizon=6).open_loop()
+    assert blind["ensemble"] == blind["ensemble_other_actions"]

@@ -118,18 +118,26 @@ class Diagnosis:
 
     def open_loop(self) -> dict[str, dict[str, list[float]]]:
         """Errors per horizon step for each head (its mean at every step) and the ensemble (random head
-        per step, sampled, as in the latent MDP). ``{source: {metric: [h=1..H]}}``."""
-        start, actions = self.context - 1, self.batch["action"]
+        per step, sampled, as in the latent MDP). ``{source: {metric: [h=1..H]}}``.
+
+        ``ensemble_other_actions`` predicts the same frames with the actions of another sequence of the
+        batch (rolled by one): if its errors are no larger than ``ensemble``'s, the prior ignores the
+        actions and model rollouts cannot tell a policy's actions apart."""
+        start = self.context - 1
         out: dict[str, dict[str, list[float]]] = {}
-        for source in [f"member{k}" for k in range(self.ensemble)] + ["ensemble"]:
+        sources = [f"member{k}" for k in range(self.ensemble)] + ["ensemble", "ensemble_other_actions"]
+        for source in sources:
+            actions = self.batch["action"].roll(1, 0) if source == "ensemble_other_actions" else self.batch["action"]
             state = self._state(start)
             curves: dict[str, list[float]] = {}
+            draws = torch.Generator(device=state.deter.device).manual_seed(0)  # the same heads and noise per source
             for h in range(1, self.horizon + 1):
                 deter = self.rssm.deterministic_step(state, actions[:, start + h])
                 means, stds = self.rssm.prior(deter)
-                if source == "ensemble":
-                    k = int(torch.randint(0, self.ensemble, ()))
-                    stoch = means[k] + stds[k] * torch.randn_like(stds[k])
+                if source.startswith("ensemble"):
+                    k = int(torch.randint(0, self.ensemble, (), generator=draws, device=draws.device))
+                    noise = torch.randn(stds[k].shape, generator=draws, device=draws.device)
+                    stoch = means[k] + stds[k] * noise
                 else:
                     k = int(source[len("member") :])
                     stoch = means[k]
@@ -389,7 +397,11 @@ def write_plots(result: dict, prefix: Path) -> list[Path]:
     steps = np.arange(1, result["horizon"] + 1)
     for ax, metric in zip(axes, metrics):
         for source, curves in result["open_loop"].items():
-            style = dict(color="black", linewidth=2.2) if source == "ensemble" else dict(alpha=0.55, linewidth=1)
+            style = dict(alpha=0.55, linewidth=1)
+            if source == "ensemble":
+                style = dict(color="black", linewidth=2.2)
+            elif source == "ensemble_other_actions":
+                style = dict(color="black", linewidth=1.6, linestyle="--")
             ax.plot(steps, curves[metric], label=source, **style)
         ax.set_xlabel("open-loop step h")
         ax.set_title(metric.replace("_", " "))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One V-D4RL task at CPU scale: walker-walk medium_replay at 64 px (built with lompo collect: the
 # behaviour agent's replay up to its medium checkpoint), LOMPO with its ablation LMBRL (on LOMPO's
-# world model) and BC, 3 seeds, cpu preset at twice its budget (2K world-model steps, 20K agent
+# world model) and BC, 3 seeds, cpu preset with 3K world-model steps (a cartpole world model is still
+# uninformative after the preset's 1K, BENCHMARKS.md) and 20K agent
 # updates) — about one 2-core session. Two queues side by side (model-based, then BC), one torch
 # thread each. Rerunning continues every step; then: lompo results OUT; lompo report OUT.
 #   bash benchmarks/walker_mr.sh [DATA_ROOT=data/vd4rl] [OUT=runs/walker-mr]
@@ -15,7 +16,7 @@ folder="$data/walker_walk/medium_replay/64px"
 [ -f "$folder/dataset.json" ] || "$lompo" collect --task walker-walk --recipe medium_replay --image-size 64 \
   --render fast --sac-frames 150000 --threads 1 --out "$data" --no-progress || exit 1
 common=(--data "$folder" --seeds 0,1,2 --preset cpu --workers 1 --set threads=1 --set agent_steps=20000)
-"$lompo" bench --algos lompo,lmbrl "${common[@]}" --set lompo:model_steps=2000 --set lmbrl:model_steps=2000 \
+"$lompo" bench --algos lompo,lmbrl "${common[@]}" --set lompo:model_steps=3000 --set lmbrl:model_steps=3000 \
   --set lompo:eval_every=5000 --set lmbrl:eval_every=5000 --out "$out/model_based" &
 "$lompo" bench --algos bc "${common[@]}" --set bc:eval_every=5000 --out "$out/bc" &
 wait

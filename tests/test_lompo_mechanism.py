@@ -16,7 +16,7 @@ from lompo.data import EpisodeStore
 from lompo.data.store import load_store
 from lompo.testing import synthetic_episode as make_episode
 
-from helpers import new_run
+from helpers import metric_lines, new_run
 
 
 @pytest.fixture(scope="module")
@@ -303,3 +303,32 @@ def test_open_loop_with_other_actions_exposes_an_action_blind_prior(tmp_path, ca
         monkeypatch.setattr(algo.model.rssm, "deterministic_step", lambda state, action: step(state, action * 0))
         blind = Diagnosis(algo, batch, context=4, horizon=6).open_loop()
     assert blind["ensemble"] == blind["ensemble_other_actions"]
+
+
+def test_reward_r2_measures_the_reward_head_against_the_mean():
+    from lompo.algos.world_model import reward_r2
+
+    reward = torch.tensor([[0.0, 1.0, 0.5, 9.0]])
+    mask = torch.tensor([[True, True, True, False]])  # the last step is padding
+    assert float(reward_r2(reward, reward, mask)) == pytest.approx(1.0)
+    assert float(reward_r2(torch.full_like(reward, 0.5), reward, mask)) == pytest.approx(0.0, abs=1e-6)
+    assert float(reward_r2(1 - reward, reward, mask)) < 0  # worse than the mean
+    assert float(reward_r2(torch.ones(1, 4), torch.zeros(1, 4), mask)) == -1.0  # constant reward: finite, floored
+
+
+@pytest.mark.parametrize("algo", ["lompo", "offline_dv2"])
+def test_a_world_model_that_did_not_learn_the_reward_is_reported(tmp_path, cartpole, algo, monkeypatch):
+    import lompo.runtime.trainer as trainer
+
+    run = new_run(tmp_path / "run", cartpole[32], algo=algo, video="false", log_every=1)
+    lines = []
+    result = run.train(log=lines.append)
+    logged = [line["model/reward_r2"] for line in metric_lines(run) if line["phase"] == "model"]
+    assert len(logged) == run.config.model_steps and all(-1.0 <= v <= 1.0 for v in logged)
+    assert result["world_model_reward_r2"] == pytest.approx(np.mean(logged[-5:]), abs=1e-4)
+    # a 6-step model has not learned the reward: said in the log and in final.json
+    assert result["world_model_reward_r2"] < trainer.UNINFORMED_R2
+    assert "world_model_warning" in result and any("reward R²" in str(line) for line in lines)
+    monkeypatch.setattr(trainer, "UNINFORMED_R2", -2.0)
+    quiet = new_run(tmp_path / "quiet", cartpole[32], algo=algo, video="false").train(log=lambda *a: None)
+    assert "world_model_warning" not in quiet and "world_model_reward_r2" in quiet

@@ -33,7 +33,13 @@ from torch.nn import functional as F
 from lompo.algos.kl import masked_mean, split_kl
 from lompo.algos.sac import SAC, SACConfig
 from lompo.algos.spec import AlgorithmSpec, Metrics, check_positive
-from lompo.algos.world_model import LatentModelAlgorithm, batch_to_torch, model_sample_strip, sample_prior_members
+from lompo.algos.world_model import (
+    LatentModelAlgorithm,
+    batch_to_torch,
+    model_sample_strip,
+    reward_r2,
+    sample_prior_members,
+)
 from lompo.data.samplers import SequenceSampler, proprio_size
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
@@ -181,9 +187,10 @@ def world_model_loss(
     mask = batch["mask"]
     kl_loss = split_kl(kl_prior_side, kl_posterior_side, 1.0, 1.0, config.free_nats, mask)
     features = torch.cat([post["deter"], post["stoch"]], -1)
+    predicted_reward = model.reward(features)
     terms = {
         "image_nll": 0.5 * (model.decoder(features) - preprocess(image)).pow(2).sum((-3, -2, -1)),
-        "reward_nll": 0.5 * (model.reward(features) - batch["reward"]).pow(2),
+        "reward_nll": 0.5 * (predicted_reward - batch["reward"]).pow(2),
     }
     if model.proprio_head is not None:
         terms["proprio_nll"] = 0.5 * (model.proprio_head(features) - batch["proprio"]).pow(2).sum(-1)
@@ -193,6 +200,7 @@ def world_model_loss(
     loss = masked_mean(sum(terms.values()), mask) + config.kl_scale * kl_loss
     metrics = {f"model/{k}": masked_mean(v.detach(), mask).detach() for k, v in terms.items()}
     metrics["model/kl"] = masked_mean(kl_prior_side.detach(), mask).detach()
+    metrics["model/reward_r2"] = reward_r2(predicted_reward.detach(), batch["reward"], mask)
     with torch.no_grad():
         all_means, all_stds = model.rssm.prior(deter.reshape(-1, deter.shape[-1]))  # (K, T*B, Z)
         flat = (

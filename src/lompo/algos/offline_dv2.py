@@ -32,7 +32,13 @@ from torch.nn import functional as F
 
 from lompo.algos.kl import masked_mean, split_kl
 from lompo.algos.spec import AlgorithmSpec, Metrics, check_positive
-from lompo.algos.world_model import LatentModelAlgorithm, batch_to_torch, model_sample_strip, sample_prior_members
+from lompo.algos.world_model import (
+    LatentModelAlgorithm,
+    batch_to_torch,
+    model_sample_strip,
+    reward_r2,
+    sample_prior_members,
+)
 from lompo.data.samplers import SequenceSampler, proprio_size
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
@@ -246,7 +252,8 @@ def world_model_loss(
     kl_loss, kl = balanced_kl(post["post_probs"], prior, config.kl_balance, config.free_nats, mask)
     features = torch.cat([post["deter"], post["stoch"]], -1)
     image_nll = 0.5 * (model.decoder(features) - preprocess(image)).pow(2).sum((-3, -2, -1))
-    reward_nll = 0.5 * (model.reward(features) - batch["reward"]).pow(2)
+    predicted_reward = model.reward(features)
+    reward_nll = 0.5 * (predicted_reward - batch["reward"]).pow(2)
     terms = {"image_nll": image_nll, "reward_nll": reward_nll}
     if model.proprio_head is not None:
         terms["proprio_nll"] = 0.5 * (model.proprio_head(features) - batch["proprio"]).pow(2).sum(-1)
@@ -257,6 +264,7 @@ def world_model_loss(
     loss = likelihood_loss + config.kl_scale * kl_loss
     metrics = {f"model/{k}": masked_mean(v.detach(), mask).detach() for k, v in terms.items()}
     metrics["model/kl"] = kl.detach()
+    metrics["model/reward_r2"] = reward_r2(predicted_reward.detach(), batch["reward"], mask)
     return loss, metrics
 
 

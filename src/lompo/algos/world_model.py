@@ -54,6 +54,19 @@ def world_model_step(
     return {"model/loss": loss.detach(), "model/grad_norm": grad_norm.detach(), **metrics}
 
 
+def reward_r2(prediction: torch.Tensor, reward: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``1 − MSE / Var(reward)`` over the valid steps of a batch (clamped at −1; the variance floored at
+    1e-6): 1 for a perfect reward head, 0 for one that predicts the batch's mean reward. A world model
+    whose latent state carries no information about the frames stays near or below 0, whatever its
+    image loss says (an image's static background is easy to reconstruct)."""
+    valid = mask.to(prediction.dtype)
+    count = valid.sum().clamp(min=1.0)
+    mean = (reward * valid).sum() / count
+    variance = ((reward - mean).pow(2) * valid).sum() / count
+    mse = ((prediction - reward).pow(2) * valid).sum() / count
+    return (1 - mse / variance.clamp(min=1e-6)).clamp(min=-1.0)
+
+
 def sample_prior_members(length: int, ensemble: int, device=None) -> torch.Tensor:
     """Eq. 8: one prior member per time step, uniform over ``0..K-1`` (torch's global RNG).
 

@@ -226,6 +226,8 @@ def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cart
     (json_path,) = (run.path / "diagnostics").glob("*.json")  # before any --checkpoint
     result = json.loads(json_path.read_text())
     assert len(result["open_loop"]["ensemble"]["latent_kl"]) == 6
+    assert set(result["fit"]) == {"reward_r2", "one_step_reward_r2_dataset_actions", "one_step_reward_r2_other_actions"}
+    assert all(-1.0 <= value <= 1.0 for value in result["fit"].values()) and "reward R²" in printed
     heads = {f"member{k}" for k in range(run.config.ensemble)}
     assert set(result["open_loop"]) == heads | {"ensemble", "ensemble_other_actions"}
     assert set(result["one_step"]["penalties"]) == {"logprob_var", "logprob_std", "mean_disagreement", "max_std"}
@@ -301,8 +303,10 @@ def test_open_loop_with_other_actions_exposes_an_action_blind_prior(tmp_path, ca
         assert curves["ensemble"]["latent_kl"] != curves["ensemble_other_actions"]["latent_kl"]
         step = algo.model.rssm.deterministic_step
         monkeypatch.setattr(algo.model.rssm, "deterministic_step", lambda state, action: step(state, action * 0))
-        blind = Diagnosis(algo, batch, context=4, horizon=6).open_loop()
+        blind_diagnosis = Diagnosis(algo, batch, context=4, horizon=6)
+        blind, blind_fit = blind_diagnosis.open_loop(), blind_diagnosis.fit()
     assert blind["ensemble"] == blind["ensemble_other_actions"]
+    assert blind_fit["one_step_reward_r2_dataset_actions"] == blind_fit["one_step_reward_r2_other_actions"]
 
 
 def test_reward_r2_measures_the_reward_head_against_the_mean():

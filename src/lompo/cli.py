@@ -394,6 +394,12 @@ def cmd_diagnose(args) -> int:
         f"{result['algo']} world model ({result['checkpoint']}) on {result['dataset']}, "
         f"{result['one_step']['transitions']} transitions"
     )
+    fit = result["fit"]
+    print(
+        f"reward R² teacher-forced {fit['reward_r2']:.2f}; one step ahead with the dataset's actions "
+        f"{fit['one_step_reward_r2_dataset_actions']:.2f}, with another sequence's "
+        f"{fit['one_step_reward_r2_other_actions']:.2f}"
+    )
     ensemble = result["open_loop"]["ensemble"]
     print(
         "open-loop latent KL at h = 1, 5, H: "

@@ -3,6 +3,9 @@
 For a trained LOMPO world model (``lompo``, ``lmbrl``, ``offline_slac``) and sequences of a dataset
 (the run's own, or another one: e.g. expert data for a model trained on random data):
 
+0. **Fit**: the reward head's R² on the posterior (teacher-forced) and one prior step ahead with the
+   dataset's and with another sequence's actions: a model near 0 has not learned the frames, one
+   whose two one-step values agree ignores the actions.
 1. **Open-loop error per horizon step** ``h = 1..H``: from the posterior state at the end of a context,
    the model predicts with the dataset's actions, once per prior head ``k`` (that head at every step,
    its mean) and once as the latent MDP does (a random head per step, sampled). Against the real
@@ -32,7 +35,7 @@ import numpy as np
 import torch
 
 from lompo.algos.lompo import PENALTIES, Lompo
-from lompo.algos.world_model import batch_to_torch
+from lompo.algos.world_model import batch_to_torch, reward_r2
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore, load_store
 from lompo.errors import ConfigError
@@ -115,6 +118,27 @@ class Diagnosis:
             "reward_error": (self.model.reward(features) - self.batch["reward"][:, t]).abs(),
             "image_mse": (self.model.decoder(features) - image).pow(2).mean((-3, -2, -1)),
         }
+
+    def fit(self) -> dict[str, float]:
+        """How much the model knows about the frames, teacher-forced: the reward R² and the latent KL of the
+        posterior (:func:`~lompo.algos.world_model.reward_r2`; near 0 means the latent carries little
+        information), and the reward R² one open-loop step ahead with the dataset's actions and with
+        another sequence's (equal values: the prior ignores the actions)."""
+        valid = self.batch["mask"]
+        features = torch.cat([self.post["deter"], self.post["stoch"]], -1)
+        reward = self.batch["reward"]
+        out = {"reward_r2": float(reward_r2(self.model.reward(features), reward, valid))}
+        for name, actions in (("dataset", self.batch["action"]), ("other", self.batch["action"].roll(1, 0))):
+            predictions = []
+            for t in range(reward.shape[1] - 1):
+                deter = self.rssm.deterministic_step(self._state(t), actions[:, t + 1])
+                means, _ = self.rssm.prior(deter)
+                predictions.append(self.model.reward(torch.cat([deter, means.mean(0)], -1)))
+            step_valid = valid[:, 1:] & ~self.batch["is_first"][:, 1:]
+            out[f"one_step_reward_r2_{name}_actions"] = float(
+                reward_r2(torch.stack(predictions, 1), reward[:, 1:], step_valid)
+            )
+        return out
 
     def open_loop(self) -> dict[str, dict[str, list[float]]]:
         """Errors per horizon step for each head (its mean at every step) and the ensemble (random head
@@ -318,6 +342,7 @@ def diagnose(
         h_penalties, h_error = diagnosis.h_step()
         by_source = diagnosis.by_action_source()
         sensitivity = diagnosis.action_sensitivity()
+        fit = diagnosis.fit()
     result = {
         "run": str(run.path),
         "algo": run.settings.algo,
@@ -336,6 +361,7 @@ def diagnose(
             "ensemble": algo.config.ensemble,
             "free_nats": algo.config.free_nats,
         },
+        "fit": fit,
         "open_loop": open_loop,
         "one_step": {
             "transitions": int(len(one_error)),

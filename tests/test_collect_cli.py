@@ -90,7 +90,7 @@ def test_quickstart_runs(tmp_path, capsys):
         main(["quickstart", "--episodes", "1", "--preset", "tiny", "--out", str(tmp_path / "q"), "--no-progress"]) == 0
     )
     out = capsys.readouterr().out
-    assert "Timesteps" in out and "| LOMPO |" in out
+    assert "Timesteps" in out and "| LOMPO |" in out and "world model: reward R²" in out
     assert (tmp_path / "q" / "lompo-tiny-s0" / "final.json").exists()
 
 

@@ -267,6 +267,8 @@ def cmd_quickstart(args) -> int:
     print("| | return | score |\n|---|---|---|")
     print(f"| dataset (random actions) | {data_mean:.1f} | {data_mean / 10:.1f} |")
     print(f"| LOMPO | {result['return_mean']:.1f} ± {result['return_std']:.1f} | {result['score_vd4rl']:.1f} |")
+    if "world_model_reward_r2" in result:
+        print(f"world model: reward R² {result['world_model_reward_r2']:.2f} (1 = knows the reward, 0 = its mean)")
     print(
         f"run directory {run_dir} (config.json, metrics.jsonl, eval.jsonl, videos/); "
         f"total {time.perf_counter() - total:.0f} s"

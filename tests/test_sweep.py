@@ -256,11 +256,14 @@ def test_tables_give_the_iqm_with_a_bootstrap_interval_from_five_seeds(tmp_path)
                     "episodes": 10,
                     "steps": {"agent": 1},
                     "wall_time": 1.0,
+                    "world_model_reward_r2": 0.1 * seed,
                 }
             )
         )
         rows, table = write_results(tmp_path / "sweep")
         assert ("IQM" in table) == (seed == 4)
+    assert [r["model_reward_r2"] for r in rows] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
+    assert "did not learn the frames" in table and "seed 1 (0.10)" in table and "seed 2" not in table
     iqm, low, high = iqm_interval(scores)
     assert iqm == pytest.approx(30.0)  # robust to the 500 outlier, unlike the mean (120)
     assert low <= iqm <= high and low >= 10.0 and high <= 500.0

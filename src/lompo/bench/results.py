@@ -16,6 +16,7 @@ from pathlib import Path
 from lompo.bench.sweep import dataset_label
 from lompo.errors import ConfigError
 from lompo.files import read_jsonl
+from lompo.runtime.trainer import UNINFORMED_R2
 
 COLUMNS = (
     "algo",
@@ -31,6 +32,7 @@ COLUMNS = (
     "steps",
     "wall_time",
     "data_mean",
+    "model_reward_r2",
     "data_fingerprint",
     "lompo",
     "torch",
@@ -76,6 +78,8 @@ def run_row(run: Path) -> dict:
         "wall_time": final.get("wall_time") if final else None,
         # the statistics the run recorded: a dataset rebuilt at the same path since must not relabel it
         "data_mean": ((final or {}).get("data_statistics") or dataset_meta(run).get("statistics") or {}).get("mean"),
+        # reward R² of the world model this run trained (lompo.runtime.trainer.world_model_fit)
+        "model_reward_r2": (final or {}).get("world_model_reward_r2"),
         "data_fingerprint": (final or {}).get("data_fingerprint", ""),
         "lompo": versions.get("lompo", ""),
         "torch": versions.get("torch", ""),
@@ -274,6 +278,16 @@ def results_table(rows: list[dict]) -> str:
             f"(rliable, 2000 resamples); cells with >= {IQM_MIN_SEEDS} finished seeds:",
             "",
             *_markdown(*iqm),
+        ]
+    unlearned = [r for r in rows if r.get("model_reward_r2") is not None and r["model_reward_r2"] < UNINFORMED_R2]
+    if unlearned:
+        names = ", ".join(
+            f"{r['algo']} {r['dataset']} seed {r['seed']} ({r['model_reward_r2']:.2f})" for r in unlearned
+        )
+        lines += [
+            "",
+            f"World models that did not learn the frames (reward R² below {UNINFORMED_R2}; their policies acted on "
+            f"uninformative latents, and the ablations that reuse them too): {names}.",
         ]
     generalization = generalization_grid(rows)
     if generalization is not None:

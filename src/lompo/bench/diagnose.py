@@ -423,7 +423,7 @@ def write_plots(result: dict, prefix: Path) -> list[Path]:
     steps = np.arange(1, result["horizon"] + 1)
     for ax, metric in zip(axes, metrics):
         for source, curves in result["open_loop"].items():
-            style = dict(alpha=0.55, linewidth=1)
+            style: dict[str, Any] = dict(alpha=0.55, linewidth=1)
             if source == "ensemble":
                 style = dict(color="black", linewidth=2.2)
             elif source == "ensemble_other_actions":

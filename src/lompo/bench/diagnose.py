@@ -120,10 +120,10 @@ class Diagnosis:
         }
 
     def fit(self) -> dict[str, float]:
-        """How much the model knows about the frames, teacher-forced: the reward R² and the latent KL of the
-        posterior (:func:`~lompo.algos.world_model.reward_r2`; near 0 means the latent carries little
-        information), and the reward R² one open-loop step ahead with the dataset's actions and with
-        another sequence's (equal values: the prior ignores the actions)."""
+        """How much the model knows about the frames: the reward head's R² on the posterior, teacher-forced
+        (:func:`~lompo.algos.world_model.reward_r2`; near 0 means the latent carries little information),
+        and one prior step ahead with the dataset's actions and with another sequence's (equal values: the
+        prior ignores the actions)."""
         valid = self.batch["mask"]
         features = torch.cat([self.post["deter"], self.post["stoch"]], -1)
         reward = self.batch["reward"]

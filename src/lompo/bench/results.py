@@ -78,7 +78,7 @@ def run_row(run: Path) -> dict:
         "wall_time": final.get("wall_time") if final else None,
         # the statistics the run recorded: a dataset rebuilt at the same path since must not relabel it
         "data_mean": ((final or {}).get("data_statistics") or dataset_meta(run).get("statistics") or {}).get("mean"),
-        # reward R² of the world model this run trained (lompo.runtime.trainer.world_model_fit)
+        # reward R² of the world model this run trained (lompo.runtime.trainer.world_model_record)
         "model_reward_r2": (final or {}).get("world_model_reward_r2"),
         "data_fingerprint": (final or {}).get("data_fingerprint", ""),
         "lompo": versions.get("lompo", ""),

@@ -472,7 +472,7 @@ def collect(
         raise ConfigError(f"the {protocol} protocol has no recipe {recipe!r}; choose one of {choices}")
     recipes = known if recipe == "all" else (recipe,)
     if protocol == "lompo" and size is None and episodes is None:
-        size = spec.lompo_size
+        size = default_size(spec, recipe, protocol)  # one size for every recipe of this protocol
     image_sizes = tuple(dict.fromkeys(image_sizes))
     common: dict[str, Any] = dict(image_sizes=image_sizes, render_profile=render_profile, seed=seed, progress=progress)
     if protocol != "vd4rl":

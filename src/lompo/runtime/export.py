@@ -4,7 +4,7 @@ with ``torch`` alone (no lompo import), with a stateful step API::
     policy = torch.jit.load("DIR/policy.pt")
     policy.reset()                      # at the start of every episode
     action = policy.act(frame)          # frame: uint8 tensor (H, W, 3); action: float32 (action_dim,)
-    action = policy.act(frame, proprio) # a policy that reads proprioception: float tensor (P,) beside
+    action = policy.act(frame, proprio) # a policy that reads proprioception; proprio: float tensor (P,)
 
 ``act`` runs what :class:`lompo.algos.world_model.LatentPolicy` runs at evaluation: the encoder, one
 posterior filtering step from the previous latent state and action, and the actor's mean action.

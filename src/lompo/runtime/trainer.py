@@ -104,18 +104,22 @@ def task_defaults(data: Path, preset: str, spec: AlgorithmSpec) -> dict[str, Any
 UNINFORMED_R2 = 0.2  # below this reward R², a world model is reported as not having learned the frames
 
 
-def world_model_fit(metrics_path: Path, lines: int = 5) -> float | None:
-    """Mean ``model/reward_r2`` over the last ``lines`` logged world-model steps (``None`` without them)."""
+def world_model_record(metrics_path: Path, lines: int = 5) -> dict[str, Any]:
+    """``world_model_reward_r2``: the mean ``model/reward_r2`` over the last ``lines`` logged world-model
+    steps, and ``world_model_warning`` when it is below :data:`UNINFORMED_R2`; empty without such lines
+    (a run that started from another run's world model)."""
     values = [line["model/reward_r2"] for line in read_jsonl(metrics_path) if "model/reward_r2" in line]
-    return float(np.mean(values[-lines:])) if values else None
-
-
-def uninformed_model_warning(r2: float) -> str:
-    return (
-        f"warning: the world model predicts the reward little better than its mean (reward R² {r2:.2f} over "
-        "the last logged steps): its latent state carries little information about the frames, and a "
-        "policy trained in it acts on that; train the model longer (model_steps) before trusting returns"
-    )
+    if not values:
+        return {}
+    r2 = float(np.mean(values[-lines:]))
+    record: dict[str, Any] = {"world_model_reward_r2": round(r2, 4)}
+    if r2 < UNINFORMED_R2:
+        record["world_model_warning"] = (
+            f"warning: the world model predicts the reward little better than its mean (reward R² {r2:.2f} "
+            "over the last logged steps): its latent state carries little information about the frames, and "
+            "a policy trained in it acts on that; train the model longer (model_steps) before trusting returns"
+        )
+    return record
 
 
 NO_TASK = "the dataset names no task (dataset.json has none; import with --task if it came from one)"
@@ -512,10 +516,10 @@ class Run:
                         on_checkpoint(last_checkpoint, {"phase": phase, "step": step, **metrics})
             if bar is not None:
                 bar.close()
-            if phase == getattr(self.spec, "world_model_phase", None) and step == total:
-                r2 = world_model_fit(self.metrics_path)
-                if r2 is not None and r2 < UNINFORMED_R2:
-                    log(uninformed_model_warning(r2))
+            if phase == self.spec.world_model_phase and step == total:
+                warning = world_model_record(self.metrics_path).get("world_model_warning")
+                if warning:
+                    log(warning)
         result = self.final_evaluation(algo, store, time.perf_counter() - started, progress, held_out)
         if board is not None:
             total = offsets[phases[-1]] + algo.phase_length(phases[-1])
@@ -555,11 +559,8 @@ class Run:
             if held_out is not None and hasattr(algo, "validation_metrics"):
                 result["validation"] = metric_values(algo.validation_metrics(held_out))
                 result["validation_episodes"] = held_out.num_episodes
-        r2 = world_model_fit(self.metrics_path) if isinstance(algo, WorldModelAlgorithm) else None
-        if r2 is not None:  # from this run's model phase (absent when it started from another run's model)
-            result["world_model_reward_r2"] = round(r2, 4)
-            if r2 < UNINFORMED_R2:
-                result["world_model_warning"] = uninformed_model_warning(r2)
+        if isinstance(algo, WorldModelAlgorithm):
+            result.update(world_model_record(self.metrics_path))
         if s.video and isinstance(algo, WorldModelAlgorithm):
             strip_path = self.videos / "model_strip.png"
             write_png(strip_path, algo.model_strip(seed=s.seed))

@@ -152,6 +152,38 @@ def test_evaluation_is_reproducible_with_sampled_latents(tmp_path, cartpole):
     assert first["returns"] == second["returns"]
 
 
+@pytest.mark.parametrize(
+    "algo_cls,config_cls,presets", [(Lompo, LompoConfig, PRESETS), (OfflineDV2, OfflineDV2Config, DV2_PRESETS)]
+)
+def test_evaluation_reports_the_return_the_model_believes(cartpole, algo_cls, config_cls, presets):
+    """``model_return``: the reward head on the posterior of every frame after the first, one per real
+    transition. With a head that predicts 0.25 everywhere it is 0.25 x the episode's steps (not one
+    fewer: the last frame, which the policy never acts on, is observed too); with the model's own head
+    it equals the sum of the head along the frames, recomputed here from the same sampled latents."""
+    from lompo.runtime.evaluate import evaluate
+
+    store = load_store(cartpole[32])
+    torch.manual_seed(0)
+    algo = algo_cls(config_cls(**presets["tiny"]), store)
+    real_head = algo.model.reward
+    algo.model.reward = lambda features: torch.full(features.shape[:-1], 0.25)
+    result = evaluate(algo.policy(), store, 2, seed=3)
+    steps = 100 // store.info["metadata"]["action_repeat"]
+    assert result["model_returns"] == [pytest.approx(0.25 * steps)] * 2
+    assert result["model_return_mean"] == pytest.approx(0.25 * steps)
+
+    algo.model.reward = real_head
+    policy = algo.policy()
+    policy.reset()
+    frames = store.episode(0)["image"][:6]
+    heads = []
+    for frame in frames:
+        policy.act(frame)
+        with torch.no_grad():
+            heads.append(float(real_head(policy.state.features)))
+    assert policy.model_return == pytest.approx(sum(heads[1:]), rel=1e-5)
+
+
 # --------------------------------------------------------------------- agent-phase logging
 def test_agent_phase_logs_the_policy_rollouts(tmp_path, cartpole):
     run = new_run(tmp_path / "run", cartpole[32], video="false", eval_every=0)
@@ -226,8 +258,13 @@ def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cart
     (json_path,) = (run.path / "diagnostics").glob("*.json")  # before any --checkpoint
     result = json.loads(json_path.read_text())
     assert len(result["open_loop"]["ensemble"]["latent_kl"]) == 6
-    assert set(result["fit"]) == {"reward_r2", "one_step_reward_r2_dataset_actions", "one_step_reward_r2_other_actions"}
-    assert all(-1.0 <= value <= 1.0 for value in result["fit"].values()) and "reward R²" in printed
+    assert set(result["fit"]) == {
+        "reward_r2",
+        "reward_r2_other_actions",
+        "one_step_reward_r2_dataset_actions",
+        "one_step_reward_r2_other_actions",
+    }
+    assert all(value <= 1.0 for value in result["fit"].values()) and "reward R²" in printed
     heads = {f"member{k}" for k in range(run.config.ensemble)}
     assert set(result["open_loop"]) == heads | {"ensemble", "ensemble_other_actions"}
     assert set(result["one_step"]["penalties"]) == {"logprob_var", "logprob_std", "mean_disagreement", "max_std"}
@@ -236,10 +273,16 @@ def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cart
     assert set(sensitivity) == {"logprob_var", "logprob_std", "mean_disagreement", "max_std", "reward"}
     assert all(entry["std_across_actions"] >= 0 and entry["std_across_states"] > 0 for entry in sensitivity.values())
     assert result["heads"]["logged"] and result["heads"]["prior_grad_norm_member0"]["zero_fraction"] == 0.0
+    reality = result["policy"]  # the policy played two episodes of 50 steps in the dataset's environment
+    assert reality["episodes"] == 2 and len(reality["return"]) == len(reality["model_return"]) == 2
+    assert all(len(reality["series"][k]) == 50 for k in ("real", "model", "imagined"))
+    assert sum(reality["series"]["real"]) == pytest.approx(reality["return"][0])
+    assert sum(reality["series"]["model"]) == pytest.approx(reality["model_return"][0], rel=1e-5)
+    assert "the policy in reality" in printed
     pngs = sorted(p.name.rsplit("-", 1)[1] for p in json_path.parent.glob("*.png"))
-    assert pngs == ["actions.png", "open_loop.png", "penalty.png"]
+    assert pngs == ["actions.png", "open_loop.png", "penalty.png", "policy.png"]
     page = write_report(tmp_path / "run").read_text()
-    assert "diagnostics on" in page and page.count("data:image/png") >= 3
+    assert "diagnostics on" in page and page.count("data:image/png") >= 4
     # an earlier checkpoint by name; an unknown name is a clear error listing the kept ones
     kept = sorted(p.parent.name for p in run.checkpoints.glob("*/manifest.json"))
     assert main(["diagnose", str(run.path), "--horizon", "6", "--sequences", "8", "--checkpoint", kept[0]]) == 0
@@ -250,6 +293,29 @@ def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cart
     assert main(["diagnose", str(run.path), "--data", str(cartpole[64])]) == 2
     err = capsys.readouterr().err
     assert str(cartpole[64]) in err and "64" in err
+
+
+def test_policy_in_reality_compares_real_believed_and_imagined_reward(cartpole):
+    """A reward head that predicts 0.25 everywhere: the model's reward on the real frames and in the
+    rollouts is exactly 0.25 per step, the penalised value is 0.25 − λ·u, and the real reward is the
+    environment's (the same episode replayed with the same seed gives the same returns)."""
+    from lompo.bench.diagnose import policy_in_reality
+    from lompo.runtime.evaluate import evaluate
+
+    store = load_store(cartpole[32])
+    torch.manual_seed(0)
+    algo = Lompo(LompoConfig(**PRESETS["tiny"]), store)
+    algo.model.reward = lambda features: torch.full(features.shape[:-1], 0.25)
+    torch.manual_seed(5)
+    reality = policy_in_reality(algo, store, episodes=2, seed=11)
+    assert reality["model_reward"] == pytest.approx(0.25) and reality["imagined_reward"] == pytest.approx(0.25)
+    assert reality["model_return"] == [pytest.approx(0.25 * 50)] * 2
+    lam = algo.config.penalty_scale
+    assert reality["penalty"] > 0
+    assert reality["penalized_imagined_reward"] == pytest.approx(0.25 - lam * reality["penalty"])
+    played = evaluate(algo.policy(), store, 2, seed=11)
+    assert reality["return"] == pytest.approx(played["returns"], abs=1e-3)
+    assert reality["real_reward"] == pytest.approx(np.mean(played["returns"]) / 50, abs=1e-4)
 
 
 def test_eval_latent_setting_chooses_the_inference_and_rejects_nonsense(tmp_path, cartpole):
@@ -301,12 +367,19 @@ def test_open_loop_with_other_actions_exposes_an_action_blind_prior(tmp_path, ca
     with torch.no_grad():
         curves = Diagnosis(algo, batch, context=4, horizon=6).open_loop()
         assert curves["ensemble"]["latent_kl"] != curves["ensemble_other_actions"]["latent_kl"]
+        # a reward head that reads the deterministic state, so that R² moves whenever the latents do
+        mean = batch["reward"][batch["mask"]].mean()  # near the mean: R² near 0, away from its clamp at -1
+        monkeypatch.setattr(algo.model, "reward", lambda features: mean + 0.01 * features[..., 0])
+        seeing = Diagnosis(algo, batch, context=4, horizon=6).fit()
         step = algo.model.rssm.deterministic_step
         monkeypatch.setattr(algo.model.rssm, "deterministic_step", lambda state, action: step(state, action * 0))
         blind_diagnosis = Diagnosis(algo, batch, context=4, horizon=6)
         blind, blind_fit = blind_diagnosis.open_loop(), blind_diagnosis.fit()
     assert blind["ensemble"] == blind["ensemble_other_actions"]
     assert blind_fit["one_step_reward_r2_dataset_actions"] == blind_fit["one_step_reward_r2_other_actions"]
+    # filtering the frames with other actions: the same latents (same draws) only for the blind model
+    assert blind_fit["reward_r2"] == blind_fit["reward_r2_other_actions"]
+    assert seeing["reward_r2"] != seeing["reward_r2_other_actions"]
 
 
 def test_reward_r2_measures_the_reward_head_against_the_mean():

@@ -269,6 +269,8 @@ def cmd_quickstart(args) -> int:
     print(f"| LOMPO | {result['return_mean']:.1f} ± {result['return_std']:.1f} | {result['score_vd4rl']:.1f} |")
     if "world_model_reward_r2" in result:
         print(f"world model: reward R² {result['world_model_reward_r2']:.2f} (1 = knows the reward, 0 = its mean)")
+    if "model_return_mean" in result:
+        print(f"world model's belief: the LOMPO policy earned {result['model_return_mean']:.1f} (real return above)")
     print(
         f"run directory {run_dir} (config.json, metrics.jsonl, eval.jsonl, videos/); "
         f"total {time.perf_counter() - total:.0f} s"
@@ -286,6 +288,7 @@ def _print_scores(result: dict, label: str) -> None:
         f"{label}: return {result['return_mean']:.1f} ± {result['return_std']:.1f} over {result['episodes']} "
         f"episodes   score (return/10) {result['score_vd4rl']:.1f}"
         + (f"   D4RL-normalized {d4rl:.1f}" if d4rl is not None else "")
+        + (f"   model's belief {result['model_return_mean']:.1f}" if "model_return_mean" in result else "")
     )
 
 
@@ -390,6 +393,7 @@ def cmd_diagnose(args) -> int:
         horizon=args.horizon,
         seed=args.seed,
         checkpoint=args.checkpoint,
+        policy_episodes=args.policy_episodes,
     )
     result = json.loads(path.read_text())
     print(
@@ -398,7 +402,8 @@ def cmd_diagnose(args) -> int:
     )
     fit = result["fit"]
     print(
-        f"reward R² teacher-forced {fit['reward_r2']:.2f}; one step ahead with the dataset's actions "
+        f"reward R² teacher-forced {fit['reward_r2']:.2f} (filtered with another sequence's actions "
+        f"{fit['reward_r2_other_actions']:.2f}); one step ahead with the dataset's actions "
         f"{fit['one_step_reward_r2_dataset_actions']:.2f}, with another sequence's "
         f"{fit['one_step_reward_r2_other_actions']:.2f}"
     )
@@ -418,6 +423,15 @@ def cmd_diagnose(args) -> int:
         "action sensitivity (std across actions / across states): "
         + ", ".join(f"{name} {_fmt(entry['ratio'])}" for name, entry in sensitivity.items())
     )
+    reality = result.get("policy")
+    if reality:
+        print(
+            f"the policy in reality ({reality['episodes']} episodes), reward per step: "
+            f"real {reality['real_reward']:.3f}, "
+            f"the model's on the same frames {reality['model_reward']:.3f}; H-step rollouts from there "
+            f"{reality['imagined_reward']:.3f} (real {reality['real_reward_ahead']:.3f}), penalty u "
+            f"{reality['penalty']:.3f} -> penalised {reality['penalized_imagined_reward']:.3f}"
+        )
     print(f"wrote {path} and its plots")
     return 0
 
@@ -726,6 +740,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--horizon", type=int, default=15, help="open-loop steps (and the H of the H-step error)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint", help="a checkpoint folder name under RUN/checkpoints (default: the latest)")
+    p.add_argument(
+        "--policy-episodes", type=int, default=2, help="episodes the trained policy plays in the environment (0: none)"
+    )
     p.set_defaults(func=cmd_diagnose)
 
     p = sub.add_parser("report", help="one self-contained HTML page of a sweep or run folder")

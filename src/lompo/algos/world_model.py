@@ -86,7 +86,12 @@ class LatentPolicy:
     mean (Gaussian) or most likely class (discrete) instead, for comparison. ``deterministic`` in
     :meth:`act` concerns the action only (the actor's mean). ``act_fn(features, deterministic)`` maps
     latent features to actions; any RSSM with ``initial`` and ``observe_step`` (Gaussian or discrete)
-    works, so Offline DV2 evaluates through this class too."""
+    works, so Offline DV2 evaluates through this class too.
+
+    :attr:`model_return` is what the world model believes the episode earned: its reward head on the
+    posterior of every frame after the first (the reward of the transition into that frame), summed;
+    the evaluation passes the episode's last frame to :meth:`observe` so every transition is counted.
+    Far above the real return, it says the policy exploits an error of the model (docs/lompo.md)."""
 
     LATENTS = ("sample", "mean")
 
@@ -101,6 +106,7 @@ class LatentPolicy:
         self.state = self.model.rssm.initial(1, self.device)
         self.previous_action = torch.zeros(1, self.action_dim, device=self.device)
         self.first = True
+        self.model_return = 0.0
 
     @property
     def observation(self) -> str:
@@ -108,7 +114,8 @@ class LatentPolicy:
         return "dict" if self.model.encoder.proprio_dim else "image"
 
     @torch.no_grad()
-    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+    def observe(self, obs: Any) -> None:
+        """``s_t = post(s_{t-1}, a_{t-1}, E(x_t))``; adds the model's reward for reaching ``s_t``."""
         frame, proprio = (obs["image"], obs["proprio"]) if isinstance(obs, dict) else (obs, None)
         image = torch.as_tensor(np.array(frame, np.uint8), device=self.device).unsqueeze(0)
         if proprio is not None:
@@ -118,8 +125,15 @@ class LatentPolicy:
         self.state = self.model.rssm.observe_step(
             self.state, self.previous_action, embed, is_first, sample=self.latent == "sample"
         )[0]
+        if not self.first:
+            self.model_return += float(self.model.reward(self.state.features).sum())
+        self.first = False
+
+    @torch.no_grad()
+    def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
+        self.observe(obs)
         action = self.act_fn(self.state.features, deterministic)
-        self.previous_action, self.first = action, False
+        self.previous_action = action
         return action.squeeze(0).cpu().numpy()
 
 

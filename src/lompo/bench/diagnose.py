@@ -20,6 +20,12 @@ For a trained LOMPO world model (``lompo``, ``lmbrl``, ``offline_slac``) and seq
    each penalty and the reward head change with the action from one state, against how much they
    change across states (:meth:`Diagnosis.action_sensitivity`).
 4. **Per-head training statistics** from the run's ``metrics.jsonl`` (gradient norms and KL per head).
+5. **The policy in reality** (:func:`policy_in_reality`; needs the dataset's environment): the trained
+   policy plays episodes; along its real frames, the real reward per step against the model's reward
+   on the posterior of the same frames (what the model believes happened) and against the reward of
+   the ``H``-step policy rollouts the agent phase would start from those states (what the critic is
+   trained on), with the penalty there. A model reward far above the real one is the exploitation the
+   penalty was meant to prevent; the penalty beside it says whether it saw it.
 
 Writes ``RUN/diagnostics/<dataset>.json`` and PNG plots beside it; ``lompo report`` shows them.
 """
@@ -43,6 +49,7 @@ from lompo.files import atomic_write_bytes, read_jsonl
 from lompo.nets import LatentState
 from lompo.nets.conv import preprocess
 from lompo.nets.rssm import gaussian_kl
+from lompo.runtime.evaluate import has_task, make_eval_env
 
 BINS = 10
 
@@ -98,6 +105,7 @@ class Diagnosis:
         self.batch, self.context, self.horizon = batch, context, horizon
         self.ensemble = algo.config.ensemble
         embed = self.model.encoder(batch["image"], batch.get("proprio"))
+        self._posterior_noise = torch.get_rng_state()  # fit() filters again with other actions, same draws
         post = self.rssm.observe(embed, batch["action"], batch["is_first"])
         self.post = post  # the real frames' posterior: the reference every prediction is measured against
 
@@ -123,11 +131,20 @@ class Diagnosis:
         """How much the model knows about the frames: the reward head's R² on the posterior, teacher-forced
         (:func:`~lompo.algos.world_model.reward_r2`; near 0 means the latent carries little information),
         and one prior step ahead with the dataset's actions and with another sequence's (equal values: the
-        prior ignores the actions)."""
+        prior ignores the actions). ``reward_r2_other_actions`` filters the same frames with another
+        sequence's actions: a model that reads the frames keeps its R² (the posterior sees them), one that
+        predicts the reward from the action history loses it: a shortcut a policy can exploit by choosing
+        the actions the model associates with reward."""
         valid = self.batch["mask"]
         features = torch.cat([self.post["deter"], self.post["stoch"]], -1)
         reward = self.batch["reward"]
         out = {"reward_r2": float(reward_r2(self.model.reward(features), reward, valid))}
+        embed = self.model.encoder(self.batch["image"], self.batch.get("proprio"))
+        with torch.random.fork_rng():
+            torch.set_rng_state(self._posterior_noise)
+            misled = self.rssm.observe(embed, self.batch["action"].roll(1, 0), self.batch["is_first"])
+        misled_features = torch.cat([misled["deter"], misled["stoch"]], -1)
+        out["reward_r2_other_actions"] = float(reward_r2(self.model.reward(misled_features), reward, valid))
         for name, actions in (("dataset", self.batch["action"]), ("other", self.batch["action"].roll(1, 0))):
             predictions = []
             for t in range(reward.shape[1] - 1):
@@ -295,6 +312,78 @@ def head_statistics(metrics_path: Path) -> dict:
     return out
 
 
+@torch.no_grad()
+def policy_in_reality(algo: Lompo, store: EpisodeStore, episodes: int, seed: int) -> dict:
+    """Section 5 of the module docstring. The policy plays the episodes ``lompo evaluate --seed SEED``
+    plays (environment seeds ``seed + i``, latents sampled from a torch RNG seeded with ``seed``, mean
+    actions), so the returns are the evaluation's; then the agent phase's rollouts
+    (:meth:`Lompo.penalized_step`, actions sampled from the actor) start from every state it passed.
+    Per-step means over all episodes; ``series`` holds the first episode step by step (for the plot)."""
+    horizon = algo.config.horizon
+    env = make_eval_env(store, seed=seed)
+    policy = algo.policy()
+    played: list[tuple[list[float], LatentState]] = []
+    try:
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            for i in range(episodes):
+                obs, _ = env.reset(seed=seed + i)
+                policy.reset()
+                states, rewards, done = [], [], False
+                while not done:
+                    action = policy.act(obs, deterministic=True)
+                    states.append(policy.state)
+                    obs, reward, terminated, truncated, _ = env.step(action)
+                    rewards.append(float(reward))
+                    done = terminated or truncated
+                policy.observe(obs)
+                states.append(policy.state)
+                path = LatentState(torch.cat([s.deter for s in states]), torch.cat([s.stoch for s in states]))
+                played.append((rewards, path))
+    finally:
+        env.close()
+    real, believed, imagined, penalty, real_ahead = [], [], [], [], []
+    series: dict[str, list[float]] = {}
+    for i, (rewards, states) in enumerate(played):
+        model_reward = algo.model.reward(states.features)[1:].cpu().numpy()  # r̂ of s_{t+1}: reward of step t
+        raw, u = _policy_rollouts(algo, LatentState(states.deter[:-1], states.stoch[:-1]), horizon)
+        full = len(rewards) - horizon + 1  # starts whose next H real rewards all exist
+        real.append(np.asarray(rewards))
+        believed.append(model_reward)
+        imagined.append(raw[:full])
+        penalty.append(u[:full])
+        real_ahead.append(np.array([np.mean(rewards[t : t + horizon]) for t in range(full)]))
+        if i == 0:
+            series = {"real": rewards, "model": model_reward.tolist(), "imagined": raw.tolist()}
+    imagined_mean = float(np.concatenate(imagined).mean())
+    penalty_mean = float(np.concatenate(penalty).mean())
+    return {
+        "episodes": episodes,
+        "rollout_horizon": horizon,
+        "return": [sum(rewards) for rewards, _ in played],
+        "model_return": [float(b.sum()) for b in believed],
+        "real_reward": float(np.concatenate(real).mean()),
+        "model_reward": float(np.concatenate(believed).mean()),
+        "imagined_reward": imagined_mean,
+        "real_reward_ahead": float(np.concatenate(real_ahead).mean()),
+        "penalty": penalty_mean,
+        "penalized_imagined_reward": imagined_mean - algo.config.penalty_scale * penalty_mean,
+        "series": series,
+    }
+
+
+def _policy_rollouts(algo: Lompo, start: LatentState, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per start state: mean model reward before the penalty and mean penalty ``u`` over an ``H``-step
+    rollout of the actor in the latent MDP (as :meth:`Lompo.latent_rollouts` makes them)."""
+    state, raw, u = start, [], []
+    for _ in range(horizon):
+        action, _ = algo.sac.actor.sample(state.features)
+        state, _, reward, uncertainty = algo.penalized_step(state, action)
+        raw.append(reward)
+        u.append(uncertainty)
+    return torch.stack(raw, 1).mean(1).cpu().numpy(), torch.stack(u, 1).mean(1).cpu().numpy()
+
+
 # ---------------------------------------------------------------------------- the command
 def diagnose(
     run_path: Path | str,
@@ -305,6 +394,7 @@ def diagnose(
     seed: int = 0,
     plots: bool = True,
     checkpoint: str | None = None,
+    policy_episodes: int = 2,
 ) -> Path:
     """Measure the run's world model (latest checkpoint, or the one named) on ``sequences`` windows of
     ``data`` (default: its own dataset); returns the path of the JSON written into ``RUN/diagnostics/``
@@ -343,6 +433,9 @@ def diagnose(
         by_source = diagnosis.by_action_source()
         sensitivity = diagnosis.action_sensitivity()
         fit = diagnosis.fit()
+        reality = None
+        if policy_episodes > 0 and has_task(own_store):  # the policy plays in its dataset's environment
+            reality = policy_in_reality(algo, own_store, policy_episodes, seed)
     result = {
         "run": str(run.path),
         "algo": run.settings.algo,
@@ -376,6 +469,7 @@ def diagnose(
         "penalty_by_action_source": by_source,
         "action_sensitivity": sensitivity,
         "heads": head_statistics(run.metrics_path),
+        "policy": reality,
     }
     out_dir = run.path / "diagnostics"
     out_dir.mkdir(exist_ok=True)
@@ -411,7 +505,8 @@ def _finite_or_none(tree):
 # ---------------------------------------------------------------------------- plots
 def write_plots(result: dict, prefix: Path) -> list[Path]:
     """``<prefix>-open_loop.png`` (errors per horizon step), ``<prefix>-penalty.png`` (calibration per
-    penalty type, one and H steps) and ``<prefix>-actions.png`` (penalty by action source)."""
+    penalty type, one and H steps), ``<prefix>-actions.png`` (penalty by action source) and, when the
+    policy played, ``<prefix>-policy.png`` (real, believed and imagined reward along its first episode)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -469,6 +564,29 @@ def write_plots(result: dict, prefix: Path) -> list[Path]:
     fig.suptitle("penalty by action source (median, P10-P90)", fontsize=10)
     fig.tight_layout()
     paths.append(_save(fig, prefix, "actions"))
+
+    if result.get("policy"):
+        reality = result["policy"]
+        fig, ax = plt.subplots(figsize=(9, 3.2))
+        for name, style in (
+            ("real", dict(color="black", linewidth=1.4, label="real reward")),
+            ("model", dict(color="#d95f02", linewidth=1.2, label="model's reward on the real frames")),
+            (
+                "imagined",
+                dict(color="#1b9e77", linewidth=1, alpha=0.8, label="imagined: H-step policy rollouts from here"),
+            ),
+        ):
+            ax.plot(reality["series"][name], **style)
+        ax.set_xlabel("environment step of the policy's first episode")
+        ax.set_ylabel("reward per step")
+        ax.legend(fontsize=7)
+        ax.set_title(
+            f"the policy in reality: return {reality['return'][0]:.0f}, "
+            f"the model believes {reality['model_return'][0]:.0f}",
+            fontsize=10,
+        )
+        fig.tight_layout()
+        paths.append(_save(fig, prefix, "policy"))
     plt.close("all")
     return paths
 

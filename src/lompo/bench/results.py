@@ -28,6 +28,7 @@ COLUMNS = (
     "best_score",
     "return_mean",
     "return_std",
+    "model_return",
     "episodes",
     "steps",
     "wall_time",
@@ -73,6 +74,8 @@ def run_row(run: Path) -> dict:
         "best_score": max(scores) if scores else None,
         "return_mean": last.get("return_mean"),
         "return_std": last.get("return_std"),
+        # what the world model believed the policy earned along its real episodes (LatentPolicy)
+        "model_return": last.get("model_return_mean"),
         "episodes": last.get("episodes"),
         "steps": json.dumps(final["steps"]) if final else "",
         "wall_time": final.get("wall_time") if final else None,
@@ -266,6 +269,21 @@ def _markdown(header: list[str], body: list[list[str]]) -> list[str]:
     ]
 
 
+OVERESTIMATE = 0.5  # model return − real return, as a fraction of the dataset's mean return
+
+
+def overestimated(rows: list[dict]) -> list[dict]:
+    """Finished rows whose world model believed the policy earned far more than it did (``model_return``)."""
+    return [
+        r
+        for r in rows
+        if r.get("model_return") is not None
+        and r.get("return_mean") is not None
+        and r.get("data_mean")
+        and r["model_return"] - r["return_mean"] > OVERESTIMATE * abs(r["data_mean"])
+    ]
+
+
 def results_table(rows: list[dict]) -> str:
     """Algorithms as rows, datasets as columns (:func:`score_grid`), in Markdown; below it the
     interquartile means (:func:`iqm_grid`) where a cell has at least five finished seeds."""
@@ -288,6 +306,18 @@ def results_table(rows: list[dict]) -> str:
             "",
             f"World models that did not learn the frames (reward R² below {UNINFORMED_R2}; their policies acted on "
             f"uninformative latents, and the ablations that reuse them too): {names}.",
+        ]
+    exploited = overestimated(rows)
+    if exploited:
+        names = ", ".join(
+            f"{r['algo']} {r['dataset']} seed {r['seed']} ({r['model_return']:.0f} vs {r['return_mean']:.0f})"
+            for r in exploited
+        )
+        lines += [
+            "",
+            f"Policies whose world model believed they earned far more than they did (model return above the real "
+            f"one by more than {OVERESTIMATE:.0%} of the dataset's mean return: the policy exploits an error of "
+            f"the model; `lompo diagnose` shows where): {names}.",
         ]
     generalization = generalization_grid(rows)
     if generalization is not None:

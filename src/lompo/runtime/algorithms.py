@@ -40,6 +40,17 @@ class Policy(Protocol):
 
 
 @runtime_checkable
+class ModelPolicy(Policy, Protocol):
+    """A policy acting through a world model's latent state: :meth:`observe` takes the episode's last
+    frame (which :meth:`act` never sees) and ``model_return`` is the return the model believes the
+    episode earned (its reward head along the real frames)."""
+
+    model_return: float
+
+    def observe(self, obs: np.ndarray) -> None: ...
+
+
+@runtime_checkable
 class Algorithm(Protocol):
     """What :class:`~lompo.runtime.trainer.Run` trains, checkpoints and evaluates. Training is a
     sequence of ``phases``, each ``phase_length(phase)`` calls of ``train_step``; ``state_dict`` holds

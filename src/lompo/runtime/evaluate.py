@@ -18,7 +18,7 @@ from lompo.data.store import EpisodeStore
 from lompo.envs import DMCEnv, get_task, make_env
 from lompo.envs.distractions import Distraction, distraction_set, parse_distraction, set_label
 from lompo.errors import ConfigError
-from lompo.runtime.algorithms import Policy
+from lompo.runtime.algorithms import ModelPolicy, Policy
 
 
 def dataset_metadata(store: EpisodeStore) -> dict:
@@ -168,13 +168,24 @@ def normalized_scores(mean_return: float, random: float | None, expert: float | 
     return {"score_vd4rl": mean_return / 10.0, "score_d4rl": d4rl}
 
 
+@dataclass
+class Episodes:
+    """What :func:`run_episodes` measured: per-episode returns, the recorded frames, success flags (robot
+    tasks) and, for a policy acting through a world model, the return the model believed each earned."""
+
+    returns: np.ndarray
+    frames: list[np.ndarray]
+    successes: list[bool]
+    model_returns: list[float]
+
+
 def run_episodes(
     policy: Policy, env: DMCEnv, episodes: int, seed: int, record_episodes: int = 0, progress: bool = False
-) -> tuple[np.ndarray, list[np.ndarray], list[bool]]:
-    """Returns of ``episodes`` episodes (env seeds ``seed + i``, mean actions), recorded frames and, for
-    tasks that report it (the robot tasks), whether each episode succeeded at some step.
-    Torch's RNG (latent sampling) is seeded with ``seed`` inside a fork, so training streams are untouched."""
-    returns, frames, successes = [], [], []
+) -> Episodes:
+    """Run ``episodes`` episodes (env seeds ``seed + i``, mean actions), recording the frames of the
+    first ``record_episodes``. Torch's RNG (latent sampling) is seeded with ``seed`` inside a fork, so
+    training streams are untouched."""
+    returns, frames, successes, model_returns = [], [], [], []
     iterator = range(episodes)
     if progress:
         from tqdm import tqdm
@@ -193,9 +204,12 @@ def run_episodes(
                 total += float(reward)
                 done = terminated or truncated
             returns.append(total)
+            if isinstance(policy, ModelPolicy):
+                policy.observe(obs)  # the last transition's reward, as the model sees it
+                model_returns.append(policy.model_return)
             if "success" in info:
                 successes.append(bool(info["success"]))
-    return np.asarray(returns), frames, successes
+    return Episodes(np.asarray(returns), frames, successes, model_returns)
 
 
 def evaluate(
@@ -215,12 +229,13 @@ def evaluate(
     observation = getattr(policy, "observation", "image")  # "dict": the policy reads proprioception too
     env = make_eval_env(store, seed=seed, distractions=distractions, task=task, observation=observation)
     try:
-        returns, frames, successes = run_episodes(policy, env, episodes, seed, 1 if video_path else 0, progress)
+        played = run_episodes(policy, env, episodes, seed, 1 if video_path else 0, progress)
     finally:
         env.close()
     random, expert = (
         reference_returns(store) if task is None else (env.spec_task.random_return, env.spec_task.expert_return)
     )
+    returns = played.returns
     result: dict[str, Any] = {
         "episodes": episodes,
         "return_mean": float(returns.mean()),
@@ -230,15 +245,18 @@ def evaluate(
         "reference_random": random,
         "reference_expert": expert,
     }
-    if successes:
-        result["success_rate"] = float(np.mean(successes))
+    if played.model_returns:  # what the world model believed the policy earned (LatentPolicy)
+        result["model_return_mean"] = float(np.mean(played.model_returns))
+        result["model_returns"] = [round(r, 3) for r in played.model_returns]
+    if played.successes:
+        result["success_rate"] = float(np.mean(played.successes))
     if task is not None:
         result["task"] = env.spec_task.name
     if env.distractions:
         result["distraction"] = set_label(list(env.distractions))
         result["distractions"] = [d.as_dict() for d in env.distractions]
-    if video_path is not None and frames:
-        write_gif(video_path, frames)
+    if video_path is not None and played.frames:
+        write_gif(video_path, played.frames)
         return {**result, "video": str(video_path)}
     return result
 

@@ -406,6 +406,54 @@ def test_a_world_model_that_did_not_learn_the_reward_is_reported(tmp_path, cartp
     # a 6-step model has not learned the reward: said in the log and in final.json
     assert result["world_model_reward_r2"] < trainer.UNINFORMED_R2
     assert "world_model_warning" in result and any("reward R²" in str(line) for line in lines)
+    # the phase's last line carries the frames-or-actions check, and final.json reports it
+    last = [line for line in metric_lines(run) if line["phase"] == "model"][-1]
+    assert {"model/fit_reward_r2", "model/fit_reward_r2_other_actions"} <= set(last)
+    assert result["world_model_reward_r2_other_actions"] == pytest.approx(
+        last["model/fit_reward_r2_other_actions"], abs=1e-4
+    )
     monkeypatch.setattr(trainer, "UNINFORMED_R2", -2.0)
     quiet = new_run(tmp_path / "quiet", cartpole[32], algo=algo, video="false").train(log=lambda *a: None)
     assert "world_model_warning" not in quiet and "world_model_reward_r2" in quiet
+
+
+def test_a_reward_read_from_the_action_history_is_reported(tmp_path):
+    from lompo.files import append_jsonl
+    from lompo.runtime.trainer import world_model_record
+
+    def record(r2, other):
+        path = tmp_path / f"{r2}-{other}.jsonl"
+        for step in range(1, 6):
+            append_jsonl(path, {"phase": "model", "step": step, "model/reward_r2": r2})
+        append_jsonl(
+            path, {"phase": "model", "step": 6, "model/reward_r2": r2, "model/fit_reward_r2_other_actions": other}
+        )
+        return world_model_record(path)
+
+    shortcut = record(0.6, -0.5)
+    assert shortcut["world_model_reward_r2_other_actions"] == -0.5
+    assert "action history" in shortcut["world_model_warning"]
+    assert "world_model_warning" not in record(0.6, 0.45)
+    assert "frames" in record(0.05, 0.05)["world_model_warning"]  # not learned at all: the first warning
+
+
+@pytest.mark.parametrize(
+    "algo_cls,config_cls,presets", [(Lompo, LompoConfig, PRESETS), (OfflineDV2, OfflineDV2Config, DV2_PRESETS)]
+)
+def test_reward_fit_tells_frames_from_actions(cartpole, algo_cls, config_cls, presets, monkeypatch):
+    """An action-blind model (actions zeroed in the GRU) gives the same R² with other actions (same
+    draws); a reward head reading the deterministic state of a normal model does not."""
+    store = load_store(cartpole[32])
+    torch.manual_seed(0)
+    algo = algo_cls(config_cls(**presets["tiny"]), store)
+    rewards = np.concatenate([store.episode(i)["reward"] for i in range(store.num_episodes)])
+    mean = float(rewards.mean())  # near the mean: R² near 0, away from its clamp at -1
+    monkeypatch.setattr(algo.model, "reward", lambda features: mean + 0.01 * features[..., 0])
+    rng_state = torch.get_rng_state()
+    seeing = algo.reward_fit()
+    assert torch.equal(torch.get_rng_state(), rng_state)  # training streams untouched
+    assert seeing["model/fit_reward_r2"] != seeing["model/fit_reward_r2_other_actions"]
+    step = algo.model.rssm.deterministic_step
+    monkeypatch.setattr(algo.model.rssm, "deterministic_step", lambda state, action: step(state, action * 0))
+    blind = algo.reward_fit()
+    assert blind["model/fit_reward_r2"] == blind["model/fit_reward_r2_other_actions"]

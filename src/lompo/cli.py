@@ -269,6 +269,11 @@ def cmd_quickstart(args) -> int:
     print(f"| LOMPO | {result['return_mean']:.1f} ± {result['return_std']:.1f} | {result['score_vd4rl']:.1f} |")
     if "world_model_reward_r2" in result:
         print(f"world model: reward R² {result['world_model_reward_r2']:.2f} (1 = knows the reward, 0 = its mean)")
+    if "world_model_reward_r2_other_actions" in result:
+        print(
+            f"             {result['world_model_reward_r2_other_actions']:.2f} when its frames are filtered with "
+            "other actions (far lower: it reads the reward from the actions)"
+        )
     if "model_return_mean" in result:
         print(f"world model's belief: the LOMPO policy earned {result['model_return_mean']:.1f} (real return above)")
     print(

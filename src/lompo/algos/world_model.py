@@ -220,6 +220,31 @@ class LatentModelAlgorithm:
                     totals[key] = totals.get(key, 0) + value / batches
         return {f"validation/{k}": v for k, v in totals.items()}
 
+    @torch.no_grad()
+    def reward_fit(self, batches: int = 4) -> Metrics:
+        """Does the model read the reward from the frames or from the action history? The reward head's
+        R² (:func:`reward_r2`) on the posterior of ``batches`` fixed batches, filtered with the
+        sequences' own actions and, with the same posterior draws, with another sequence's: a model that
+        reads the frames keeps its R² (the posterior sees them), one that predicts the reward from the
+        actions loses it, and its policy will choose the actions the model associates with reward
+        (docs/lompo.md). Fixed seeds; training RNGs untouched."""
+        c = self.config
+        sampler = SequenceSampler(self.store, c.batch_size, c.sequence_length, seed=0, keys=self.sequence_keys)
+        was_training = self.model.training
+        self.model.eval()
+        totals = {"own": 0.0, "other": 0.0}
+        with torch.random.fork_rng(devices=[]):
+            for i in range(batches):
+                batch = batch_to_torch(sampler.sample(), self.device)
+                embed = self.model.encoder(batch["image"], batch.get("proprio"))
+                for name, actions in (("own", batch["action"]), ("other", batch["action"].roll(1, 0))):
+                    torch.manual_seed(i)  # the same posterior draws for both kinds of actions
+                    post = self.model.rssm.observe(embed, actions, batch["is_first"])
+                    prediction = self.model.reward(torch.cat([post["deter"], post["stoch"]], -1))
+                    totals[name] += float(reward_r2(prediction, batch["reward"], batch["mask"])) / batches
+        self.model.train(was_training)
+        return {"model/fit_reward_r2": totals["own"], "model/fit_reward_r2_other_actions": totals["other"]}
+
     def policy(self, latent: str = "sample") -> LatentPolicy:
         self.model.eval()
         return LatentPolicy(self.model, self.act, self.action_dim, self.device, latent)

@@ -34,6 +34,7 @@ COLUMNS = (
     "wall_time",
     "data_mean",
     "model_reward_r2",
+    "model_reward_r2_other_actions",
     "data_fingerprint",
     "lompo",
     "torch",
@@ -83,6 +84,8 @@ def run_row(run: Path) -> dict:
         "data_mean": ((final or {}).get("data_statistics") or dataset_meta(run).get("statistics") or {}).get("mean"),
         # reward R² of the world model this run trained (lompo.runtime.trainer.world_model_record)
         "model_reward_r2": (final or {}).get("world_model_reward_r2"),
+        # the same with other sequences' actions: low while the above is high, the reward is read from actions
+        "model_reward_r2_other_actions": (final or {}).get("world_model_reward_r2_other_actions"),
         "data_fingerprint": (final or {}).get("data_fingerprint", ""),
         "lompo": versions.get("lompo", ""),
         "torch": versions.get("torch", ""),

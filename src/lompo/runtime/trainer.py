@@ -106,18 +106,31 @@ UNINFORMED_R2 = 0.2  # below this reward R², a world model is reported as not h
 
 def world_model_record(metrics_path: Path, lines: int = 5) -> dict[str, Any]:
     """``world_model_reward_r2``: the mean ``model/reward_r2`` over the last ``lines`` logged world-model
-    steps, and ``world_model_warning`` when it is below :data:`UNINFORMED_R2`; empty without such lines
-    (a run that started from another run's world model)."""
-    values = [line["model/reward_r2"] for line in read_jsonl(metrics_path) if "model/reward_r2" in line]
+    steps; ``world_model_reward_r2_other_actions``: the phase-end check of whether the reward is read
+    from the frames or from the action history (``reward_fit`` of the algorithm); and
+    ``world_model_warning`` when the first is below :data:`UNINFORMED_R2` or, the model having
+    learned, the second is. Empty without such lines (a run that started from another run's model)."""
+    logged = list(read_jsonl(metrics_path))
+    values = [line["model/reward_r2"] for line in logged if "model/reward_r2" in line]
     if not values:
         return {}
     r2 = float(np.mean(values[-lines:]))
     record: dict[str, Any] = {"world_model_reward_r2": round(r2, 4)}
+    fits = [line["model/fit_reward_r2_other_actions"] for line in logged if "model/fit_reward_r2_other_actions" in line]
+    if fits:
+        record["world_model_reward_r2_other_actions"] = round(float(fits[-1]), 4)
     if r2 < UNINFORMED_R2:
         record["world_model_warning"] = (
             f"warning: the world model predicts the reward little better than its mean (reward R² {r2:.2f} "
             "over the last logged steps): its latent state carries little information about the frames, and "
             "a policy trained in it acts on that; train the model longer (model_steps) before trusting returns"
+        )
+    elif fits and fits[-1] < UNINFORMED_R2:
+        record["world_model_warning"] = (
+            f"warning: the world model reads the reward from the action history more than from the frames "
+            f"(reward R² {r2:.2f}, {fits[-1]:.2f} when the same frames are filtered with other sequences' "
+            "actions): a policy trained in it can earn model reward by choosing actions, not states; "
+            "check `lompo diagnose` (the policy in reality) before trusting returns"
         )
     return record
 
@@ -482,6 +495,8 @@ class Run:
             while step < total:
                 metrics = metric_values(algo.train_step(phase, step))  # one device-to-host copy per step
                 step += 1
+                if phase == self.spec.world_model_phase and step == total and hasattr(algo, "reward_fit"):
+                    metrics.update(algo.reward_fit())  # logged with the phase's last line, before its checkpoint
                 check_finite(metrics, phase, step, last_checkpoint)
                 if bar is not None:
                     bar.update(1)

@@ -457,3 +457,30 @@ def test_reward_fit_tells_frames_from_actions(cartpole, algo_cls, config_cls, pr
     monkeypatch.setattr(algo.model.rssm, "deterministic_step", lambda state, action: step(state, action * 0))
     blind = algo.reward_fit()
     assert blind["model/fit_reward_r2"] == blind["model/fit_reward_r2_other_actions"]
+
+
+def test_reward_read_from_the_frame_cannot_depend_on_the_action_history(tmp_path, cartpole):
+    """``reward_from_frame``: the posterior reads the frame alone and the reward head the stochastic state,
+    so filtering the same frames with other actions (same draws) gives the same rewards, while the
+    deterministic state (the dynamics) still uses the actions; the reward-fit check says so; a run trains."""
+    store = load_store(cartpole[32])
+    torch.manual_seed(0)
+    algo = Lompo(LompoConfig(**{**PRESETS["tiny"], "reward_from_frame": True}), store)
+    batch = batch_to_torch(algo.model_sampler.sample(), algo.device)
+    with torch.no_grad():
+        embed = algo.model.encoder(batch["image"])
+        torch.manual_seed(1)
+        own = algo.model.rssm.observe(embed, batch["action"], batch["is_first"])
+        torch.manual_seed(1)
+        other = algo.model.rssm.observe(embed, batch["action"].roll(1, 0), batch["is_first"])
+        rewards = [algo.model.reward(torch.cat([p["deter"], p["stoch"]], -1)) for p in (own, other)]
+    assert torch.equal(rewards[0], rewards[1])
+    assert not torch.equal(own["deter"], other["deter"])
+    fit = algo.reward_fit()
+    assert fit["model/fit_reward_r2"] == fit["model/fit_reward_r2_other_actions"]
+    loss, _ = algo.world_model_loss(batch)
+    loss.backward()
+    assert algo.model.reward_head[0].weight.grad.abs().sum() > 0
+    assert algo.model.rssm.posterior_net[0].in_features == algo.model.encoder.embed_dim
+    run = new_run(tmp_path / "run", cartpole[32], video="false", reward_from_frame="true")
+    assert run.train(log=lambda *a: None)["return_mean"] is not None

@@ -60,15 +60,19 @@ def gaussian_kl(mean_q, std_q, mean_p, std_p) -> torch.Tensor:
 
 class EnsembleRSSM(nn.Module):
     def __init__(self, action_dim: int, embed_dim: int, deter: int = 256, stoch: int = 64, hidden: int = 256,
-                 ensemble: int = 7, layers: int = 2, min_std: float = 0.1):  # fmt: skip
+                 ensemble: int = 7, layers: int = 2, min_std: float = 0.1,
+                 posterior_reads_state: bool = True):  # fmt: skip
         super().__init__()
         self.deter_dim, self.stoch_dim, self.ensemble, self.min_std = deter, stoch, ensemble, min_std
         self.action_dim = action_dim
+        # ``q(z_t | d_t, x_t)`` (LOMPO, Dreamer), or ``q(z_t | x_t)``: the frame alone, so that nothing
+        # the posterior infers can come from the action history (LompoConfig.reward_from_frame).
+        self.posterior_reads_state = posterior_reads_state
         self.gru_input = nn.Sequential(nn.Linear(stoch + action_dim, hidden), nn.ELU())
         self.gru = nn.GRUCell(hidden, deter)
         # ``layers`` hidden layers + a linear output each (LompoConfig.mlp_layers: 3 in the paper preset,
         # 2 in ``cpu``).
-        self.posterior_net = mlp(deter + embed_dim, 2 * stoch, hidden, layers)
+        self.posterior_net = mlp((deter if posterior_reads_state else 0) + embed_dim, 2 * stoch, hidden, layers)
         self.prior_net = EnsembleMLP(ensemble, deter, 2 * stoch, hidden, layers)
 
     @property
@@ -86,7 +90,8 @@ class EnsembleRSSM(nn.Module):
         return self.gru(self.gru_input(torch.cat([state.stoch, action], -1)), state.deter)
 
     def posterior(self, deter: torch.Tensor, embed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return gaussian_params(self.posterior_net(torch.cat([deter, embed], -1)), self.min_std)
+        inputs = torch.cat([deter, embed], -1) if self.posterior_reads_state else embed
+        return gaussian_params(self.posterior_net(inputs), self.min_std)
 
     def prior(self, deter: torch.Tensor, members: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Prior parameters from deterministic states.

@@ -170,6 +170,7 @@ class LatentModelAlgorithm:
     :meth:`world_model_loss` (its paper's equation) and :meth:`act` (its actor on latent features)."""
 
     config: Any
+    store: EpisodeStore
     model: Any
     model_opt: torch.optim.Optimizer
     model_sampler: SequenceSampler

@@ -344,9 +344,9 @@ def policy_in_reality(algo: Lompo, store: EpisodeStore, episodes: int, seed: int
         env.close()
     real, believed, imagined, penalty, real_ahead = [], [], [], [], []
     series: dict[str, list[float]] = {}
-    for i, (rewards, states) in enumerate(played):
-        model_reward = algo.model.reward(states.features)[1:].cpu().numpy()  # r̂ of s_{t+1}: reward of step t
-        raw, u = _policy_rollouts(algo, LatentState(states.deter[:-1], states.stoch[:-1]), horizon)
+    for i, (rewards, visited) in enumerate(played):
+        model_reward = algo.model.reward(visited.features)[1:].cpu().numpy()  # r̂ of s_{t+1}: reward of step t
+        raw, u = _policy_rollouts(algo, LatentState(visited.deter[:-1], visited.stoch[:-1]), horizon)
         full = len(rewards) - horizon + 1  # starts whose next H real rewards all exist
         real.append(np.asarray(rewards))
         believed.append(model_reward)
@@ -568,14 +568,15 @@ def write_plots(result: dict, prefix: Path) -> list[Path]:
     if result.get("policy"):
         reality = result["policy"]
         fig, ax = plt.subplots(figsize=(9, 3.2))
-        for name, style in (
+        lines: tuple[tuple[str, dict[str, Any]], ...] = (
             ("real", dict(color="black", linewidth=1.4, label="real reward")),
             ("model", dict(color="#d95f02", linewidth=1.2, label="model's reward on the real frames")),
             (
                 "imagined",
                 dict(color="#1b9e77", linewidth=1, alpha=0.8, label="imagined: H-step policy rollouts from here"),
             ),
-        ):
+        )
+        for name, style in lines:
             ax.plot(reality["series"][name], **style)
         ax.set_xlabel("environment step of the policy's first episode")
         ax.set_ylabel("reward per step")

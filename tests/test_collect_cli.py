@@ -91,6 +91,7 @@ def test_quickstart_runs(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "Timesteps" in out and "| LOMPO |" in out and "world model: reward R²" in out
+    assert "filtered with other actions" in out and "world model's belief: the LOMPO policy earned" in out
     assert (tmp_path / "q" / "lompo-tiny-s0" / "final.json").exists()
 
 

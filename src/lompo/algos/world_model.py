@@ -67,6 +67,14 @@ def reward_r2(prediction: torch.Tensor, reward: torch.Tensor, mask: torch.Tensor
     return (1 - mse / variance.clamp(min=1e-6)).clamp(min=-1.0)
 
 
+def filtered_reward_r2(model: Any, batch: dict[str, torch.Tensor], embed: torch.Tensor, actions: torch.Tensor) -> float:
+    """:func:`reward_r2` of the reward head on the posterior of the batch's frames (``embed``) filtered
+    with ``actions``: the batch's own, or another sequence's to see whether the reward is read from them."""
+    post = model.rssm.observe(embed, actions, batch["is_first"])
+    prediction = model.reward(torch.cat([post["deter"], post["stoch"]], -1))
+    return float(reward_r2(prediction, batch["reward"], batch["mask"]))
+
+
 def sample_prior_members(length: int, ensemble: int, device=None) -> torch.Tensor:
     """Eq. 8: one prior member per time step, uniform over ``0..K-1`` (torch's global RNG).
 
@@ -100,6 +108,7 @@ class LatentPolicy:
             raise ConfigError(f"latent inference must be one of {self.LATENTS}, got {latent!r}")
         self.model, self.act_fn, self.action_dim, self.device = model, act_fn, action_dim, device
         self.latent = latent
+        self.keep_states = False
         self.reset()
 
     def reset(self) -> None:
@@ -107,6 +116,7 @@ class LatentPolicy:
         self.previous_action = torch.zeros(1, self.action_dim, device=self.device)
         self.first = True
         self.model_return = 0.0
+        self.visited: list[LatentState] = []  # the episode's states, kept when ``keep_states`` is set
 
     @property
     def observation(self) -> str:
@@ -127,6 +137,8 @@ class LatentPolicy:
         )[0]
         if not self.first:
             self.model_return += float(self.model.reward(self.state.features).sum())
+        if self.keep_states:
+            self.visited.append(self.state)
         self.first = False
 
     @torch.no_grad()
@@ -240,9 +252,7 @@ class LatentModelAlgorithm:
                 embed = self.model.encoder(batch["image"], batch.get("proprio"))
                 for name, actions in (("own", batch["action"]), ("other", batch["action"].roll(1, 0))):
                     torch.manual_seed(i)  # the same posterior draws for both kinds of actions
-                    post = self.model.rssm.observe(embed, actions, batch["is_first"])
-                    prediction = self.model.reward(torch.cat([post["deter"], post["stoch"]], -1))
-                    totals[name] += float(reward_r2(prediction, batch["reward"], batch["mask"])) / batches
+                    totals[name] += filtered_reward_r2(self.model, batch, embed, actions) / batches
         self.model.train(was_training)
         return {"model/fit_reward_r2": totals["own"], "model/fit_reward_r2_other_actions": totals["other"]}
 

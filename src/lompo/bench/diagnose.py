@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from lompo.algos.lompo import PENALTIES, Lompo
-from lompo.algos.world_model import batch_to_torch, reward_r2
+from lompo.algos.world_model import batch_to_torch, filtered_reward_r2, reward_r2
 from lompo.data.samplers import SequenceSampler
 from lompo.data.store import EpisodeStore, load_store
 from lompo.errors import ConfigError
@@ -49,7 +49,7 @@ from lompo.files import atomic_write_bytes, read_jsonl
 from lompo.nets import LatentState
 from lompo.nets.conv import preprocess
 from lompo.nets.rssm import gaussian_kl
-from lompo.runtime.evaluate import has_task, make_eval_env
+from lompo.runtime.evaluate import has_task, make_eval_env, run_episodes
 
 BINS = 10
 
@@ -104,9 +104,9 @@ class Diagnosis:
         self.algo, self.model, self.rssm = algo, algo.model, algo.model.rssm
         self.batch, self.context, self.horizon = batch, context, horizon
         self.ensemble = algo.config.ensemble
-        embed = self.model.encoder(batch["image"], batch.get("proprio"))
+        self.embed = self.model.encoder(batch["image"], batch.get("proprio"))
         self._posterior_noise = torch.get_rng_state()  # fit() filters again with other actions, same draws
-        post = self.rssm.observe(embed, batch["action"], batch["is_first"])
+        post = self.rssm.observe(self.embed, batch["action"], batch["is_first"])
         self.post = post  # the real frames' posterior: the reference every prediction is measured against
 
     def _target(self, t: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -139,12 +139,10 @@ class Diagnosis:
         features = torch.cat([self.post["deter"], self.post["stoch"]], -1)
         reward = self.batch["reward"]
         out = {"reward_r2": float(reward_r2(self.model.reward(features), reward, valid))}
-        embed = self.model.encoder(self.batch["image"], self.batch.get("proprio"))
         with torch.random.fork_rng():
             torch.set_rng_state(self._posterior_noise)
-            misled = self.rssm.observe(embed, self.batch["action"].roll(1, 0), self.batch["is_first"])
-        misled_features = torch.cat([misled["deter"], misled["stoch"]], -1)
-        out["reward_r2_other_actions"] = float(reward_r2(self.model.reward(misled_features), reward, valid))
+            other = self.batch["action"].roll(1, 0)
+            out["reward_r2_other_actions"] = filtered_reward_r2(self.model, self.batch, self.embed, other)
         for name, actions in (("dataset", self.batch["action"]), ("other", self.batch["action"].roll(1, 0))):
             predictions = []
             for t in range(reward.shape[1] - 1):
@@ -322,26 +320,18 @@ def policy_in_reality(algo: Lompo, store: EpisodeStore, episodes: int, seed: int
     horizon = algo.config.horizon
     env = make_eval_env(store, seed=seed)
     policy = algo.policy()
-    played: list[tuple[list[float], LatentState]] = []
+    policy.keep_states = True
+    paths: list[LatentState] = []
+
+    def keep_path(played_policy) -> None:
+        visited = played_policy.visited
+        paths.append(LatentState(torch.cat([s.deter for s in visited]), torch.cat([s.stoch for s in visited])))
+
     try:
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            for i in range(episodes):
-                obs, _ = env.reset(seed=seed + i)
-                policy.reset()
-                states, rewards, done = [], [], False
-                while not done:
-                    action = policy.act(obs, deterministic=True)
-                    states.append(policy.state)
-                    obs, reward, terminated, truncated, _ = env.step(action)
-                    rewards.append(float(reward))
-                    done = terminated or truncated
-                policy.observe(obs)
-                states.append(policy.state)
-                path = LatentState(torch.cat([s.deter for s in states]), torch.cat([s.stoch for s in states]))
-                played.append((rewards, path))
+        episodes_played = run_episodes(policy, env, episodes, seed, on_episode_end=keep_path)
     finally:
         env.close()
+    played = list(zip(episodes_played.step_rewards, paths))
     real, believed, imagined, penalty, real_ahead = [], [], [], [], []
     series: dict[str, list[float]] = {}
     for i, (rewards, visited) in enumerate(played):

@@ -7,6 +7,7 @@ reference returns, the D4RL convention ``100 (R − R_random) / (R_expert − R_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -170,22 +171,31 @@ def normalized_scores(mean_return: float, random: float | None, expert: float | 
 
 @dataclass
 class Episodes:
-    """What :func:`run_episodes` measured: per-episode returns, the recorded frames, success flags (robot
-    tasks) and, for a policy acting through a world model, the return the model believed each earned."""
+    """What :func:`run_episodes` measured: per-episode returns and rewards per step, the recorded frames,
+    success flags (robot tasks) and, for a policy acting through a world model, the return the model
+    believed each earned."""
 
     returns: np.ndarray
+    step_rewards: list[list[float]]
     frames: list[np.ndarray]
     successes: list[bool]
     model_returns: list[float]
 
 
 def run_episodes(
-    policy: Policy, env: DMCEnv, episodes: int, seed: int, record_episodes: int = 0, progress: bool = False
+    policy: Policy,
+    env: DMCEnv,
+    episodes: int,
+    seed: int,
+    record_episodes: int = 0,
+    progress: bool = False,
+    on_episode_end: Callable[[Policy], None] | None = None,
 ) -> Episodes:
     """Run ``episodes`` episodes (env seeds ``seed + i``, mean actions), recording the frames of the
-    first ``record_episodes``. Torch's RNG (latent sampling) is seeded with ``seed`` inside a fork, so
-    training streams are untouched."""
-    returns, frames, successes, model_returns = [], [], [], []
+    first ``record_episodes``; ``on_episode_end(policy)`` after each (e.g. to read its latent states).
+    Torch's RNG (latent sampling) is seeded with ``seed`` inside a fork, so training streams are untouched."""
+    step_rewards: list[list[float]] = []
+    frames, successes, model_returns = [], [], []
     iterator = range(episodes)
     if progress:
         from tqdm import tqdm
@@ -196,20 +206,23 @@ def run_episodes(
         for i in iterator:
             obs, info = env.reset(seed=seed + i)
             policy.reset()
-            total, done = 0.0, False
+            rewards, done = [], False
             while not done:
                 if i < record_episodes:
                     frames.append(np.asarray(obs["image"] if isinstance(obs, dict) else obs))
                 obs, reward, terminated, truncated, info = env.step(policy.act(obs, deterministic=True))
-                total += float(reward)
+                rewards.append(float(reward))
                 done = terminated or truncated
-            returns.append(total)
+            step_rewards.append(rewards)
             if isinstance(policy, ModelPolicy):
                 policy.observe(obs)  # the last transition's reward, as the model sees it
                 model_returns.append(policy.model_return)
             if "success" in info:
                 successes.append(bool(info["success"]))
-    return Episodes(np.asarray(returns), frames, successes, model_returns)
+            if on_episode_end is not None:
+                on_episode_end(policy)
+    returns = np.asarray([sum(rewards) for rewards in step_rewards])
+    return Episodes(returns, step_rewards, frames, successes, model_returns)
 
 
 def evaluate(

@@ -48,12 +48,34 @@ def seconds_per_call(fn: Callable[[], object], repeats: int, warmup: int = 2) ->
     return (time.perf_counter() - start) / repeats
 
 
-def bench_store(data: Path | str = BENCH_DATA):
-    """Random cartpole-swingup at 64 px (10 episodes), collected once into ``data``."""
+def bench_store(data: Path | str = BENCH_DATA, image_size: int = 64):
+    """Random cartpole-swingup at ``image_size`` px (10 episodes), collected once into ``data``."""
     from lompo.collect import collect_random
     from lompo.data.store import load_store
 
-    folder = Path(data) / "cartpole_swingup" / "random" / "64px"
+    folder = Path(data) / "cartpole_swingup" / "random" / f"{image_size}px"
     if not (folder / "dataset.json").exists():
-        collect_random("cartpole-swingup", data, episodes=10, image_sizes=(64,), render_profile="fast", progress=False)
+        collect_random(
+            "cartpole-swingup", data, episodes=10, image_sizes=(image_size,), render_profile="fast", progress=False
+        )
     return load_store(folder)
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 10) -> float:
+    """Achieved fp32 GFLOP/s of a ``size``² matrix product at torch's current thread count: the
+    machine's practical peak, reported beside every GFLOP/s figure (machines here differ)."""
+    import torch
+
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    seconds = seconds_per_call(lambda: torch.mm(a, b), repeats)
+    return 2 * size**3 / seconds / 1e9
+
+
+def flops_per_call(fn: Callable[[], object]) -> int:
+    """Floating-point operations of one call of ``fn`` (torch.utils.flop_counter: matmuls and
+    convolutions, forward and backward; elementwise work is not counted)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())

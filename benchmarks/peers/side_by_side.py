@@ -1,0 +1,102 @@
+"""What the peer benchmarks share: each side (ours, the peer's, the machine's matmul peak) is timed in
+its own fresh process, alternating ``ours peer peak ours peer peak ...`` so that both see the same
+machine conditions; the parent collects each process's last JSON line and reports min/median/max."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(BENCHMARKS))  # benchmarks/common.py
+
+from common import flops_per_call, machine, matmul_peak_gflops, seconds_per_call  # noqa: E402
+
+__all__ = ["alternate", "commit_of", "report", "side_by_side_main", "timed"]
+
+
+def commit_of(checkout: str | Path) -> str:
+    """The peer checkout's commit (reported with its figures)."""
+    try:
+        out = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True)
+        return out.stdout.strip() or "unknown (not a git checkout)"
+    except OSError:
+        return "unknown (git not found)"
+
+
+def run_side(script: Path, side: str, args: list[str]) -> dict:
+    """Run ``script --side side args`` in a fresh interpreter; its last stdout line is a JSON object."""
+    out = subprocess.run([sys.executable, str(script), "--side", side, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{script.name} --side {side} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def alternate(script: Path, sides: list[str], args: list[str], rounds: int) -> dict[str, list[dict]]:
+    """``rounds`` rounds of every side in turn, each a fresh process; results per side in round order."""
+    results: dict[str, list[dict]] = {side: [] for side in sides}
+    for r in range(rounds):
+        for side in sides:
+            results[side].append(run_side(script, side, args))
+            print(f"round {r + 1}/{rounds} {side}: {json.dumps(results[side][-1])}", flush=True)
+    return results
+
+
+def spread(values: list[float]) -> str:
+    """``median (min-max)`` of a figure over rounds."""
+    return f"{statistics.median(values):.3g} ({min(values):.3g}-{max(values):.3g})"
+
+
+def report(results: dict[str, list[dict]], rate: str, flop: str, peer: str, threads: int) -> None:
+    """Print the machine, the peer's commit, the matmul peak and each side's rate (key ``rate``),
+    FLOPs per call (key ``flop``), achieved GFLOP/s and its fraction of the peak; then ours / peer."""
+    import numpy as np
+    import torch
+
+    peak = [r["matmul_peak_gflops"] for r in results["peak"]]
+    print(f"\n{machine()}, torch {torch.__version__}, {threads} threads; peer commit {commit_of(peer)}")
+    print(f"matmul peak (2048² fp32): {spread(peak)} GFLOP/s")
+    for side in ("ours", "peer"):
+        rows = results[side]
+        gflops = [r["gflops"] for r in rows]
+        print(
+            f"{side}: {spread([r[rate] for r in rows])} {rate}, {rows[0][flop]} {flop}, "
+            f"{spread(gflops)} GFLOP/s = {100 * np.median(gflops) / np.median(peak):.0f} % of peak"
+        )
+    ratio = [o[rate] / p[rate] for o, p in zip(results["ours"], results["peer"])]
+    print(f"ours / peer, {rate} per round: {' '.join(f'{x:.2f}' for x in ratio)}")
+
+
+def side_by_side_main(script: str, peer_help: str, measure, default_steps: int, rate: str, flop: str) -> None:
+    """The command line of a peer benchmark: the parent alternates fresh ``--side`` processes, each
+    calls ``measure(args)`` and prints its JSON; the parent reports."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--peer", required=True, help=peer_help)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=default_steps, help="timed calls per process (after one warm-up)")
+    parser.add_argument("--side", choices=["ours", "peer", "peak"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.side:
+        import torch
+
+        torch.set_num_threads(args.threads)
+        if args.side == "peak":
+            print(json.dumps({"matmul_peak_gflops": round(matmul_peak_gflops(), 1)}))
+        else:
+            print(json.dumps(measure(args)))
+        return
+    passed = ["--peer", args.peer, "--threads", str(args.threads), "--steps", str(args.steps)]
+    results = alternate(Path(script), ["ours", "peer", "peak"], passed, args.rounds)
+    report(results, rate, flop, args.peer, args.threads)
+
+
+def timed(fn, steps: int) -> tuple[float, int]:
+    """Seconds per call of ``fn`` (``steps`` calls after one warm-up) and FLOPs of one call."""
+    flops = flops_per_call(fn)
+    return seconds_per_call(fn, steps, warmup=1), flops

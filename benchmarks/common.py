@@ -61,12 +61,13 @@ def bench_store(data: Path | str = BENCH_DATA, image_size: int = 64):
     return load_store(folder)
 
 
-def matmul_peak_gflops(size: int = 2048, repeats: int = 10) -> float:
-    """Achieved fp32 GFLOP/s of a ``size``² matrix product at torch's current thread count: the
-    machine's practical peak, reported beside every GFLOP/s figure (machines here differ)."""
+def matmul_peak_gflops(size: int = 2048, repeats: int = 10, dtype: str = "float32") -> float:
+    """Achieved GFLOP/s of a ``size``² matrix product in ``dtype`` (float32, bfloat16) at torch's
+    current thread count: the machine's practical peak, reported beside every GFLOP/s figure
+    (machines here differ)."""
     import torch
 
-    a, b = torch.randn(size, size), torch.randn(size, size)
+    a, b = (torch.randn(size, size, dtype=getattr(torch, dtype)) for _ in range(2))
     seconds = seconds_per_call(lambda: torch.mm(a, b), repeats)
     return 2 * size**3 / seconds / 1e9
 

@@ -1,7 +1,7 @@
 """Our DrQ+BC gradient update against conglu1997/v-d4rl's ``drqbc`` agent at V-D4RL's sizes: 84 px,
 3 stacked frames, batch 256, actor/critic MLPs of 1024 units, feature 50, random shifts (pad 4).
 
-    python benchmarks/peers/drqbc_update.py --peer PATH/TO/v-d4rl [--threads 2] [--rounds 3]
+    python benchmarks/peers/drqbc_update.py --peer PATH/TO/v-d4rl [--precisions fp32,bf16] [--threads 2] [--rounds 3]
 
 Ours is ``DrQ.train_step`` with ``objective=drqbc`` on random cartpole-swingup frames (sampling from
 the store and augmenting included). The peer is ``DrQV2Agent.update(offline=True)``, fed by an
@@ -23,12 +23,16 @@ from side_by_side import side_by_side_main, timed
 BATCH, IMAGE, FRAMES, HIDDEN, ACTIONS = 256, 84, 3, 1024, 1
 
 
-def ours_update():
+def ours_update(precision: str):
     from common import bench_store
 
     from lompo.algos.drq import DrQ, DrQConfig
 
-    agent = DrQ(DrQConfig(objective="drqbc", batch_size=BATCH, hidden=HIDDEN), bench_store(image_size=IMAGE), seed=0)
+    agent = DrQ(
+        DrQConfig(objective="drqbc", batch_size=BATCH, hidden=HIDDEN, precision=precision),
+        bench_store(image_size=IMAGE),
+        seed=0,
+    )
     step = [0]
 
     def update():
@@ -77,7 +81,10 @@ def peer_update(peer: Path):
 
 
 def measure(args) -> dict:
-    seconds, flops = timed(ours_update() if args.side == "ours" else peer_update(Path(args.peer)), args.steps)
+    seconds, flops = timed(
+        ours_update(args.side.split(":")[1]) if args.side.startswith("ours") else peer_update(Path(args.peer)),
+        args.steps,
+    )
     return {
         "updates_per_s": round(1 / seconds, 3),
         "gflop_per_update": round(flops / 1e9, 1),

@@ -15,6 +15,7 @@ sys.path.insert(0, str(BENCHMARKS))  # benchmarks/common.py
 
 from common import flops_per_call, machine, matmul_peak_gflops, seconds_per_call  # noqa: E402
 
+DTYPES = ("float32", "bfloat16")  # matmul peaks measured
 __all__ = ["alternate", "commit_of", "report", "side_by_side_main", "timed"]
 
 
@@ -56,18 +57,22 @@ def report(results: dict[str, list[dict]], rate: str, flop: str, peer: str, thre
     import numpy as np
     import torch
 
-    peak = [r["matmul_peak_gflops"] for r in results["peak"]]
     print(f"\n{machine()}, torch {torch.__version__}, {threads} threads; peer commit {commit_of(peer)}")
-    print(f"matmul peak (2048² fp32): {spread(peak)} GFLOP/s")
-    for side in ("ours", "peer"):
+    for dtype in DTYPES:
+        peaks = [r[f"{dtype}_matmul_peak_gflops"] for r in results["peak"]]
+        print(f"matmul peak (2048², {dtype}): {spread(peaks)} GFLOP/s")
+    peak = np.median([r["float32_matmul_peak_gflops"] for r in results["peak"]])
+    ours = [side for side in results if side.startswith("ours")]
+    for side in [*ours, "peer"]:
         rows = results[side]
         gflops = [r["gflops"] for r in rows]
         print(
             f"{side}: {spread([r[rate] for r in rows])} {rate}, {rows[0][flop]} {flop}, "
-            f"{spread(gflops)} GFLOP/s = {100 * np.median(gflops) / np.median(peak):.0f} % of peak"
+            f"{spread(gflops)} GFLOP/s = {100 * np.median(gflops) / peak:.0f} % of the float32 peak"
         )
-    ratio = [o[rate] / p[rate] for o, p in zip(results["ours"], results["peer"])]
-    print(f"ours / peer, {rate} per round: {' '.join(f'{x:.2f}' for x in ratio)}")
+    for side in ours:
+        ratio = [o[rate] / p[rate] for o, p in zip(results[side], results["peer"])]
+        print(f"{side} / peer, {rate} per round: {' '.join(f'{x:.2f}' for x in ratio)}")
 
 
 def side_by_side_main(script: str, peer_help: str, measure, default_steps: int, rate: str, flop: str) -> None:
@@ -80,19 +85,22 @@ def side_by_side_main(script: str, peer_help: str, measure, default_steps: int, 
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=default_steps, help="timed calls per process (after one warm-up)")
-    parser.add_argument("--side", choices=["ours", "peer", "peak"], help=argparse.SUPPRESS)
+    parser.add_argument("--precisions", default="fp32", help="ours, one side each: fp32,bf16 (lompo.nets.precision)")
+    parser.add_argument("--side", help=argparse.SUPPRESS)  # ours:PRECISION, peer or peak
     args = parser.parse_args()
     if args.side:
         import torch
 
         torch.set_num_threads(args.threads)
         if args.side == "peak":
-            print(json.dumps({"matmul_peak_gflops": round(matmul_peak_gflops(), 1)}))
+            peaks = {f"{dtype}_matmul_peak_gflops": round(matmul_peak_gflops(dtype=dtype), 1) for dtype in DTYPES}
+            print(json.dumps(peaks))
         else:
             print(json.dumps(measure(args)))
         return
     passed = ["--peer", args.peer, "--threads", str(args.threads), "--steps", str(args.steps)]
-    results = alternate(Path(script), ["ours", "peer", "peak"], passed, args.rounds)
+    ours = [f"ours:{p}" for p in args.precisions.split(",")]
+    results = alternate(Path(script), [*ours, "peer", "peak"], passed, args.rounds)
     report(results, rate, flop, args.peer, args.threads)
 
 

@@ -2,7 +2,8 @@
 closest sizes: a DreamerV2-size discrete RSSM (deter 200, 32 × 32 classes, heads of 4 × 400 ELU,
 conv depth 48) on batches of 16 × 50 frames of 64 px.
 
-    python benchmarks/peers/world_model_step.py --peer PATH/TO/dreamerv3-torch [--threads 2] [--rounds 3]
+    python benchmarks/peers/world_model_step.py --peer PATH/TO/dreamerv3-torch [--precisions fp32,bf16] \
+        [--threads 2] [--rounds 3]
 
 Ours is Offline DV2's ``paper`` preset world model (``OfflineDV2.model_step``: sampling a batch from
 the store, loss, backward, Adam). The peer is its ``defaults`` config with those sizes, ELU and no
@@ -27,12 +28,14 @@ from side_by_side import side_by_side_main, timed
 BATCH, LENGTH, IMAGE, ACTIONS = 16, 50, 64, 1
 
 
-def ours_step():
+def ours_step(precision: str):
     from common import bench_store
 
     from lompo.algos.offline_dv2 import OfflineDV2, OfflineDV2Config
 
-    algo = OfflineDV2(OfflineDV2Config(batch_size=BATCH, sequence_length=LENGTH), bench_store(), seed=0)
+    algo = OfflineDV2(
+        OfflineDV2Config(batch_size=BATCH, sequence_length=LENGTH, precision=precision), bench_store(), seed=0
+    )
     return algo.model_step
 
 
@@ -74,7 +77,7 @@ def peer_step(peer: Path):
     spaces = {"image": types.SimpleNamespace(shape=(IMAGE, IMAGE, 3))}
     model = models.WorldModel(types.SimpleNamespace(spaces=spaces), None, 0, config)
     rng = np.random.default_rng(0)
-    batch = {
+    batch: dict[str, np.ndarray] = {
         "image": rng.integers(0, 256, (BATCH, LENGTH, IMAGE, IMAGE, 3), dtype=np.uint8),
         "action": rng.uniform(-1, 1, (BATCH, LENGTH, ACTIONS)).astype(np.float32),
         "reward": rng.uniform(0, 1, (BATCH, LENGTH, 1)).astype(np.float32),  # the peer keeps a trailing axis
@@ -87,7 +90,9 @@ def peer_step(peer: Path):
 
 
 def measure(args) -> dict:
-    seconds, flops = timed(ours_step() if args.side == "ours" else peer_step(Path(args.peer)), args.steps)
+    seconds, flops = timed(
+        ours_step(args.side.split(":")[1]) if args.side.startswith("ours") else peer_step(Path(args.peer)), args.steps
+    )
     return {
         "images_per_s": round(BATCH * LENGTH / seconds, 3),
         "gflop_per_step": round(flops / 1e9, 1),

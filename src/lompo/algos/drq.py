@@ -36,6 +36,7 @@ from lompo.algos.spec import AlgorithmSpec, Metrics, check_positive
 from lompo.data.samplers import TransitionSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
+from lompo.nets.precision import check_precision, compute_in, use_precision
 
 
 @dataclass
@@ -61,10 +62,14 @@ class DrQConfig:
     cql_weight: float = -1.0  # < 0: V-D4RL Table C.4's weight for the dataset (see cql_weight_for)
     cql_actions: int = 10  # uniform actions (and policy actions at s and s') per state
     proprio: bool = False  # proprioception concatenated to the image features (on by default for adroit-pen)
+    # bf16: the encoder's convolutions and the trunks' projections in bfloat16 (lompo.nets.precision;
+    # BENCHMARKS.md, "bf16 convolutions"); fp32 everywhere else.
+    precision: str = "fp32"
 
     def validate(self) -> None:
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        check_precision(self.precision)
         check_positive(self, "frame_stack n_step batch_size agent_steps cql_actions std_steps")
         if self.shift_pad < 0:
             raise ConfigError(f"shift_pad must be >= 0, got {self.shift_pad}")
@@ -156,9 +161,11 @@ class Encoder(nn.Module):
         side = (image_size - 3) // 2 + 1 - 6
         self.proprio_dim = proprio_dim
         self.repr_dim = channels * side * side + proprio_dim
+        self.precision = "fp32"  # of the convolutions (lompo.nets.precision)
 
     def forward(self, obs: torch.Tensor, proprio: torch.Tensor | None = None) -> torch.Tensor:
-        features = self.net(obs / 255.0 - 0.5).flatten(1)
+        with compute_in(self.precision, obs.device):
+            features = self.net(obs / 255.0 - 0.5).float().flatten(1)
         if not self.proprio_dim:
             return features
         if proprio is None:
@@ -166,8 +173,17 @@ class Encoder(nn.Module):
         return torch.cat([features, proprio.float()], -1)
 
 
-def _trunk(repr_dim: int, feature_dim: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(repr_dim, feature_dim), nn.LayerNorm(feature_dim), nn.Tanh())
+class Trunk(nn.Sequential):
+    """Linear (repr_dim -> feature_dim; the update's largest matrix) -> LayerNorm -> tanh."""
+
+    def __init__(self, repr_dim: int, feature_dim: int):
+        super().__init__(nn.Linear(repr_dim, feature_dim), nn.LayerNorm(feature_dim), nn.Tanh())
+        self.precision = "fp32"  # of the projection (lompo.nets.precision)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        with compute_in(self.precision, h.device):
+            projected = self[0](h).float()
+        return self[2](self[1](projected))
 
 
 def _head(inp: int, out: int, hidden: int) -> nn.Sequential:
@@ -179,7 +195,7 @@ def _head(inp: int, out: int, hidden: int) -> nn.Sequential:
 class Actor(nn.Module):
     def __init__(self, repr_dim: int, action_dim: int, feature_dim: int, hidden: int):
         super().__init__()
-        self.trunk = _trunk(repr_dim, feature_dim)
+        self.trunk = Trunk(repr_dim, feature_dim)
         self.policy = _head(feature_dim, action_dim, hidden)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -198,7 +214,7 @@ def sample_clipped(mean: torch.Tensor, std: float, clip: float) -> torch.Tensor:
 class Critic(nn.Module):
     def __init__(self, repr_dim: int, action_dim: int, feature_dim: int, hidden: int):
         super().__init__()
-        self.trunk = _trunk(repr_dim, feature_dim)
+        self.trunk = Trunk(repr_dim, feature_dim)
         self.q1 = _head(feature_dim + action_dim, 1, hidden)
         self.q2 = _head(feature_dim + action_dim, 1, hidden)
 
@@ -307,6 +323,9 @@ class DrQ:
         else:
             self.cql_weight = c.cql_weight
         self.augment_rng = torch.Generator().manual_seed(seed + 1)
+        for module in (self.encoder, self.actor, self.critic, self.critic_target):
+            if module is not None:
+                use_precision(module, c.precision)
 
     def phase_length(self, phase: str) -> int:
         return self.config.agent_steps

@@ -45,6 +45,7 @@ from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
 from lompo.nets import ConvDecoder, ConvEncoder, EnsembleRSSM, LatentState, mlp
 from lompo.nets.conv import preprocess
+from lompo.nets.precision import check_precision
 from lompo.nets.rssm import gaussian_kl, gaussian_log_prob
 
 
@@ -65,6 +66,9 @@ class LompoConfig:
     # that led there, and a policy can earn model reward only through the prior heads' predictions, where
     # the ensemble's disagreement is meant to catch it (docs/lompo.md, "Reading the reward from the frame").
     reward_from_frame: bool = False
+    # With ``reward_from_frame``: the decoder also reads z_t only, so z_t has to encode the frame (the
+    # frame-only posterior cannot collapse onto the prior) and the state is Markov in the frames' codes.
+    decode_from_frame: bool = False
     min_std: float = 0.1  # std = softplus(.) + min_std
     discount_head: bool = False
     # Proprioception beside the images: encoded by an MLP and concatenated with the conv features, and
@@ -84,6 +88,9 @@ class LompoConfig:
     # Conv encoder/decoder weights in channels-last layout: 4-6 % more world-model steps/s on CPU
     # (BENCHMARKS.md, "LOMPO throughput"); numerically the same model.
     channels_last: bool = True
+    # bf16: the conv encoder and decoder compute in bfloat16 (lompo.nets.precision; BENCHMARKS.md,
+    # "bf16 convolutions"); the RSSM, heads and losses stay fp32.
+    precision: str = "fp32"
     # Uncertainty-penalised latent MDP (eq. 9).
     penalty: str = "logprob_std"  # logprob_var (paper) | logprob_std (official code) | mean_disagreement | max_std
     penalty_scale: float = 5.0  # lambda
@@ -110,6 +117,7 @@ class LompoConfig:
     tau: float = 0.005
 
     def validate(self) -> None:
+        check_precision(self.precision)
         if self.penalty not in PENALTIES:
             raise ConfigError(f"penalty must be one of {sorted(PENALTIES)}, got {self.penalty!r}")
         if self.reward_source not in ("ensemble_mean", "sampled"):
@@ -122,7 +130,7 @@ class LompoConfig:
 
 WORLD_MODEL_FIELDS = (
     "depth", "deter", "stoch", "hidden", "mlp_layers", "ensemble", "min_std", "discount_head", "proprio",
-    "reward_from_frame",
+    "reward_from_frame", "decode_from_frame",
 )  # fmt: skip
 
 # Presets (field overrides). ``paper``: the numbers of LOMPO appendix C (docs/lompo.md) with
@@ -168,7 +176,8 @@ class WorldModel(nn.Module):
             posterior_reads_state=not c.reward_from_frame,
         )
         feat = self.rssm.feature_dim
-        self.decoder = ConvDecoder(feat, image_size, c.depth)
+        self.decode_from_frame = c.reward_from_frame and c.decode_from_frame
+        self.decoder = ConvDecoder(c.stoch if self.decode_from_frame else feat, image_size, c.depth)
         self.reward_from_frame = c.reward_from_frame
         self.reward_head = mlp(c.stoch if c.reward_from_frame else feat, 1, c.hidden, c.mlp_layers)
         self.discount_head = mlp(feat, 1, c.hidden, c.mlp_layers) if c.discount_head else None
@@ -179,6 +188,12 @@ class WorldModel(nn.Module):
         if self.reward_from_frame:
             features = features[..., self.rssm.deter_dim :]
         return self.reward_head(features).squeeze(-1)
+
+    def decode(self, features: torch.Tensor) -> torch.Tensor:
+        """The frame's mean image from features ``[d, z]`` (from ``z`` alone with ``decode_from_frame``)."""
+        if self.decode_from_frame:
+            features = features[..., self.rssm.deter_dim :]
+        return self.decoder(features)
 
 
 def world_model_loss(
@@ -210,7 +225,7 @@ def world_model_loss(
     features = torch.cat([post["deter"], post["stoch"]], -1)
     predicted_reward = model.reward(features)
     terms = {
-        "image_nll": 0.5 * (model.decoder(features) - preprocess(image)).pow(2).sum((-3, -2, -1)),
+        "image_nll": 0.5 * (model.decode(features) - preprocess(image)).pow(2).sum((-3, -2, -1)),
         "reward_nll": 0.5 * (predicted_reward - batch["reward"]).pow(2),
     }
     if model.proprio_head is not None:
@@ -218,7 +233,7 @@ def world_model_loss(
     if model.discount_head is not None:
         logits = model.discount_head(features).squeeze(-1)
         terms["discount_nll"] = F.binary_cross_entropy_with_logits(logits, batch["discount"], reduction="none")
-    loss = masked_mean(sum(terms.values()), mask) + config.kl_scale * kl_loss
+    loss = masked_mean(torch.stack(tuple(terms.values())).sum(0), mask) + config.kl_scale * kl_loss
     metrics = {f"model/{k}": masked_mean(v.detach(), mask).detach() for k, v in terms.items()}
     metrics["model/kl"] = masked_mean(kl_prior_side.detach(), mask).detach()
     metrics["model/reward_r2"] = reward_r2(predicted_reward.detach(), batch["reward"], mask)

@@ -45,6 +45,7 @@ from lompo.errors import ConfigError
 from lompo.nets import ConvDecoder, ConvEncoder, LatentState, mlp
 from lompo.nets.conv import preprocess
 from lompo.nets.discrete_rssm import DiscreteEnsembleRSSM
+from lompo.nets.precision import check_precision
 
 
 def categorical_kl(q_probs: torch.Tensor, p_probs: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -129,6 +130,9 @@ class OfflineDV2Config:
     sequence_length: int = 50
     model_steps: int = 25_000  # 800 epochs of a 100K dataset at 64 x 50 (V-D4RL Table 7)
     channels_last: bool = True
+    # bf16: the conv encoder and decoder compute in bfloat16 (lompo.nets.precision; BENCHMARKS.md,
+    # "bf16 convolutions"); the RSSM, heads and losses stay fp32.
+    precision: str = "fp32"
     # Agent phase (world model frozen).
     horizon: int = 5  # H (V-D4RL C.1.1: 5 instead of DreamerV2's 15)
     imagine_batch_size: int = 64  # sequences whose posterior states start the imagination (DreamerV2: the batch)
@@ -143,6 +147,7 @@ class OfflineDV2Config:
     agent_steps: int = 75_000  # 2,400 epochs (V-D4RL Table 7)
 
     def validate(self) -> None:
+        check_precision(self.precision)
         names = "ensemble horizon batch_size imagine_batch_size stoch classes slow_target_every head_layers head_units"
         check_positive(self, names)
         if self.classes < 2:
@@ -205,6 +210,9 @@ class WorldModel(nn.Module):
     def reward(self, features: torch.Tensor) -> torch.Tensor:
         return self.reward_head(features).squeeze(-1)
 
+    def decode(self, features: torch.Tensor) -> torch.Tensor:
+        return self.decoder(features)
+
     def continuation(self, features: torch.Tensor) -> torch.Tensor:
         """Probability that the episode goes on after this state (1 without a discount head)."""
         if self.discount_head is None:
@@ -251,7 +259,7 @@ def world_model_loss(
     mask = batch["mask"]
     kl_loss, kl = balanced_kl(post["post_probs"], prior, config.kl_balance, config.free_nats, mask)
     features = torch.cat([post["deter"], post["stoch"]], -1)
-    image_nll = 0.5 * (model.decoder(features) - preprocess(image)).pow(2).sum((-3, -2, -1))
+    image_nll = 0.5 * (model.decode(features) - preprocess(image)).pow(2).sum((-3, -2, -1))
     predicted_reward = model.reward(features)
     reward_nll = 0.5 * (predicted_reward - batch["reward"]).pow(2)
     terms = {"image_nll": image_nll, "reward_nll": reward_nll}
@@ -260,7 +268,7 @@ def world_model_loss(
     if model.discount_head is not None:
         logits = model.discount_head(features).squeeze(-1)
         terms["discount_nll"] = F.binary_cross_entropy_with_logits(logits, batch["discount"], reduction="none")
-    likelihood_loss = masked_mean(sum(terms.values()), mask)
+    likelihood_loss = masked_mean(torch.stack(tuple(terms.values())).sum(0), mask)
     loss = likelihood_loss + config.kl_scale * kl_loss
     metrics = {f"model/{k}": masked_mean(v.detach(), mask).detach() for k, v in terms.items()}
     metrics["model/kl"] = kl.detach()

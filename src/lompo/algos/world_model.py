@@ -18,6 +18,7 @@ from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
 from lompo.nets import LatentState
 from lompo.nets.conv import preprocess
+from lompo.nets.precision import use_precision
 
 
 def batch_to_torch(batch: dict[str, np.ndarray], device) -> dict[str, torch.Tensor]:
@@ -169,7 +170,7 @@ def model_sample_strip(
         for t in range(context, length):
             state = prior_step(state, batch["action"][:, t])
             imagined.append(state.features)
-    rows = [preprocess(batch["image"][0]), model.decoder(posterior[0]), model.decoder(torch.stack(imagined, 1)[0])]
+    rows = [preprocess(batch["image"][0]), model.decode(posterior[0]), model.decode(torch.stack(imagined, 1)[0])]
     images = [((r.clamp(-0.5, 0.5) + 0.5) * 255).round().byte().permute(0, 2, 3, 1) for r in rows]
     return torch.cat([torch.cat(list(row), 1) for row in images], 0).cpu().numpy()
 
@@ -198,6 +199,7 @@ class LatentModelAlgorithm:
         self.model = model.to(self.device)
         if self.config.channels_last:
             use_channels_last(self.model)
+        use_precision(self.model, self.config.precision)
         self.model_opt = torch.optim.Adam(self.model.parameters(), lr=self.config.model_lr, **adam)
         self.model_sampler = SequenceSampler(
             store, self.config.batch_size, self.config.sequence_length, seed=seed, keys=self.sequence_keys

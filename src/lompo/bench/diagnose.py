@@ -124,7 +124,7 @@ class Diagnosis:
         return {
             "latent_kl": gaussian_kl(*self._target(t), mean, std),
             "reward_error": (self.model.reward(features) - self.batch["reward"][:, t]).abs(),
-            "image_mse": (self.model.decoder(features) - image).pow(2).mean((-3, -2, -1)),
+            "image_mse": (self.model.decode(features) - image).pow(2).mean((-3, -2, -1)),
         }
 
     def fit(self) -> dict[str, float]:

@@ -19,6 +19,7 @@ from torch import nn
 
 from lompo.errors import ConfigError
 from lompo.nets.mlp import mlp
+from lompo.nets.precision import compute_in
 
 # image size -> (encoder channel multipliers, decoder channel multipliers, decoder kernels)
 _LAYOUTS = {
@@ -64,12 +65,14 @@ class ConvEncoder(nn.Module):
         self.proprio_dim = proprio_dim
         self.proprio = mlp(proprio_dim, proprio_hidden, proprio_hidden, 1) if proprio_dim else None
         self.embed_dim = self.image_embed_dim + (proprio_hidden if proprio_dim else 0)
+        self.precision = "fp32"  # of the convolutions (lompo.nets.precision), set by the algorithm
 
     def forward(self, image: torch.Tensor, proprio: torch.Tensor | None = None) -> torch.Tensor:
         """uint8 images ``(..., H, W, 3)`` (and proprioception ``(..., P)``) -> embeddings ``(..., embed_dim)``."""
         batch = image.shape[:-3]
         x = preprocess(image.reshape(-1, *image.shape[-3:]))
-        embed = self.net(x).reshape(*batch, self.image_embed_dim)
+        with compute_in(self.precision, x.device):
+            embed = self.net(x).float().reshape(*batch, self.image_embed_dim)
         if self.proprio is None:
             return embed
         if proprio is None:
@@ -92,11 +95,13 @@ class ConvDecoder(nn.Module):
             channels = m * depth
         layers.append(nn.ConvTranspose2d(channels, 3, kernels[-1], stride=2))
         self.net = nn.Sequential(*layers)
+        self.precision = "fp32"  # of the linear layer and convolutions (lompo.nets.precision)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         batch = features.shape[:-1]
-        x = self.linear(features.reshape(-1, features.shape[-1]))
-        x = self.net[1:](first_layer_as_matmul(cast(nn.ConvTranspose2d, self.net[0]), x))
+        with compute_in(self.precision, features.device):
+            x = self.linear(features.reshape(-1, features.shape[-1]))
+            x = self.net[1:](first_layer_as_matmul(cast(nn.ConvTranspose2d, self.net[0]), x)).float()
         return x.reshape(*batch, 3, self.image_size, self.image_size)
 
 

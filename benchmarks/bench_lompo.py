@@ -1,7 +1,7 @@
 """LOMPO throughput on this machine: world-model steps/s and images/s, latent rollout
 transitions/s, actor-critic updates/s, peak RSS — per preset.
 
-    python benchmarks/bench_lompo.py --presets cpu,paper [--channels-last] [--compile] [--threads N]
+    python benchmarks/bench_lompo.py --presets cpu,paper [--channels-last] [--compile] [--precision bf16] [--threads N]
 
 Data: a random cartpole-swingup dataset of 64 px (built once under $LOMPO_BENCH_DATA or
 data/bench). Figures go to BENCHMARKS.md by hand, with the machine.
@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--compile", action="store_true", help="torch.compile the encoder and decoder")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="fp32", help="fp32 or bf16 (the conv networks; lompo.nets.precision)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
     if args.threads:
@@ -36,7 +37,7 @@ def main() -> None:
     store = bench_store(args.data)
     results = {}
     for preset in args.presets.split(","):
-        config = LompoConfig(**PRESETS[preset], channels_last=args.channels_last)
+        config = LompoConfig(**PRESETS[preset], channels_last=args.channels_last, precision=args.precision)
         algo = Lompo(config, store, seed=0, device=args.device)
         model = algo.model
         if args.compile:

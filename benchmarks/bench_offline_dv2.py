@@ -2,7 +2,7 @@
 steps/s and images/s, agent updates/s and imagined transitions/s (each update imagines H steps from
 every posterior state of a batch and backpropagates through them), peak RSS — per preset.
 
-    python benchmarks/bench_offline_dv2.py --presets cpu,paper [--threads N]
+    python benchmarks/bench_offline_dv2.py --presets cpu,paper [--precision bf16] [--threads N]
 
 Same data as bench_lompo.py (random cartpole-swingup, 64 px). Figures go to BENCHMARKS.md by hand.
 """
@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("--data", default=str(BENCH_DATA), help="benchmark data folder (collected on first use)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="fp32", help="fp32 or bf16 (the conv networks; lompo.nets.precision)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
     if args.threads:
@@ -33,7 +34,7 @@ def main() -> None:
     sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
     results = {}
     for preset in args.presets.split(","):
-        config = OfflineDV2Config(**PRESETS[preset])
+        config = OfflineDV2Config(**PRESETS[preset], precision=args.precision)
         algo = OfflineDV2(config, store, seed=0, device=args.device)
 
         def model_step(algo=algo):

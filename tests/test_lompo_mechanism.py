@@ -459,13 +459,16 @@ def test_reward_fit_tells_frames_from_actions(cartpole, algo_cls, config_cls, pr
     assert blind["model/fit_reward_r2"] == blind["model/fit_reward_r2_other_actions"]
 
 
-def test_reward_read_from_the_frame_cannot_depend_on_the_action_history(tmp_path, cartpole):
+@pytest.mark.parametrize("decode_from_frame", [False, True])
+def test_reward_read_from_the_frame_cannot_depend_on_the_action_history(tmp_path, cartpole, decode_from_frame):
     """``reward_from_frame``: the posterior reads the frame alone and the reward head the stochastic state,
     so filtering the same frames with other actions (same draws) gives the same rewards, while the
-    deterministic state (the dynamics) still uses the actions; the reward-fit check says so; a run trains."""
+    deterministic state (the dynamics) still uses the actions; the reward-fit check says so; a run trains.
+    With ``decode_from_frame`` the decoded images do not depend on the actions either."""
     store = load_store(cartpole[32])
     torch.manual_seed(0)
-    algo = Lompo(LompoConfig(**{**PRESETS["tiny"], "reward_from_frame": True}), store)
+    settings = {**PRESETS["tiny"], "reward_from_frame": True, "decode_from_frame": decode_from_frame}
+    algo = Lompo(LompoConfig(**settings), store)
     batch = batch_to_torch(algo.model_sampler.sample(), algo.device)
     with torch.no_grad():
         embed = algo.model.encoder(batch["image"])
@@ -474,7 +477,9 @@ def test_reward_read_from_the_frame_cannot_depend_on_the_action_history(tmp_path
         torch.manual_seed(1)
         other = algo.model.rssm.observe(embed, batch["action"].roll(1, 0), batch["is_first"])
         rewards = [algo.model.reward(torch.cat([p["deter"], p["stoch"]], -1)) for p in (own, other)]
+        images = [algo.model.decode(torch.cat([p["deter"], p["stoch"]], -1)) for p in (own, other)]
     assert torch.equal(rewards[0], rewards[1])
+    assert torch.equal(images[0], images[1]) == decode_from_frame
     assert not torch.equal(own["deter"], other["deter"])
     fit = algo.reward_fit()
     assert fit["model/fit_reward_r2"] == fit["model/fit_reward_r2_other_actions"]
@@ -482,5 +487,6 @@ def test_reward_read_from_the_frame_cannot_depend_on_the_action_history(tmp_path
     loss.backward()
     assert algo.model.reward_head[0].weight.grad.abs().sum() > 0
     assert algo.model.rssm.posterior_net[0].in_features == algo.model.encoder.embed_dim
-    run = new_run(tmp_path / "run", cartpole[32], video="false", reward_from_frame="true")
+    run = new_run(tmp_path / "run", cartpole[32], video="false", reward_from_frame="true",
+                  decode_from_frame=str(decode_from_frame).lower())  # fmt: skip
     assert run.train(log=lambda *a: None)["return_mean"] is not None

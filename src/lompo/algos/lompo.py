@@ -118,6 +118,8 @@ class LompoConfig:
 
     def validate(self) -> None:
         check_precision(self.precision)
+        if self.decode_from_frame and not self.reward_from_frame:
+            raise ConfigError("decode_from_frame needs reward_from_frame (the frame-only posterior)")
         if self.penalty not in PENALTIES:
             raise ConfigError(f"penalty must be one of {sorted(PENALTIES)}, got {self.penalty!r}")
         if self.reward_source not in ("ensemble_mean", "sampled"):
@@ -176,7 +178,7 @@ class WorldModel(nn.Module):
             posterior_reads_state=not c.reward_from_frame,
         )
         feat = self.rssm.feature_dim
-        self.decode_from_frame = c.reward_from_frame and c.decode_from_frame
+        self.decode_from_frame = c.decode_from_frame
         self.decoder = ConvDecoder(c.stoch if self.decode_from_frame else feat, image_size, c.depth)
         self.reward_from_frame = c.reward_from_frame
         self.reward_head = mlp(c.stoch if c.reward_from_frame else feat, 1, c.hidden, c.mlp_layers)

@@ -235,7 +235,7 @@ def world_model_loss(
     if model.discount_head is not None:
         logits = model.discount_head(features).squeeze(-1)
         terms["discount_nll"] = F.binary_cross_entropy_with_logits(logits, batch["discount"], reduction="none")
-    loss = masked_mean(torch.stack(tuple(terms.values())).sum(0), mask) + config.kl_scale * kl_loss
+    loss = masked_mean(sum(terms.values(), torch.zeros((), device=mask.device)), mask) + config.kl_scale * kl_loss
     metrics = {f"model/{k}": masked_mean(v.detach(), mask).detach() for k, v in terms.items()}
     metrics["model/kl"] = masked_mean(kl_prior_side.detach(), mask).detach()
     metrics["model/reward_r2"] = reward_r2(predicted_reward.detach(), batch["reward"], mask)

@@ -1,8 +1,9 @@
 """Where a training step's time goes: torch.profiler tables (by operator, and by module via record
 functions around the world model's parts) for LOMPO's world-model step and agent update, Offline
-DV2's world-model step and DrQ+BC's update, at the cpu preset.
+DV2's world-model step and DrQ+BC's update, at a preset (cpu by default).
 
     python benchmarks/profile_steps.py [--steps 5] [--threads 1] [--top 12]
+    python benchmarks/profile_steps.py --parts dv2_model --preset paper --batch 16x50 --precision bf16
 
 Same data as bench_lompo.py (random cartpole-swingup, 64 px; DrQ+BC on it too). Tables go to
 BENCHMARKS.md by hand, with the machine.
@@ -22,6 +23,8 @@ from lompo.algos.lompo import PRESETS as LOMPO_PRESETS
 from lompo.algos.lompo import Lompo, LompoConfig
 from lompo.algos.offline_dv2 import PRESETS as DV2_PRESETS
 from lompo.algos.offline_dv2 import OfflineDV2, OfflineDV2Config
+
+PARTS = ("lompo_model", "lompo_agent", "dv2_model", "drq")
 
 
 def labelled(model: torch.nn.Module, names: tuple[str, ...]) -> None:
@@ -62,25 +65,41 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--data", default=str(BENCH_DATA))
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"some of {','.join(PARTS)}")
+    parser.add_argument("--preset", default="cpu", help="every algorithm's preset (cpu, paper)")
+    parser.add_argument("--batch", default="", help="world-model batch as SEQUENCESxLENGTH, e.g. 16x50")
+    parser.add_argument("--precision", default="fp32", help="fp32 or bf16 (lompo.nets.precision)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     store = bench_store(args.data)
-    print(f"machine: {machine()}; torch {torch.__version__}, {args.threads} thread(s)")
+    print(f"machine: {machine()}; torch {torch.__version__}, {args.threads} thread(s), precision {args.precision}")
     parts = ("encoder", "decoder", "rssm", "reward_head", "proprio_head")
-    lompo = Lompo(LompoConfig(**LOMPO_PRESETS["cpu"]), store, seed=0)
-    labelled(lompo.model, parts)
-    table("LOMPO world-model step (cpu preset, 16 x 32 frames)", lompo.model_step, args.steps, args.top)
-    lompo.train_step("buffers", 0)
-    counter = iter(range(1, 10**9))
-    table(
-        "LOMPO agent update (cpu preset)", lambda: lompo.train_step("agent", next(counter)), 20 * args.steps, args.top
-    )
-    dv2 = OfflineDV2(OfflineDV2Config(**DV2_PRESETS["cpu"]), store, seed=0)
-    labelled(dv2.model, parts)
-    table("Offline DV2 world-model step (cpu preset)", dv2.model_step, args.steps, args.top)
-    drq = DrQ(DrQConfig(objective="drqbc", **DRQ_PRESETS["cpu"]), store, seed=0)
-    steps = iter(range(10**9))
-    table("DrQ+BC update (cpu preset, 64 px)", lambda: drq.train_step("agent", next(steps)), 4 * args.steps, args.top)
+    chosen = args.parts.split(",")
+    batch = {}
+    if args.batch:
+        sequences, length = (int(x) for x in args.batch.split("x"))
+        batch = {"batch_size": sequences, "sequence_length": length}
+    shape = args.batch or "preset batch"
+    common = {"precision": args.precision}
+    if {"lompo_model", "lompo_agent"} & set(chosen):
+        lompo = Lompo(LompoConfig(**{**LOMPO_PRESETS[args.preset], **batch, **common}), store, seed=0)
+        labelled(lompo.model, parts)
+        if "lompo_model" in chosen:
+            table(f"LOMPO world-model step ({args.preset}, {shape})", lompo.model_step, args.steps, args.top)
+        if "lompo_agent" in chosen:
+            lompo.train_step("buffers", 0)
+            counter = iter(range(1, 10**9))
+            update = lambda: lompo.train_step("agent", next(counter))  # noqa: E731
+            table(f"LOMPO agent update ({args.preset})", update, 20 * args.steps, args.top)
+    if "dv2_model" in chosen:
+        dv2 = OfflineDV2(OfflineDV2Config(**{**DV2_PRESETS[args.preset], **batch, **common}), store, seed=0)
+        labelled(dv2.model, parts)
+        table(f"Offline DV2 world-model step ({args.preset}, {shape})", dv2.model_step, args.steps, args.top)
+    if "drq" in chosen:
+        drq = DrQ(DrQConfig(objective="drqbc", **{**DRQ_PRESETS.get(args.preset, {}), **common}), store, seed=0)
+        steps = iter(range(10**9))
+        update = lambda: drq.train_step("agent", next(steps))  # noqa: E731
+        table(f"DrQ+BC update ({args.preset}, 64 px)", update, 4 * args.steps, args.top)
 
 
 if __name__ == "__main__":

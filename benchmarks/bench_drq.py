@@ -4,6 +4,7 @@ and the transition sampler's cost per batch (sampling + augmentation are inside 
     python benchmarks/bench_drq.py --data DATASET_84PX [--seconds 20] [--batch 256]
     python benchmarks/bench_drq.py --data DATASET_84PX --preset cpu     # the cpu preset's networks and batch
     python benchmarks/bench_drq.py --data DATASET_84PX --device cuda
+    python benchmarks/bench_drq.py --data DATASET_84PX --precision bf16   # conv networks in bfloat16
 
 Figures go to BENCHMARKS.md by hand, with the machine.
 """
@@ -32,6 +33,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (each update then waits for the GPU)")
+    parser.add_argument("--precision", default="fp32", help="fp32 or bf16 (lompo.nets.precision)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     store = load_store(args.data)
@@ -39,6 +41,7 @@ def main() -> None:
     results: dict[str, Any] = {}
     for algo in args.algos.split(","):
         sizes = dict(PRESETS[args.preset]) if args.preset else {"batch_size": args.batch, "hidden": args.hidden}
+        sizes["precision"] = args.precision
         agent = DrQ(DrQConfig(objective=algo, **sizes), store, seed=0, device=args.device)
         step = [0]
         sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)

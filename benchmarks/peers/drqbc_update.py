@@ -18,7 +18,7 @@ import types
 from pathlib import Path
 
 import numpy as np
-from side_by_side import side_by_side_main, timed
+from side_by_side import side_by_side_main
 
 BATCH, IMAGE, FRAMES, HIDDEN, ACTIONS = 256, 84, 3, 1024, 1
 
@@ -80,19 +80,14 @@ def peer_update(peer: Path):
     return update
 
 
-def measure(args) -> dict:
-    seconds, flops = timed(
-        ours_update(args.side.split(":")[1]) if args.side.startswith("ours") else peer_update(Path(args.peer)),
-        args.steps,
-    )
-    return {
-        "updates_per_s": round(1 / seconds, 3),
-        "gflop_per_update": round(flops / 1e9, 1),
-        "gflops": round(flops / seconds / 1e9, 1),
-    }
-
-
 if __name__ == "__main__":
     side_by_side_main(
-        __file__, "a checkout of github.com/conglu1997/v-d4rl", measure, 10, "updates_per_s", "gflop_per_update"
+        __file__,
+        "a checkout of github.com/conglu1997/v-d4rl",
+        ours_update,
+        peer_update,
+        1,
+        10,
+        "updates_per_s",
+        "gflop_per_update",
     )

@@ -16,7 +16,7 @@ sys.path.insert(0, str(BENCHMARKS))  # benchmarks/common.py
 from common import flops_per_call, machine, matmul_peak_gflops, seconds_per_call  # noqa: E402
 
 DTYPES = ("float32", "bfloat16")  # matmul peaks measured
-__all__ = ["alternate", "commit_of", "report", "side_by_side_main", "timed"]
+__all__ = ["alternate", "commit_of", "report", "side_by_side_main"]
 
 
 def commit_of(checkout: str | Path) -> str:
@@ -75,9 +75,13 @@ def report(results: dict[str, list[dict]], rate: str, flop: str, peer: str, thre
         print(f"{side} / peer, {rate} per round: {' '.join(f'{x:.2f}' for x in ratio)}")
 
 
-def side_by_side_main(script: str, peer_help: str, measure, default_steps: int, rate: str, flop: str) -> None:
-    """The command line of a peer benchmark: the parent alternates fresh ``--side`` processes, each
-    calls ``measure(args)`` and prints its JSON; the parent reports."""
+def side_by_side_main(
+    script: str, peer_help: str, ours, peer, per_call: int, default_steps: int, rate: str, flop: str
+) -> None:
+    """The command line of a peer benchmark: the parent alternates fresh ``--side`` processes; each
+    builds its step (``ours(precision)`` or ``peer(checkout)``, a function of no arguments), times it
+    and prints ``rate`` (``per_call`` units per call / s), ``flop`` (GFLOP per call) and GFLOP/s as
+    JSON; the parent reports."""
     import argparse
 
     parser = argparse.ArgumentParser()
@@ -96,15 +100,13 @@ def side_by_side_main(script: str, peer_help: str, measure, default_steps: int, 
             peaks = {f"{dtype}_matmul_peak_gflops": round(matmul_peak_gflops(dtype=dtype), 1) for dtype in DTYPES}
             print(json.dumps(peaks))
         else:
-            print(json.dumps(measure(args)))
+            step = ours(args.side.split(":")[1]) if args.side.startswith("ours") else peer(Path(args.peer))
+            flops = flops_per_call(step)
+            seconds = seconds_per_call(step, args.steps, warmup=1)
+            rates = {rate: round(per_call / seconds, 3), flop: round(flops / 1e9, 1)}
+            print(json.dumps({**rates, "gflops": round(flops / seconds / 1e9, 1)}))
         return
     passed = ["--peer", args.peer, "--threads", str(args.threads), "--steps", str(args.steps)]
     ours = [f"ours:{p}" for p in args.precisions.split(",")]
     results = alternate(Path(script), [*ours, "peer", "peak"], passed, args.rounds)
     report(results, rate, flop, args.peer, args.threads)
-
-
-def timed(fn, steps: int) -> tuple[float, int]:
-    """Seconds per call of ``fn`` (``steps`` calls after one warm-up) and FLOPs of one call."""
-    flops = flops_per_call(fn)
-    return seconds_per_call(fn, steps, warmup=1), flops

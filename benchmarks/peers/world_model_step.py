@@ -23,7 +23,7 @@ import types
 from pathlib import Path
 
 import numpy as np
-from side_by_side import side_by_side_main, timed
+from side_by_side import side_by_side_main
 
 BATCH, LENGTH, IMAGE, ACTIONS = 16, 50, 64, 1
 
@@ -89,18 +89,14 @@ def peer_step(peer: Path):
     return lambda: model._train(batch)
 
 
-def measure(args) -> dict:
-    seconds, flops = timed(
-        ours_step(args.side.split(":")[1]) if args.side.startswith("ours") else peer_step(Path(args.peer)), args.steps
-    )
-    return {
-        "images_per_s": round(BATCH * LENGTH / seconds, 3),
-        "gflop_per_step": round(flops / 1e9, 1),
-        "gflops": round(flops / seconds / 1e9, 1),
-    }
-
-
 if __name__ == "__main__":
     side_by_side_main(
-        __file__, "a checkout of github.com/NM512/dreamerv3-torch", measure, 5, "images_per_s", "gflop_per_step"
+        __file__,
+        "a checkout of github.com/NM512/dreamerv3-torch",
+        ours_step,
+        peer_step,
+        BATCH * LENGTH,
+        5,
+        "images_per_s",
+        "gflop_per_step",
     )

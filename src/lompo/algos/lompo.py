@@ -66,8 +66,8 @@ class LompoConfig:
     # that led there, and a policy can earn model reward only through the prior heads' predictions, where
     # the ensemble's disagreement is meant to catch it (docs/lompo.md, "Reading the reward from the frame").
     reward_from_frame: bool = False
-    # With ``reward_from_frame``: the decoder also reads z_t only, so z_t has to encode the frame (the
-    # frame-only posterior cannot collapse onto the prior) and the state is Markov in the frames' codes.
+    # With ``reward_from_frame``: the decoder also reads z_t only, so an empty z_t costs image loss
+    # (it still collapsed at the cpu budget: docs/lompo.md, "Reading the reward from the frame").
     decode_from_frame: bool = False
     min_std: float = 0.1  # std = softplus(.) + min_std
     discount_head: bool = False

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from lompo.algos.lompo import PRESETS, Lompo, LompoConfig
+from lompo.algos.lompo import PRESETS, Lompo, LompoConfig, world_model_loss
 from lompo.algos.offline_dv2 import PRESETS as DV2_PRESETS
 from lompo.algos.offline_dv2 import OfflineDV2, OfflineDV2Config
 from lompo.algos.world_model import batch_to_torch
@@ -490,3 +490,22 @@ def test_reward_read_from_the_frame_cannot_depend_on_the_action_history(tmp_path
     run = new_run(tmp_path / "run", cartpole[32], video="false", reward_from_frame="true",
                   decode_from_frame=str(decode_from_frame).lower())  # fmt: skip
     assert run.train(log=lambda *a: None)["return_mean"] is not None
+
+
+def test_reward_scale_weights_only_the_reward_likelihood(cartpole):
+    """``reward_scale`` multiplies the reward term of eq. 8 and nothing else (same model, batch and draws)."""
+    store = load_store(cartpole[32])
+    torch.manual_seed(0)
+    algo = Lompo(LompoConfig(**PRESETS["tiny"]), store)
+    batch = batch_to_torch(algo.model_sampler.sample(), algo.device)
+    members = torch.zeros(batch["image"].shape[1], dtype=torch.long)
+    losses = {}
+    for scale in (1.0, 10.0):
+        algo.config.reward_scale = scale
+        torch.manual_seed(1)
+        losses[scale] = world_model_loss(algo.model, batch, algo.config, members)
+    reward_term = float(losses[1.0][1]["model/reward_nll"])
+    assert reward_term > 0
+    assert float(losses[10.0][0] - losses[1.0][0]) == pytest.approx(9 * reward_term, rel=1e-4)
+    with pytest.raises(Exception, match="reward_scale"):
+        LompoConfig(**{**PRESETS["tiny"], "reward_scale": 0.0}).validate()

@@ -75,6 +75,10 @@ class LompoConfig:
     # reconstructed by a head (Normal(., 1)); on by default for tasks that have it (adroit-pen), off for DMC.
     proprio: bool = False
     kl_scale: float = 1.0
+    # Weight of the reward likelihood in eq. 8 (1 in the paper). The reward term is ~0.2 of a 6-12 nat loss on
+    # cartpole, a weak signal for what z_t must carry; > 1 makes the posterior encode what the reward needs
+    # (docs/lompo.md, "Reading the reward from the frame").
+    reward_scale: float = 1.0
     # Free nats on the posterior side of the KL only (algos/kl.py): the posterior is not pulled towards
     # the prior while the mean KL is below 3 nats (Dreamer's default, the code LOMPO builds on; without a
     # floor the posterior collapsed onto the prior on cartpole, KL 0.004 after 200 steps), while the
@@ -128,6 +132,8 @@ class LompoConfig:
         check_positive(self, names)
         if self.sequence_length < 2:
             raise ConfigError("sequence_length must be >= 2 (transitions need two frames)")
+        if not self.reward_scale > 0:
+            raise ConfigError(f"reward_scale must be > 0, got {self.reward_scale}")
 
 
 WORLD_MODEL_FIELDS = (
@@ -203,8 +209,8 @@ def world_model_loss(
 ) -> tuple[torch.Tensor, Metrics]:
     """Negative of eq. 8, averaged over the valid steps of a ``(B, T)`` batch.
 
-    ``-log D(x_t|s_t) - log p(r_t|s_t) + kl_scale * KL(q(z_t|.) || p_{k_t}(z_t|d_t))``; Normal(·, 1) likelihoods for
-    images, rewards and proprioception if used (constants dropped). The KL is :func:`~lompo.algos.kl.split_kl` with
+    ``-log D(x_t|s_t) - reward_scale * log p(r_t|s_t) + kl_scale * KL(q(z_t|.) || p_{k_t}(z_t|d_t))``; Normal(·, 1)
+    likelihoods for images, rewards and proprioception if used (constants dropped). The KL is :func:`~lompo.algos.kl.split_kl` with
     weights 1 and 1: eq. 8's gradient for the prior heads always, and for the posterior whenever its mean KL is
     above ``free_nats``. The GRU and posterior run in the time loop; the prior heads run afterwards in one batched
     call, member ``k_t`` for step ``t``. Metrics: ``model/kl`` is the mean ``KL(q ‖ p_{k_t})`` (the trained pairs);
@@ -230,12 +236,14 @@ def world_model_loss(
         "image_nll": 0.5 * (model.decode(features) - preprocess(image)).pow(2).sum((-3, -2, -1)),
         "reward_nll": 0.5 * (predicted_reward - batch["reward"]).pow(2),
     }
+    weights = {"reward_nll": config.reward_scale}
     if model.proprio_head is not None:
         terms["proprio_nll"] = 0.5 * (model.proprio_head(features) - batch["proprio"]).pow(2).sum(-1)
     if model.discount_head is not None:
         logits = model.discount_head(features).squeeze(-1)
         terms["discount_nll"] = F.binary_cross_entropy_with_logits(logits, batch["discount"], reduction="none")
-    loss = masked_mean(sum(terms.values(), torch.zeros((), device=mask.device)), mask) + config.kl_scale * kl_loss
+    likelihood = sum((weights.get(k, 1.0) * v for k, v in terms.items()), torch.zeros((), device=mask.device))
+    loss = masked_mean(likelihood, mask) + config.kl_scale * kl_loss
     metrics = {f"model/{k}": masked_mean(v.detach(), mask).detach() for k, v in terms.items()}
     metrics["model/kl"] = masked_mean(kl_prior_side.detach(), mask).detach()
     metrics["model/reward_r2"] = reward_r2(predicted_reward.detach(), batch["reward"], mask)

@@ -197,19 +197,23 @@ def test_replay_ring_buffer_wraps_and_round_trips():
         n = 3
         buf.add(
             {
-                "obs": np.full((n, 2), start + np.arange(n)[:, None], np.float32),
-                "action": np.zeros((n, 1), np.float32),
-                "reward": np.arange(start, start + n, dtype=np.float32),
-                "discount": np.ones(n, np.float32),
-                "next_obs": np.zeros((n, 2), np.float32),
+                "obs": (start + torch.arange(n, dtype=torch.float32))[:, None].expand(n, 2),
+                "action": torch.zeros(n, 1),
+                "reward": torch.arange(start, start + n, dtype=torch.float32),
+                "discount": torch.ones(n),
+                "next_obs": torch.zeros(n, 2),
             }
         )
     assert buf.size == 5 and buf.pointer == 1
     assert sorted(buf.data["reward"].tolist()) == [1, 2, 3, 4, 5]
+    state = buf.state_dict()
+    assert all(isinstance(state[key], np.ndarray) for key in LatentReplay.KEYS)  # checkpoints hold numpy
     copy = LatentReplay(5, 2, 1)
-    copy.load_state_dict(buf.state_dict())
+    copy.load_state_dict(state)
     for key in LatentReplay.KEYS:
-        np.testing.assert_array_equal(copy.data[key], buf.data[key])
+        assert torch.equal(copy.data[key], buf.data[key])
+    batch = copy.sample(4, np.random.default_rng(0))
+    assert batch["obs"].shape == (4, 2) and batch["obs"].device == copy.device
 
 
 # --------------------------------------------------------------------- evaluation filter

@@ -210,8 +210,8 @@ def world_model_loss(
     """Negative of eq. 8, averaged over the valid steps of a ``(B, T)`` batch.
 
     ``-log D(x_t|s_t) - reward_scale * log p(r_t|s_t) + kl_scale * KL(q(z_t|.) || p_{k_t}(z_t|d_t))``; Normal(·, 1)
-    likelihoods for images, rewards and proprioception if used (constants dropped). The KL is :func:`~lompo.algos.kl.split_kl` with
-    weights 1 and 1: eq. 8's gradient for the prior heads always, and for the posterior whenever its mean KL is
+    likelihoods for images, rewards and proprioception if used (constants dropped). The KL is
+    :func:`~lompo.algos.kl.split_kl` with weights 1 and 1: eq. 8's gradient for the prior heads always, and for the posterior whenever its mean KL is
     above ``free_nats``. The GRU and posterior run in the time loop; the prior heads run afterwards in one batched
     call, member ``k_t`` for step ``t``. Metrics: ``model/kl`` is the mean ``KL(q ‖ p_{k_t})`` (the trained pairs);
     ``model/kl_member{k}`` is the mean KL of head ``k`` against the posterior on every step of the batch (all heads
@@ -308,12 +308,17 @@ def penalized_reward(
 
 # ---------------------------------------------------------------------------- buffers
 class LatentReplay:
-    """Ring buffer of latent transitions ``(obs, action, reward, discount, next_obs)`` in numpy."""
+    """Ring buffer of latent transitions ``(obs, action, reward, discount, next_obs)`` on the algorithm's device.
+
+    Refreshes write the encoder's and the rollouts' tensors where they are made and SAC batches are read
+    there, so on a GPU only the sampled indices (drawn by a numpy generator, part of the checkpoint) cross
+    to the device. Checkpoints hold the filled part as numpy arrays."""
 
     KEYS = ("obs", "action", "reward", "discount", "next_obs")
 
-    def __init__(self, capacity: int, feature_dim: int, action_dim: int):
+    def __init__(self, capacity: int, feature_dim: int, action_dim: int, device: str | torch.device = "cpu"):
         self.capacity, self.size, self.pointer = capacity, 0, 0
+        self.device = torch.device(device)
         shapes = {
             "obs": (feature_dim,),
             "action": (action_dim,),
@@ -321,27 +326,29 @@ class LatentReplay:
             "discount": (),
             "next_obs": (feature_dim,),
         }
-        self.data = {k: np.zeros((capacity, *shapes[k]), np.float32) for k in self.KEYS}
+        # empty, not zeros: nothing past ``size`` is read, and untouched pages cost no memory on the host
+        self.data = {k: torch.empty((capacity, *shapes[k]), device=self.device) for k in self.KEYS}
 
-    def add(self, transitions: dict[str, np.ndarray]) -> None:
+    def add(self, transitions: dict[str, torch.Tensor]) -> None:
         n = len(transitions["reward"])
-        index = (self.pointer + np.arange(n)) % self.capacity
+        index = (self.pointer + torch.arange(n, device=self.device)) % self.capacity
         for key in self.KEYS:
-            self.data[key][index] = transitions[key]
+            self.data[key][index] = transitions[key].to(self.device, torch.float32)
         self.pointer = int((self.pointer + n) % self.capacity)
         self.size = int(min(self.size + n, self.capacity))
 
-    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        index = rng.integers(0, self.size, batch_size)
+    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        index = torch.from_numpy(rng.integers(0, self.size, batch_size)).to(self.device, non_blocking=True)
         return {k: v[index] for k, v in self.data.items()}
 
     def state_dict(self) -> dict:
-        return {"size": self.size, "pointer": self.pointer, **{k: v[: self.size].copy() for k, v in self.data.items()}}
+        filled = {k: v[: self.size].cpu().numpy().copy() for k, v in self.data.items()}
+        return {"size": self.size, "pointer": self.pointer, **filled}
 
     def load_state_dict(self, state: dict) -> None:
         self.size, self.pointer = int(state["size"]), int(state["pointer"])
         for key in self.KEYS:
-            self.data[key][: self.size] = state[key]
+            self.data[key][: self.size] = torch.as_tensor(state[key]).to(self.device)
 
 
 # ---------------------------------------------------------------------------- the algorithm
@@ -365,8 +372,8 @@ class Lompo(LatentModelAlgorithm):
             store, config.refresh_sequences, config.sequence_length, seed=seed + 1, keys=self.sequence_keys
         )
         self.rng = np.random.default_rng(seed + 2)  # replay sampling
-        self.real = LatentReplay(config.real_capacity, feat, self.action_dim)
-        self.latent = LatentReplay(config.latent_capacity, feat, self.action_dim)
+        self.real = LatentReplay(config.real_capacity, feat, self.action_dim, self.device)
+        self.latent = LatentReplay(config.latent_capacity, feat, self.action_dim, self.device)
         self.penalty_fn = PENALTIES[config.penalty]
         self.rollout_stats: Metrics = {}  # latest rollout batch's statistics, reported every agent step
 
@@ -385,7 +392,7 @@ class Lompo(LatentModelAlgorithm):
         return self.model.rssm.observe(embed, batch["action"], batch["is_first"])
 
     @torch.no_grad()
-    def encode_real_transitions(self, batch: dict[str, torch.Tensor]) -> tuple[dict[str, np.ndarray], dict]:
+    def encode_real_transitions(self, batch: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict]:
         """``B_real`` entries ``(s_t, a_{t+1}, r_{t+1}, s_{t+1})`` from one sequence batch, plus the posterior."""
         post = self.posterior_states(batch)
         features = torch.cat([post["deter"], post["stoch"]], -1)  # (B, T, F)
@@ -397,7 +404,7 @@ class Lompo(LatentModelAlgorithm):
             "discount": batch["discount"][:, 1:][valid],
             "next_obs": features[:, 1:][valid],
         }
-        return {k: v.cpu().numpy() for k, v in transitions.items()}, post
+        return transitions, post
 
     def penalized_step(self, state: LatentState, action: torch.Tensor):
         """One step of the penalised latent MDP (eq. 9) from N states: ``(next_state, r̃, r, u)``."""
@@ -414,7 +421,7 @@ class Lompo(LatentModelAlgorithm):
         return next_state, reward - c.penalty_scale * uncertainty, reward, uncertainty
 
     @torch.no_grad()
-    def latent_rollouts(self, start: LatentState, random_actions: bool) -> tuple[dict[str, np.ndarray], dict]:
+    def latent_rollouts(self, start: LatentState, random_actions: bool) -> tuple[dict[str, torch.Tensor], dict]:
         """``H``-step rollouts in the penalised latent MDP from ``start`` (N states) -> N·H transitions,
         and their statistics (:meth:`rollout_statistics`)."""
         c = self.config
@@ -439,7 +446,7 @@ class Lompo(LatentModelAlgorithm):
             raw_rewards.append(raw_reward)
             penalties.append(uncertainty)
             state = next_state
-        transitions = {k: torch.cat(v).cpu().numpy() for k, v in out.items()}
+        transitions = {k: torch.cat(v) for k, v in out.items()}
         return transitions, self.rollout_statistics(
             start, torch.cat(raw_rewards), torch.cat(penalties), torch.cat(out["reward"])
         )
@@ -502,16 +509,16 @@ class Lompo(LatentModelAlgorithm):
         return {"buffers/real": self.real.size, "buffers/latent": self.latent.size, **metrics}
 
     # ------------------------------------------------------------ phase 3: latent actor-critic
-    def agent_batch(self) -> dict[str, np.ndarray]:
+    def agent_batch(self) -> dict[str, torch.Tensor]:
         """Half from ``B_real``, half from ``B_latent`` (Offline SLAC: all real); ``source`` 0 real, 1 latent."""
         n = self.config.sac_batch_size
         if not self.config.model_rollouts:
             batch = self.real.sample(2 * n, self.rng)
-            batch["source"] = np.zeros(2 * n, np.int64)
+            batch["source"] = torch.zeros(2 * n, dtype=torch.long, device=self.device)
             return batch
         real, latent = self.real.sample(n, self.rng), self.latent.sample(n, self.rng)
-        batch = {k: np.concatenate([real[k], latent[k]]) for k in LatentReplay.KEYS}
-        batch["source"] = np.repeat(np.array([0, 1]), n)
+        batch = {k: torch.cat([real[k], latent[k]]) for k in LatentReplay.KEYS}
+        batch["source"] = torch.arange(2, device=self.device).repeat_interleave(n)
         return batch
 
     def agent_step(self, step: int) -> Metrics:
@@ -526,7 +533,7 @@ class Lompo(LatentModelAlgorithm):
                 self.rollout_stats = {**stats, "latent/policy_refreshes": refreshes}
         batch = self.agent_batch()
         batch.pop("source")
-        sac_metrics = self.sac.update(batch_to_torch(batch, self.device))
+        sac_metrics = self.sac.update(batch)
         return {**{f"agent/{k}": v for k, v in sac_metrics.items()}, **self.rollout_stats}
 
     def train_step(self, phase: str, step: int) -> Metrics:

@@ -209,13 +209,13 @@ def world_model_loss(
 ) -> tuple[torch.Tensor, Metrics]:
     """Negative of eq. 8, averaged over the valid steps of a ``(B, T)`` batch.
 
-    ``-log D(x_t|s_t) - reward_scale * log p(r_t|s_t) + kl_scale * KL(q(z_t|.) || p_{k_t}(z_t|d_t))``; Normal(·, 1)
-    likelihoods for images, rewards and proprioception if used (constants dropped). The KL is
+    ``-log D(x_t|s_t) - reward_scale * log p(r_t|s_t) + kl_scale * KL(q(z_t|.) || p_{k_t}(z_t|d_t))``;
+    Normal(·, 1) likelihoods for images, rewards and proprioception if used (constants dropped). The KL is
     :func:`~lompo.algos.kl.split_kl` with weights 1 and 1: eq. 8's gradient for the prior heads always, and for
     the posterior whenever its mean KL is above ``free_nats``. The GRU and posterior run in the time loop; the
-    prior heads run afterwards in one batched call, member ``k_t`` for step ``t``. Metrics: ``model/kl`` is the mean ``KL(q ‖ p_{k_t})`` (the trained pairs);
-    ``model/kl_member{k}`` is the mean KL of head ``k`` against the posterior on every step of the batch (all heads
-    evaluated without gradient).
+    prior heads run afterwards in one batched call, member ``k_t`` for step ``t``. Metrics: ``model/kl`` is the
+    mean ``KL(q ‖ p_{k_t})`` (the trained pairs); ``model/kl_member{k}`` is the mean KL of head ``k`` against the
+    posterior on every step of the batch (all heads evaluated without gradient).
     """
     image, action = batch["image"], batch["action"]
     length = image.shape[1]

@@ -506,6 +506,6 @@ def test_reward_scale_weights_only_the_reward_likelihood(cartpole):
         losses[scale] = world_model_loss(algo.model, batch, algo.config, members)
     reward_term = float(losses[1.0][1]["model/reward_nll"])
     assert reward_term > 0
-    assert float(losses[10.0][0] - losses[1.0][0]) == pytest.approx(9 * reward_term, rel=1e-4)
+    assert (losses[10.0][0] - losses[1.0][0]).item() == pytest.approx(9 * reward_term, rel=1e-4)
     with pytest.raises(Exception, match="reward_scale"):
         LompoConfig(**{**PRESETS["tiny"], "reward_scale": 0.0}).validate()

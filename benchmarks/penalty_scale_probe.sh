@@ -4,6 +4,7 @@
 # time with one torch thread. Rerunning continues: finished runs are skipped, unfinished resumed.
 #   bash benchmarks/penalty_scale_probe.sh [SWEEP=runs/quality-lompo] [OUT=runs/penalty-probe]
 #   LAMBDAS="1 0.2" RECIPES="random medium_replay" SEEDS="0 1 2"
+#   SETS="agent_steps=30000 penalty=max_std" (more settings for every run) TAG=name (appended to run names)
 # Then: lompo results OUT
 set -uo pipefail
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,/^set -uo/p' "$0" | grep '^#' | cut -c3-; exit 0; fi
@@ -17,13 +18,15 @@ for recipe in ${RECIPES:-random medium_replay}; do
     [ -f "$model/final.json" ] || { echo "skip $recipe seed $seed: $model has not finished"; continue; }
     data=$(python3 -c "import json,sys; print(json.load(open('$model/config.json'))['run']['data'])")
     for lam in ${LAMBDAS:-1 0.2}; do
-      run="$out/$recipe-lambda$lam-s$seed"
+      run="$out/$recipe-lambda$lam${TAG:+-$TAG}-s$seed"
       if [ -f "$run/final.json" ]; then continue; fi
       if [ -f "$run/config.json" ]; then
         "$lompo" train --resume "$run" --no-progress
       else
+        extra=()
+        for setting in ${SETS:-}; do extra+=(--set "$setting"); done
         "$lompo" train --algo lompo --data "$data" --seed "$seed" --preset cpu --world-model "$model" \
-          --set penalty_scale="$lam" --set threads=1 --set eval_every=2500 --out "$run" --no-progress
+          --set penalty_scale="$lam" --set threads=1 --set eval_every=2500 "${extra[@]}" --out "$run" --no-progress
       fi
     done
   done

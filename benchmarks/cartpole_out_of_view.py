@@ -86,6 +86,9 @@ def model_figures(run_path: Path, sequences: int = 256, length: int = 32, seed: 
     reward_error = (algo.model.reward(next_features) - batch["reward"][:, 1:].reshape(-1)[valid]).abs()
     action = batch["action"][:, 1:].reshape(-1, batch["action"].shape[-1])[valid]
     penalty = algo.penalized_step(start, action)[3]
+    deter, _, _, samples = algo.model.rssm.imagine_all_members(start, action)
+    member_rewards = algo.model.reward(torch.cat([deter.expand(samples.shape[0], -1, -1), samples], -1))
+    reward_spread = member_rewards.std(0, unbiased=False).reshape(-1)  # over the heads' samples of z'
     state, imagined, imagined_u = start, [], []
     for _ in range(algo.config.horizon):  # the agent phase's rollouts (Lompo.latent_rollouts)
         state, _, reward, u = algo.penalized_step(state, algo.sac.actor.sample(state.features)[0])
@@ -100,6 +103,7 @@ def model_figures(run_path: Path, sequences: int = 256, length: int = 32, seed: 
             "transitions": int(mask.sum()),
             "reward_error": round(float(reward_error[mask].mean()), 3),
             "penalty_dataset_action": round(float(penalty[mask].mean()), 3),
+            "reward_spread_dataset_action": round(float(reward_spread[mask].mean()), 3),
             "actor_rollout_model_reward": round(float(imagined_reward[mask].mean()), 3),
             "actor_rollout_penalty": round(float(imagined_penalty[mask].mean()), 3),
         }

@@ -4,7 +4,7 @@ The pixel camera of cartpole-swingup sees the rail up to |cart position| of abou
 the frame holds no cart and at most a sliver of the pole, so the pole's angle (and the reward) cannot be
 read from the frame. This script measures, from the dataset's stored physics states and frames, how many
 steps are out of view and what they earned, and, from each run's evaluation video (``videos/policy.gif``),
-the fraction of frames in which the policy kept the cart out of view; for LOMPO-family runs, with
+the fraction of steps in which the policy kept the cart out of view; for LOMPO-family runs, with
 ``--model``, what the run's world model makes of the dataset's frames on either side of the view's edge:
 reward error of the posterior's reward, the penalty ``u`` of the dataset's next action (eq. 9) and the
 model reward and ``u`` of the trained actor's H-step latent rollouts from there.
@@ -26,6 +26,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import torch
+from PIL import Image, ImageSequence
 
 CART_ROWS = slice(30, 34)  # at 64 px
 
@@ -110,15 +111,26 @@ def model_figures(run_path: Path, sequences: int = 256, length: int = 32, seed: 
     return {"penalty": algo.config.penalty, "penalty_scale": algo.config.penalty_scale, **split}
 
 
+def gif_steps(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(frames, steps each)`` of an evaluation GIF: the writer merges identical consecutive frames
+    into one longer frame, so each frame stands for ``duration / shortest duration`` steps."""
+    frames = iio.imread(path)
+    with Image.open(path) as gif:
+        durations = np.array([frame.info.get("duration", 0) for frame in ImageSequence.Iterator(gif)], dtype=float)
+    if len(durations) != len(frames) or durations.min() <= 0:
+        raise ValueError(f"{path}: no per-frame durations")
+    return frames, np.rint(durations / durations.min()).astype(int)
+
+
 def run_figures(run: Path, model: bool) -> dict:
-    frames = iio.imread(run / "videos" / "policy.gif")
-    out = ~cart_visible(frames)
+    frames, steps = gif_steps(run / "videos" / "policy.gif")
+    out = np.repeat(~cart_visible(frames), steps)
     final = json.loads((run / "final.json").read_text())
     return {
         "run": str(run),
-        "frames": int(len(frames)),
+        "steps": int(len(out)),
         "out_of_view_fraction": round(float(out.mean()), 3),
-        "first_out_of_view_frame": int(np.argmax(out)) if out.any() else None,
+        "first_out_of_view_step": int(np.argmax(out)) if out.any() else None,
         "return_mean": round(final["return_mean"], 1),
         "model_return_mean": round(final.get("model_return_mean", float("nan")), 1),
         "model": model_figures(run) if model else None,
@@ -140,9 +152,9 @@ def main() -> None:
         f"in view {d['reward_per_step_in_view']}; histogram {d['reward_histogram_out_of_view']['counts']}"
     )
     for r in runs:
-        share = f"{100 * r['out_of_view_fraction']:.0f} % of {r['frames']} evaluation frames out of view"
+        share = f"{100 * r['out_of_view_fraction']:.0f} % of {r['steps']} steps out of view (first evaluation episode)"
         print(
-            f"{r['run']}: {share} (from frame {r['first_out_of_view_frame']}); "
+            f"{r['run']}: {share} (from step {r['first_out_of_view_step']}); "
             f"return {r['return_mean']}, belief {r['model_return_mean']}"
         )
         if r["model"]:

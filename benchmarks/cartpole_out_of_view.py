@@ -69,6 +69,7 @@ def model_figures(run_path: Path, sequences: int = 256, length: int = 32, seed: 
     """The run's world model on ``sequences`` dataset windows, split by whether frame t+1 shows the cart."""
     from lompo.algos.lompo import LatentState
     from lompo.algos.world_model import batch_to_torch
+    from lompo.bench.diagnose import all_penalties
     from lompo.data import SequenceSampler
     from lompo.runtime import Run
 
@@ -87,7 +88,9 @@ def model_figures(run_path: Path, sequences: int = 256, length: int = 32, seed: 
     reward_error = (algo.model.reward(next_features) - batch["reward"][:, 1:].reshape(-1)[valid]).abs()
     action = batch["action"][:, 1:].reshape(-1, batch["action"].shape[-1])[valid]
     penalty = algo.penalized_step(start, action)[3]
-    deter, _, _, samples = algo.model.rssm.imagine_all_members(start, action)
+    deter, means, stds, samples = algo.model.rssm.imagine_all_members(start, action)
+    member = torch.randint(0, samples.shape[0], (samples.shape[1],))
+    by_type = all_penalties(samples[member, torch.arange(samples.shape[1])], means, stds)
     member_rewards = algo.model.reward(torch.cat([deter.expand(samples.shape[0], -1, -1), samples], -1))
     reward_spread = member_rewards.std(0, unbiased=False).reshape(-1)  # over the heads' samples of z'
     state, imagined, imagined_u = start, [], []
@@ -105,6 +108,7 @@ def model_figures(run_path: Path, sequences: int = 256, length: int = 32, seed: 
             "reward_error": round(float(reward_error[mask].mean()), 3),
             "penalty_dataset_action": round(float(penalty[mask].mean()), 3),
             "reward_spread_dataset_action": round(float(reward_spread[mask].mean()), 3),
+            "every_penalty_dataset_action": {k: round(float(v[mask].mean()), 3) for k, v in by_type.items()},
             "actor_rollout_model_reward": round(float(imagined_reward[mask].mean()), 3),
             "actor_rollout_penalty": round(float(imagined_penalty[mask].mean()), 3),
         }

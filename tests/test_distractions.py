@@ -10,9 +10,10 @@ import pytest
 from PIL import Image
 
 from lompo.cli import main
-from lompo.collect.distracted import rerender_distracted
+from lompo.collect.distracted import rerender
 from lompo.data import read_episode
 from lompo.data.dataset import episode_files, read_metadata
+from lompo.data.store import load_store
 from lompo.envs import make_env
 from lompo.envs.distractions import (
     SEVERITY_SCALE,
@@ -23,7 +24,7 @@ from lompo.envs.distractions import (
     parse_distraction,
 )
 from lompo.errors import ConfigError
-from lompo.runtime.evaluate import Condition
+from lompo.runtime.evaluate import Condition, make_eval_env
 from lompo.testing import file_digests
 
 from helpers import new_run
@@ -139,7 +140,7 @@ def test_backgrounds_from_a_folder_and_a_bad_file_named(tmp_path):
 
 def test_a_rerendered_dataset_differs_from_its_source_in_pixels_only(tiny_dataset, tmp_path):
     before = file_digests(tiny_dataset)
-    out = rerender_distracted(tiny_dataset, tmp_path / "colour", distraction_set("colour", "hard", 2), progress=False)
+    out = rerender(tiny_dataset, tmp_path / "colour", distraction_set("colour", "hard", 2), progress=False)
     sources = {p.name: read_episode(p) for p in episode_files(tiny_dataset)}
     written = episode_files(out)
     assert sorted(p.name for p in written) == sorted(sources)
@@ -161,10 +162,38 @@ def test_a_rerendered_dataset_differs_from_its_source_in_pixels_only(tiny_datase
     assert not np.array_equal(first_frames[0], first_frames[1])
     # a rerun continues (nothing rewritten); another distraction into the same folder is refused
     digests = file_digests(out)
-    rerender_distracted(tiny_dataset, out, distraction_set("colour", "hard", 2), progress=False)
+    rerender(tiny_dataset, out, distraction_set("colour", "hard", 2), progress=False)
     assert file_digests(out) == digests
-    with pytest.raises(ConfigError, match="another source or distraction"):
-        rerender_distracted(tiny_dataset, out, distraction_set("camera", "hard", 2), progress=False)
+    with pytest.raises(ConfigError, match="another source, distraction or camera"):
+        rerender(tiny_dataset, out, distraction_set("camera", "hard", 2), progress=False)
+
+
+def test_a_dataset_rerendered_from_another_camera_is_evaluated_from_that_camera(tiny_dataset, tmp_path):
+    out = rerender(tiny_dataset, tmp_path / "lookatcart", camera=1, progress=False)
+    sources = {p.name: read_episode(p) for p in episode_files(tiny_dataset)}
+    for path in episode_files(out):
+        new, old = read_episode(path), sources[path.name]
+        for key in old:
+            if key != "image":
+                np.testing.assert_array_equal(new[key], old[key], err_msg=key)
+        assert (new["image"] != old["image"]).mean() > 0.05
+    metadata = read_metadata(out)
+    assert metadata["camera"] == 1 and "distraction" not in metadata
+    assert read_metadata(tiny_dataset).get("camera", 0) == 0
+    # evaluation renders the dataset's camera: its first frame is the stored first frame
+    store = load_store(out)
+    env = make_eval_env(store, seed=0)
+    try:
+        episode = read_episode(episode_files(out)[0])
+        env.reset(seed=0)
+        env.set_physics_state(episode["physics_state"][0])
+        np.testing.assert_array_equal(env.render_image(store.image_shape[0]), episode["image"][0])
+    finally:
+        env.close()
+    with pytest.raises(ConfigError, match="another source, distraction or camera"):
+        rerender(tiny_dataset, out, camera=0, progress=False)
+    with pytest.raises(ConfigError, match="nothing to re-render"):
+        rerender(tiny_dataset, tmp_path / "none", progress=False)
 
 
 def test_cli_collect_from_and_evaluate_under_distractions(tiny_dataset, tmp_path, capsys):

@@ -61,11 +61,14 @@ def _add_distraction_options(p, what: str) -> None:
 
 def cmd_collect(args) -> int:
     if args.source:
-        return _collect_distracted(args)
+        return _collect_rerendered(args)
     if not args.task:
         raise LompoError("--task is required (or --from DATASET to re-render one)")
-    if args.distraction:
-        raise LompoError("--distraction re-renders an existing dataset: give it with --from DATASET")
+    if args.distraction or args.camera is not None:
+        raise LompoError(
+            "--distraction and --camera re-render an existing dataset: collect it with the task's camera, "
+            "then give it with --from DATASET"
+        )
     from lompo.collect import collect
     from lompo.collect.behaviour import behaviour_config
     from lompo.data import statistics_table
@@ -107,15 +110,17 @@ def cmd_collect(args) -> int:
     return 0
 
 
-def _collect_distracted(args) -> int:
-    from lompo.collect.distracted import rerender_distracted
+def _collect_rerendered(args) -> int:
+    from lompo.collect.distracted import rerender
     from lompo.data import statistics_table
 
     distractions = _distractions(args)
-    if not distractions:
-        raise LompoError("--from re-renders a dataset under --distraction KIND:SEVERITY[:dynamic]")
+    if not distractions and args.camera is None:
+        raise LompoError(
+            "--from re-renders a dataset under --distraction KIND:SEVERITY[:dynamic] and/or from --camera N"
+        )
     start = time.perf_counter()
-    out = rerender_distracted(args.source, args.out, distractions, progress=_progress(args))
+    out = rerender(args.source, args.out, distractions, camera=args.camera, progress=_progress(args))
     print(f"wrote {out} in {time.perf_counter() - start:.1f} s (re-rendered from {args.source})")
     print(statistics_table([(out.name, describe_dataset(out)["statistics"])]))
     return 0
@@ -531,12 +536,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lompo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("collect", help="build an image dataset for a DMC task, or re-render one with distractions")
+    p = sub.add_parser(
+        "collect", help="build an image dataset for a DMC task, or re-render one with distractions or another camera"
+    )
     p.add_argument("--task", default=None, help="e.g. cartpole-swingup, walker-walk")
     p.add_argument(
         "--from", dest="source", default=None, help="re-render this dataset's physics states (--distraction)"
     )
     _add_distraction_options(p, "with --from, render under")
+    p.add_argument(
+        "--camera",
+        type=int,
+        default=None,
+        help="with --from, render from this camera of the task (e.g. 1: cartpole's lookatcart) instead of the source's",
+    )
     p.add_argument(
         "--recipe",
         default="random",

@@ -1,12 +1,15 @@
-"""Distracted datasets by re-rendering, not re-collecting (V-D4RL section 5.1).
+"""Datasets made by re-rendering, not re-collecting (V-D4RL section 5.1).
 
 ``lompo collect --from DATASET --distraction KIND:SEVERITY[:dynamic] --out DIR`` renders every stored
 physics state of ``DATASET`` again under a set of fixed distractions (:mod:`lompo.envs.distractions`):
 actions, rewards, flags and physics states are copied unchanged, only the images differ. Episode ``i``
 (in file-name order) shows distraction ``i % count`` of the set, its dynamic part advancing one step
-per frame. The source's task, camera, action repeat and render profile are reused, so the new frames
-differ from the source's by the distraction alone. Episodes are written one by one under their
-source names, so a rerun of the same command continues; ``dataset.json`` comes last.
+per frame. ``--camera N`` renders from another of the task's cameras instead of (or as well as) a
+distraction, and records it in ``dataset.json``, so training and evaluation on the new dataset see
+that camera. The source's task, action repeat, render profile (and camera, unless changed) are
+reused, so the new frames differ from the source's by what was asked alone. Episodes are written
+one by one under their source names, so a rerun of the same command continues; ``dataset.json``
+comes last.
 """
 
 from __future__ import annotations
@@ -26,26 +29,36 @@ from lompo.files import sha256_of
 CARRIED_OVER = ("files", "statistics", "created", "distraction", "rerendered_from")
 
 
-def render_distracted_episode(env: DMCEnv, episode: dict[str, np.ndarray], index: int, size: int) -> np.ndarray:
-    """The frames of a stored episode under distraction ``index`` of the env's set."""
+def render_episode(env: DMCEnv, episode: dict[str, np.ndarray], index: int, size: int) -> np.ndarray:
+    """The frames of a stored episode, under distraction ``index`` of the env's set if it has one."""
     frames = []
     for t, state in enumerate(episode["physics_state"]):
         env.set_physics_state(state)
-        if t == 0:
-            env.start_distraction(index)
-        else:
-            env.advance_distraction()
+        if env.distractions:
+            if t == 0:
+                env.start_distraction(index)
+            else:
+                env.advance_distraction()
         frames.append(env.render_image(size))
     return np.stack(frames)
 
 
-def rerender_distracted(
-    source: Path | str, out: Path | str, distractions: list[Distraction], *, progress: bool = True
+def rerender(
+    source: Path | str,
+    out: Path | str,
+    distractions: list[Distraction] | None = None,
+    *,
+    camera: int | None = None,
+    progress: bool = True,
 ) -> Path:
-    """Write ``source`` re-rendered under ``distractions`` to the dataset folder ``out`` (module docstring)."""
+    """Write ``source`` re-rendered under ``distractions`` and/or from ``camera`` to the dataset folder
+    ``out`` (module docstring)."""
     source, out = Path(source), Path(out)
-    if not distractions:
-        raise ConfigError("no distraction given")
+    distractions = distractions or []
+    if not distractions and camera is None:
+        raise ConfigError("nothing to re-render: give a distraction or a camera")
+    if camera is not None and camera < 0:
+        raise ConfigError(f"camera must be a camera index >= 0, got {camera}")
     if out.resolve() == source.resolve():
         raise ConfigError(f"--out {out} is the source dataset; choose a new folder")
     index = scan_dataset(source)
@@ -59,22 +72,31 @@ def rerender_distracted(
             [Problem(p, "has no physics_state: it cannot be re-rendered") for p in missing],
             hint="only datasets written by lompo collect (or V-D4RL's with states) can be re-rendered",
         )
-    record = {
-        "kind": distractions[0].kind,
-        "severity": distractions[0].severity,
-        "split": distractions[0].split,
-        "dynamic": distractions[0].dynamic,
-        "count": len(distractions),
-        "specs": [d.as_dict() for d in distractions],
-    }
+    record = (
+        {
+            "kind": distractions[0].kind,
+            "severity": distractions[0].severity,
+            "split": distractions[0].split,
+            "dynamic": distractions[0].dynamic,
+            "count": len(distractions),
+            "specs": [d.as_dict() for d in distractions],
+        }
+        if distractions
+        else None
+    )
+    camera = metadata.get("camera") if camera is None else camera
     origin = {
         "path": str(source.resolve()),
         "dataset_json_sha256": sha256_of(source / "dataset.json") if (source / "dataset.json").is_file() else None,
     }
     existing = read_metadata(out) if out.is_dir() else None
-    if existing is not None and (existing.get("distraction") != record or existing.get("rerendered_from") != origin):
+    if existing is not None and (
+        existing.get("distraction") != record
+        or existing.get("rerendered_from") != origin
+        or existing.get("camera") != camera
+    ):
         raise ConfigError(
-            f"{out} already holds a dataset rendered from another source or distraction; "
+            f"{out} already holds a dataset rendered from another source, distraction or camera; "
             "use another --out (nothing was changed)"
         )
     out.mkdir(parents=True, exist_ok=True)
@@ -85,7 +107,7 @@ def rerender_distracted(
         index.task,
         size,
         action_repeat=metadata.get("action_repeat"),
-        camera=metadata.get("camera"),
+        camera=camera,
         render_profile=metadata.get("render_profile", "standard"),
         distractions=distractions,
     )
@@ -94,13 +116,14 @@ def rerender_distracted(
     if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(paths, desc=f"re-render {distractions[0].kind}:{distractions[0].severity}", unit="ep")
+        what = f"{distractions[0].kind}:{distractions[0].severity}" if distractions else f"camera {camera}"
+        iterator = tqdm(paths, desc=f"re-render {what}", unit="ep")
     try:
         for i, path in enumerate(iterator):
             if (out / path.name).exists():
                 continue  # written by an earlier run of this command
             episode = read_episode(path)
-            episode["image"] = render_distracted_episode(env, episode, i, size)
+            episode["image"] = render_episode(env, episode, i, size)
             write_episode(out, episode, name=path.name)
     finally:
         env.close()
@@ -110,12 +133,15 @@ def rerender_distracted(
         with np.load(path, allow_pickle=False) as stored:
             rewards.append(np.asarray(stored["reward"], np.float64))
     carried = {k: v for k, v in metadata.items() if k not in CARRIED_OVER}
+    if camera is not None:
+        carried["camera"] = camera
+    if record is not None:
+        carried["distraction"] = record
     write_metadata(
         out,
         {
             **carried,
             "task": index.task,
-            "distraction": record,
             "rerendered_from": origin,
             "statistics": return_statistics(
                 np.array([r[1:].sum() for r in rewards]), sum(len(r) - 1 for r in rewards)
@@ -126,4 +152,4 @@ def rerender_distracted(
     return out
 
 
-__all__ = ["render_distracted_episode", "rerender_distracted"]
+__all__ = ["render_episode", "rerender"]

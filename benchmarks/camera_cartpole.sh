@@ -4,7 +4,7 @@
 # dataset is the standard one re-rendered into data/cameraN/ (same actions, rewards and states); the cpu preset, one
 # torch thread per run, one run at a time. Rerunning continues (finished runs are skipped).
 #   bash benchmarks/camera_cartpole.sh [DATA_ROOT=data/vd4rl] [OUT=runs/lookatcart]
-#   SEEDS="0 1 2" ALGOS="lompo lmbrl" CAMERA=1
+#   SEEDS="0 1 2" ALGOS="lompo lmbrl" CAMERA=1 (lmbrl and offline_slac start from the lompo run's world model)
 # Then: lompo results OUT; python benchmarks/cartpole_out_of_view.py only applies to camera 0.
 set -uo pipefail
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,/^set -uo/p' "$0" | grep '^#' | cut -c3-; exit 0; fi
@@ -25,8 +25,10 @@ for seed in ${SEEDS:-0 1 2}; do
     if [ -f "$run/config.json" ]; then
       "$lompo" train --resume "$run" --no-progress
     else
+      reuse=()  # the ablations start from the lompo run's world model, as in lompo bench
+      if [ "$algo" != lompo ] && [ -f "$out/lompo-s$seed/final.json" ]; then reuse=(--world-model "$out/lompo-s$seed"); fi
       "$lompo" train --algo "$algo" --data "$data" --preset cpu --seed "$seed" --set threads=1 \
-        --set eval_every=2500 --out "$run" --no-progress
+        --set eval_every=2500 "${reuse[@]}" --out "$run" --no-progress
     fi
   done
 done

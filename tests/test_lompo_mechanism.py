@@ -99,8 +99,8 @@ def test_posterior_keeps_information_over_training(synthetic):
         algo = Lompo(LompoConfig(**{**PRESETS["tiny"], "free_nats": free_nats}), synthetic)
         kls = [algo.model_step()["model/kl"] for _ in range(100)]
         final_kl[free_nats] = float(np.mean(kls[-10:]))
-    assert final_kl[LompoConfig.free_nats] > 0.05, final_kl
-    assert final_kl[0.0] < 0.02, final_kl  # the test can fail: the control collapses
+    assert final_kl[LompoConfig.free_nats] > 0.5, final_kl
+    assert final_kl[0.0] < 0.1, final_kl  # the test can fail: the control collapses
 
 
 def test_offline_dv2_prior_heads_learn_below_the_free_nats(cartpole):

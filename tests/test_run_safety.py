@@ -219,21 +219,22 @@ def test_an_out_on_or_under_a_file_is_a_message(tmp_path, tiny_dataset, capsys):
 
 
 def test_a_run_written_before_settings_were_added_resumes_as_it_was(tmp_path, tiny_dataset, monkeypatch):
-    """config.json and checkpoints without fields added since (proprio, validation_fraction) resume with
-    the values those runs had: proprio off, no held-out episodes."""
+    """config.json and checkpoints without fields added since (proprio, validation_fraction, init) resume
+    with the values those runs had: proprio off, no held-out episodes, PyTorch's initialisation."""
     from lompo.runtime import Run, latest_checkpoint
 
     run = interrupted_run(tmp_path / "run", tiny_dataset, monkeypatch)
     config = json.loads(run.config_path.read_text())
-    for part, key in (("algo", "proprio"), ("run", "validation_fraction")):
+    for part, key in (("algo", "proprio"), ("run", "validation_fraction"), ("algo", "init")):
         config[part].pop(key)
     run.config_path.write_text(json.dumps(config))
 
     def forget(state):
         state["config"]["algo"].pop("proprio")
         state["config"]["run"].pop("validation_fraction")
+        state["config"]["algo"].pop("init")
 
     _rewrite_checkpoint(latest_checkpoint(run.checkpoints), forget)
     old = Run(run.path)
-    assert old.settings.validation_fraction == 0.0 and old.config.proprio is False
+    assert old.settings.validation_fraction == 0.0 and old.config.proprio is False and old.config.init == "torch"
     assert np.isfinite(old.train()["return_mean"])

@@ -75,3 +75,30 @@ def test_state_dict_round_trip_gives_identical_updates():
     torch.manual_seed(5)
     b = clone.update(batch)
     assert a == b
+
+
+def test_the_actor_update_leaves_the_critics_gradients_alone():
+    """After an update the critic's gradients are those of its own loss (eq. 5 of SAC): the actor's loss
+    backpropagates to the action through the critic without computing the critic's weight gradients."""
+    torch.manual_seed(0)
+    agent = SAC(5, 2, SACConfig(hidden=16, batch_size=8))
+    batch = {
+        "obs": torch.randn(8, 5),
+        "action": torch.rand(8, 2) * 2 - 1,
+        "reward": torch.randn(8),
+        "discount": torch.ones(8),
+        "next_obs": torch.randn(8, 5),
+    }
+    twin = copy.deepcopy(agent)
+    torch.manual_seed(1)
+    agent.update(batch)
+    torch.manual_seed(1)  # the same target-action draw for the critic's own loss
+    target = twin.critic_target_value(batch["reward"], batch["discount"], batch["next_obs"])
+    q1, q2 = twin.critic(batch["obs"], batch["action"])
+    own = torch.autograd.grad(
+        torch.nn.functional.mse_loss(q1, target) + torch.nn.functional.mse_loss(q2, target),
+        list(twin.critic.parameters()),
+    )
+    for got, want in zip(agent.critic.parameters(), own):
+        assert torch.equal(got.grad, want)
+    assert all(p.requires_grad for p in agent.critic.parameters())

@@ -132,7 +132,9 @@ class SAC:
         self.critic_opt.step()
 
         new_action, log_prob = self.actor.sample(obs)
+        self.critic.requires_grad_(False)  # the actor's loss needs dQ/da, not the critic's weight gradients
         q1_pi, q2_pi = self.critic(obs, new_action)
+        self.critic.requires_grad_(True)
         actor_loss = (self.alpha.detach() * log_prob - torch.min(q1_pi, q2_pi)).mean()
         self.actor_opt.zero_grad(set_to_none=True)
         actor_loss.backward()

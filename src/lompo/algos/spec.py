@@ -56,3 +56,10 @@ def check_positive(config: Any, names: str) -> None:
     for name in names.split():
         if getattr(config, name) < 1:
             raise ConfigError(f"{name} must be >= 1, got {getattr(config, name)}")
+
+
+def check_choice(config: Any, name: str, choices: Any) -> None:
+    """Raise :class:`ConfigError` unless setting ``name`` is one of ``choices`` (named in the message)."""
+    value = getattr(config, name)
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(sorted(choices))}, got {value!r}")

@@ -163,13 +163,15 @@ RENAMED_SETTINGS: dict[str, tuple[str, ...]] = {
 # Settings added after runs were written whose value for those older runs is not the new default: a run
 # directory (config.json, checkpoints) without the field behaves as it did when it was made.
 ADDED_SETTINGS: dict[str, Any] = {
-    "validation_fraction": 0.0  # older runs on data without a task trained on every episode
+    "validation_fraction": 0.0,  # older runs on data without a task trained on every episode
+    "init": "torch",  # older world models started from PyTorch's layer defaults (LOMPO)
 }
 
 
-def with_added_settings(values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` (a config section read from a file) with :data:`ADDED_SETTINGS` filled in where absent."""
-    return {**{k: v for k, v in ADDED_SETTINGS.items() if k in RunSettings.__dataclass_fields__}, **values}
+def with_added_settings(values: dict[str, Any], cls: Any = RunSettings) -> dict[str, Any]:
+    """``values`` (a section of dataclass ``cls`` read from a file) with :data:`ADDED_SETTINGS` filled in
+    where absent."""
+    return {**{k: v for k, v in ADDED_SETTINGS.items() if k in cls.__dataclass_fields__}, **values}
 
 
 def upgrade_algo_fields(values: dict[str, Any], config_cls) -> dict[str, Any]:
@@ -225,7 +227,9 @@ def configs_from_file(path: Path, algo_config_for) -> tuple[RunSettings, Any]:
         run_values = with_added_settings(raw["run"]) if isinstance(raw["run"], dict) else raw["run"]
         settings = RunSettings(**typed_fields(RunSettings, run_values, "run"))
         config_cls = algo_config_for(settings.algo)
-        algo_values = raw["algo"] if not isinstance(raw["algo"], dict) else upgrade_algo_fields(raw["algo"], config_cls)
+        algo_values = raw["algo"]
+        if isinstance(algo_values, dict):
+            algo_values = with_added_settings(upgrade_algo_fields(algo_values, config_cls), config_cls)
         config = config_cls(**typed_fields(config_cls, algo_values, "algo"))
         settings.validate()
         check_numbers(config)

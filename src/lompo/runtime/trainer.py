@@ -359,7 +359,7 @@ class Run:
         # a field the checkpoint predates had its default then (or its ADDED_SETTINGS value)
         then = {
             "run": {**asdict(RunSettings()), **with_added_settings(saved["run"])},
-            "algo": {**asdict(type(self.config)()), **saved["algo"]},
+            "algo": {**asdict(type(self.config)()), **with_added_settings(saved["algo"], type(self.config))},
         }
         differ = [
             f"{part}.{key}: {then[part].get(key)!r} then, {value!r} now"

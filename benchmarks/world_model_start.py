@@ -48,8 +48,9 @@ def autoencoder_steps(store, config: LompoConfig, steps: int, seed: int):
         glorot_init(nets)
     opt = torch.optim.Adam(nets.parameters(), lr=config.model_lr)
     images, rng = store.arrays["image"], np.random.default_rng(seed)
+    frames = config.batch_size * config.sequence_length
     for _ in range(steps):
-        x = torch.from_numpy(np.asarray(images[np.sort(rng.integers(0, len(images), config.batch_size * config.sequence_length))]))
+        x = torch.from_numpy(np.asarray(images[np.sort(rng.integers(0, len(images), frames))]))
         loss = 0.5 * (decoder(nets[1](encoder(x))) - preprocess(x)).pow(2).sum((-3, -2, -1)).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -80,7 +81,9 @@ def main() -> None:
     else:
         algo = Lompo(config, store, seed=args.seed)
         steps = (algo.model_step() for _ in range(args.steps))
-    windows, window, start = [], {}, time.perf_counter()
+    windows: list[dict] = []
+    window: dict[str, list[float]] = {}
+    start = time.perf_counter()
     for step, metrics in enumerate(steps, 1):
         for key in ("model/image_nll", "model/kl", "model/reward_r2"):
             if key in metrics:

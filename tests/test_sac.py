@@ -57,16 +57,20 @@ def test_sac_learns_a_one_step_problem():
     assert agent.act(np.zeros(2)).shape == (1,)
 
 
+def _random_batch(size: int, obs_dim: int, action_dim: int) -> dict[str, torch.Tensor]:
+    return {
+        "obs": torch.randn(size, obs_dim),
+        "action": torch.rand(size, action_dim) * 2 - 1,
+        "reward": torch.rand(size),
+        "discount": torch.ones(size),
+        "next_obs": torch.randn(size, obs_dim),
+    }
+
+
 def test_state_dict_round_trip_gives_identical_updates():
     torch.manual_seed(0)
     agent = SAC(3, 2, SACConfig(hidden=8))
-    batch = {
-        "obs": torch.randn(16, 3),
-        "action": torch.rand(16, 2) * 2 - 1,
-        "reward": torch.rand(16),
-        "discount": torch.ones(16),
-        "next_obs": torch.randn(16, 3),
-    }
+    batch = _random_batch(16, 3, 2)
     agent.update(batch)
     clone = SAC(3, 2, SACConfig(hidden=8))
     clone.load_state_dict(copy.deepcopy(agent.state_dict()))  # as if saved and loaded
@@ -82,13 +86,7 @@ def test_the_actor_update_leaves_the_critics_gradients_alone():
     backpropagates to the action through the critic without computing the critic's weight gradients."""
     torch.manual_seed(0)
     agent = SAC(5, 2, SACConfig(hidden=16, batch_size=8))
-    batch = {
-        "obs": torch.randn(8, 5),
-        "action": torch.rand(8, 2) * 2 - 1,
-        "reward": torch.randn(8),
-        "discount": torch.ones(8),
-        "next_obs": torch.randn(8, 5),
-    }
+    batch = _random_batch(8, 5, 2)
     twin = copy.deepcopy(agent)
     torch.manual_seed(1)
     agent.update(batch)

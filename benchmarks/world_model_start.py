@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lompo.algos.lompo import PRESETS, VARIANTS, Lompo, LompoConfig
+from lompo.algos.lompo import CONV_ACTIVATIONS, PRESETS, VARIANTS, Lompo, LompoConfig
 from lompo.data.store import load_store
 from lompo.nets.conv import ConvDecoder, ConvEncoder, preprocess
 from lompo.nets.init import glorot_init
@@ -38,8 +38,6 @@ def mean_image_loss(store, frames: int = 20_000, seed: int = 0) -> float:
 
 def autoencoder_steps(store, config: LompoConfig, steps: int, seed: int):
     """The world model's conv encoder and decoder as a deterministic autoencoder, ``B x T`` frames per step."""
-    from lompo.algos.lompo import CONV_ACTIVATIONS
-
     act = CONV_ACTIVATIONS[config.conv_activation]
     size = int(store.image_shape[0])
     encoder, decoder = ConvEncoder(size, config.depth, act=act), ConvDecoder(64, size, config.depth, act=act)

@@ -2,8 +2,8 @@
 
 Their Keras layers start from Glorot-uniform weights (``U(±sqrt(6 / (fan_in + fan_out)))``) and zero
 biases, and Keras' GRU cell from Glorot-uniform input weights, orthogonal recurrent weights and zero
-biases. PyTorch's defaults differ: weights ``U(±1/sqrt(fan_in))`` (a third of the variance of He
-initialisation) and non-zero biases. Through the 4 + 4 layers of the conv encoder and decoder that
+biases. PyTorch's defaults differ: weights ``U(±1/sqrt(fan_in))`` (a sixth of the variance of He
+initialisation, ``2/fan_in``) and non-zero biases. Through the 4 + 4 layers of the conv encoder and decoder that
 shrinks the frame's contribution to the reconstruction at initialisation, and the small `cpu` world
 model then stayed at the mean image for 1,500 steps on random cartpole data (docs/lompo.md,
 "Initialisation"). :func:`glorot_init` gives a model the published initialisation.

@@ -3,7 +3,7 @@
 # body variants B, C, F, G in equal parts (25 episodes each, 50K transitions), Offline DV2 and BC,
 # 3 seeds, each run evaluated on every variant A-H: training bodies B, C, F, G, interpolation D, E,
 # extrapolation A, H (and the original body, the run's own evaluation task).
-# Rerunning continues every step; then: lompo results OUT; lompo report OUT.
+# WORKERS=2 runs two at a time. Rerunning continues every step; then: lompo results OUT; lompo report OUT.
 #   bash benchmarks/dynamics_study.sh [DATA_ROOT=data/variants] [OUT=runs/dynamics-study]
 set -euo pipefail
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0; fi
@@ -20,5 +20,5 @@ done
 mixed="$data/cheetah_run-multitask-BCFG/random/64px"
 [ -d "$mixed" ] || "$lompo" merge "${folders[@]}" --task cheetah-run --out "$mixed"
 tasks=$(printf 'cheetah-run@%s,' A B C D E F G H); tasks=${tasks%,}
-"$lompo" bench --algos offline_dv2,bc --data "$mixed" --seeds 0,1,2 --preset cpu --workers 1 --set threads=1 \
+"$lompo" bench --algos offline_dv2,bc --data "$mixed" --seeds 0,1,2 --preset cpu --workers "${WORKERS:-1}" --set threads=1 \
   --eval-tasks "$tasks" --out "$out"

@@ -2,7 +2,7 @@
 # LOMPO's dataset-size ablation (LOMPO appendix B) at CPU scale: cartpole-swingup random subsampled
 # x5 and x25 (whole episodes, nested: one seed), LOMPO with its ablations LMBRL and Offline SLAC,
 # 3 seeds, cpu preset. The full-size runs are the quality sweep's (benchmarks/quality_lompo_cartpole.sh).
-# Rerunning continues; then: lompo results OUT; lompo report OUT.
+# WORKERS=2 runs two at a time. Rerunning continues; then: lompo results OUT; lompo report OUT.
 #   bash benchmarks/size_study.sh [DATA_ROOT=data/vd4rl] [OUT=runs/size-study]
 set -euo pipefail
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0; fi
@@ -17,4 +17,4 @@ for pair in x5:0.2 x25:0.04; do
   [ -d "$folder" ] || "$lompo" subsample "$source" --fraction "${pair##*:}" --seed 0 --out "$folder"
 done
 "$lompo" bench --algos lompo,lmbrl,offline_slac --data "$derived/random-x5/64px,$derived/random-x25/64px" \
-  --seeds 0,1,2 --preset cpu --workers 1 --set threads=1 --set eval_every=2500 --out "$out"
+  --seeds 0,1,2 --preset cpu --workers "${WORKERS:-1}" --set threads=1 --set eval_every=2500 --out "$out"

@@ -88,6 +88,30 @@ def test_killed_sweep_finishes_without_redoing_finished_runs(tmp_path, tiny_data
     assert all(r["status"] == "finished" for r in _rows(out))
 
 
+def test_sigterm_to_the_sweep_stops_its_runs(tmp_path, tiny_dataset):
+    out = tmp_path / "sweep"
+    flags = ["--algos", "bc", "--seeds", "0", "--preset", "tiny", "--workers", "1", "--set", "bc:agent_steps=100000"]
+    command = [sys.executable, "-m", "lompo.cli", "bench", "--data", str(tiny_dataset), "--out", str(out), *flags]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)  # fmt: skip
+    deadline = time.time() + 120
+    while not list(out.glob("*/bc/seed0/checkpoints/0-*")) and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert list(out.glob("*/bc/seed0/checkpoints/0-*")), "the run made no checkpoint"
+    process.send_signal(signal.SIGTERM)  # the sweep only, as `kill PID` does; not its process group
+    try:
+        _, stderr = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError("the sweep waited for its run to finish instead of stopping it") from None
+    assert process.returncode == 143 and "terminated (SIGTERM)" in stderr
+    (log_file,) = out.glob("*/bc/seed0.log")
+    log = log_file.read_text()
+    assert "lompo train: terminated (SIGTERM)" in log  # the run was stopped, not orphaned
+    with pytest.raises(ProcessLookupError):  # nothing of the sweep is left running
+        os.killpg(process.pid, 0)
+
+
 def test_ablations_wait_for_and_reuse_the_lompo_world_model(tmp_path, tiny_dataset):
     spec = SweepSpec(
         ["lompo", "lmbrl", "offline_slac", "bc"], [str(tiny_dataset)], [0, 1], "tiny", ["lompo:horizon=2", "threads=1"]

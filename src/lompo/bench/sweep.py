@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -170,36 +172,42 @@ def run_local(spec: SweepSpec, out: Path, workers: int | None = None, log=print)
     )
     failed: dict[Path, str] = {}
     running: dict = {}
+    _stopping.clear()
     with ThreadPoolExecutor(workers) as pool:
-        while pending or running:
-            ready = [j for j in pending if j.after is None or finished(j.after) or j.after in failed]
-            for job in ready[: workers - len(running)]:
-                pending.remove(job)
-                if job.after is not None and job.after in failed:
-                    failed[job.path] = f"its world-model run {job.after} failed"
-                    continue
-                try:
-                    open_run(job, spec, threads)
-                except LompoError as err:
-                    failed[job.path] = str(err)
-                    log(f"FAILED {job.path}: {err}")
-                    continue
-                log(f"start {job.path}")
-                running[pool.submit(_run_all, [job_command(job), *evaluation_commands(job, spec)], job.path)] = job
-            if not running:
-                if pending:  # waiting on runs that can never finish
-                    for job in pending:
-                        failed[job.path] = f"waits for {job.after}, which is not in this sweep"
-                break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                job = running.pop(future)
-                code, tail = future.result()
-                if code == 0 and evaluated(job.path, spec):
-                    log(f"done  {job.path}")
-                else:
-                    failed[job.path] = tail
-                    log(f"FAILED {job.path} (exit {code}): {tail.strip().splitlines()[-1] if tail.strip() else ''}")
+        try:
+            while pending or running:
+                ready = [j for j in pending if j.after is None or finished(j.after) or j.after in failed]
+                for job in ready[: workers - len(running)]:
+                    pending.remove(job)
+                    if job.after is not None and job.after in failed:
+                        failed[job.path] = f"its world-model run {job.after} failed"
+                        continue
+                    try:
+                        open_run(job, spec, threads)
+                    except LompoError as err:
+                        failed[job.path] = str(err)
+                        log(f"FAILED {job.path}: {err}")
+                        continue
+                    log(f"start {job.path}")
+                    running[pool.submit(_run_all, [job_command(job), *evaluation_commands(job, spec)], job.path)] = job
+                if not running:
+                    if pending:  # waiting on runs that can never finish
+                        for job in pending:
+                            failed[job.path] = f"waits for {job.after}, which is not in this sweep"
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = running.pop(future)
+                    code, tail = future.result()
+                    if code == 0 and evaluated(job.path, spec):
+                        log(f"done  {job.path}")
+                    else:
+                        failed[job.path] = tail
+                        log(f"FAILED {job.path} (exit {code}): {tail.strip().splitlines()[-1] if tail.strip() else ''}")
+        except BaseException:  # Ctrl-C or SIGTERM: stop the runs too, or they would go on unattended
+            _stop_processes()
+            raise
+
     if failed:
         lines = "\n".join(
             f"  {path}: {why.strip().splitlines()[-1] if why.strip() else why}" for path, why in failed.items()
@@ -218,12 +226,36 @@ def _run_all(commands: list[list[str]], path: Path) -> tuple[int, str]:
     return code, tail
 
 
+_processes: set[subprocess.Popen] = set()  # the runs this sweep is waiting on
+_processes_lock = threading.Lock()
+_stopping = threading.Event()  # set by Ctrl-C or SIGTERM: no further process starts
+
+
 def _run(command: list[str], path: Path) -> tuple[int, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.parent / f"{path.name}.log", "a") as log_file:
-        process = subprocess.run(command, stdout=log_file, stderr=subprocess.PIPE, text=True)
-        log_file.write(process.stderr)
-    return process.returncode, process.stderr[-2000:]
+        with _processes_lock:
+            if _stopping.is_set():
+                return 143, "the sweep was stopped"
+            process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.PIPE, text=True)
+            _processes.add(process)
+        try:
+            _, stderr = process.communicate()
+        finally:
+            with _processes_lock:
+                _processes.discard(process)
+        log_file.write(stderr)
+    return process.returncode, stderr[-2000:]
+
+
+def _stop_processes() -> None:
+    """SIGTERM to every run still going: each stops as ``lompo train`` does on SIGTERM and resumes from its
+    latest checkpoint when the sweep is run again."""
+    with _processes_lock:
+        _stopping.set()
+        for process in _processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
 
 
 # ---------------------------------------------------------------------------- Ray Tune backend

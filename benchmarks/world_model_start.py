@@ -1,11 +1,12 @@
-"""When does a LOMPO world model start to learn the frames? Trains only the world model (eq. 8) of a
-preset on a dataset for ``--steps`` steps and prints, per window of 50 steps, the mean image loss, the
-posterior KL and the reward R², next to the image loss of the data's mean image (what a model that
-ignores the frame gets). ``--autoencoder`` trains the conv encoder and decoder alone instead (a linear
-64-unit bottleneck, no RSSM, no noise): whether the nets themselves are slow to learn.
+"""When does a world model start to learn the frames? Trains only the world model (LOMPO eq. 8, or
+Offline DV2's with ``--algo offline_dv2``) of a preset on a dataset for ``--steps`` steps and prints,
+per window of 50 steps, the mean image loss, the posterior KL and the reward R², next to the image
+loss of the data's mean image (what a model that ignores the frame gets). ``--autoencoder`` trains
+LOMPO's conv encoder and decoder alone instead (a linear 64-unit bottleneck, no RSSM, no noise):
+whether the nets themselves are slow to learn.
 
-  python benchmarks/world_model_start.py DATA [--preset cpu] [--steps 400] [--seed 0]
-      [--set conv_activation=elu --set init=torch ...] [--autoencoder] [--threads 1] [--json OUT]
+  python benchmarks/world_model_start.py DATA [--algo lompo|offline_dv2] [--preset cpu] [--steps 400]
+      [--seed 0] [--set conv_activation=elu --set init=torch ...] [--autoencoder] [--threads 1] [--json OUT]
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lompo.algos.lompo import CONV_ACTIVATIONS, PRESETS, VARIANTS, Lompo, LompoConfig
+from lompo.algos import lompo, offline_dv2
+from lompo.algos.lompo import CONV_ACTIVATIONS, Lompo, LompoConfig
+from lompo.algos.offline_dv2 import OfflineDV2, OfflineDV2Config
 from lompo.data.store import load_store
 from lompo.nets.conv import ConvDecoder, ConvEncoder, preprocess
 from lompo.nets.init import glorot_init
@@ -59,6 +62,7 @@ def autoencoder_steps(store, config: LompoConfig, steps: int, seed: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data")
+    parser.add_argument("--algo", choices=("lompo", "offline_dv2"), default="lompo")
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
@@ -67,17 +71,21 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    if args.autoencoder and args.algo != "lompo":
+        parser.error("--autoencoder takes LOMPO's encoder and decoder (--algo lompo)")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     overrides = dict(item.split("=", 1) for item in args.set)
-    _, config = build_configs("lompo", LompoConfig, PRESETS, VARIANTS, args.preset, overrides)
+    algos = {"lompo": (lompo, LompoConfig, Lompo), "offline_dv2": (offline_dv2, OfflineDV2Config, OfflineDV2)}
+    module, cls, algo_cls = algos[args.algo]
+    _, config = build_configs(args.algo, cls, module.PRESETS, module.VARIANTS, args.preset, overrides)
     store = load_store(args.data)
     baseline = mean_image_loss(store)
     print(f"mean image's loss {baseline:.2f}; {'autoencoder' if args.autoencoder else 'world model'} {overrides}")
     if args.autoencoder:
         steps = autoencoder_steps(store, config, args.steps, args.seed)
     else:
-        algo = Lompo(config, store, seed=args.seed)
+        algo = algo_cls(config, store, seed=args.seed)
         steps = (algo.model_step() for _ in range(args.steps))
     windows: list[dict] = []
     window: dict[str, list[float]] = {}
@@ -95,8 +103,9 @@ def main() -> None:
     below = next((w["step"] for w in windows if w["image_nll"] < 0.9 * baseline), None)
     print(f"first window with an image loss below 90 % of the mean image's: {below}")
     if args.json:
-        summary = {"overrides": overrides, "preset": args.preset, "seed": args.seed, "autoencoder": args.autoencoder,
-                   "mean_image_loss": baseline, "first_below_90pct": below, "windows": windows}  # fmt: skip
+        summary = {"algo": args.algo, "overrides": overrides, "preset": args.preset, "seed": args.seed,
+                   "autoencoder": args.autoencoder, "mean_image_loss": baseline, "first_below_90pct": below,
+                   "windows": windows}  # fmt: skip
         args.json.write_text(json.dumps(summary, indent=1))
 
 

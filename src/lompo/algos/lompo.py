@@ -45,12 +45,11 @@ from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
 from lompo.nets import ConvDecoder, ConvEncoder, EnsembleRSSM, LatentState, mlp
 from lompo.nets.conv import preprocess
-from lompo.nets.init import glorot_init
+from lompo.nets.init import INITS, glorot_init
 from lompo.nets.precision import check_precision
 from lompo.nets.rssm import gaussian_kl, gaussian_log_prob
 
 CONV_ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "elu": nn.ELU}
-INITS = ("glorot", "torch")
 
 
 @dataclass

@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from lompo.algos.kl import masked_mean, split_kl
-from lompo.algos.spec import AlgorithmSpec, Metrics, check_positive
+from lompo.algos.spec import AlgorithmSpec, Metrics, check_choice, check_positive
 from lompo.algos.world_model import (
     LatentModelAlgorithm,
     batch_to_torch,
@@ -45,6 +45,7 @@ from lompo.errors import ConfigError
 from lompo.nets import ConvDecoder, ConvEncoder, LatentState, mlp
 from lompo.nets.conv import preprocess
 from lompo.nets.discrete_rssm import DiscreteEnsembleRSSM
+from lompo.nets.init import INITS, glorot_init
 from lompo.nets.precision import check_precision
 
 
@@ -118,6 +119,9 @@ class OfflineDV2Config:
     head_units: int = 400  # reward, discount, actor and critic MLPs (DreamerV2: 4 x 400, ELU)
     head_layers: int = 4
     discount_head: bool = True
+    # Initial weights of the world model: "glorot" as DreamerV2's Keras layers (lompo.nets.init), or
+    # "torch" (PyTorch's layer defaults; runs made before this setting existed).
+    init: str = "glorot"  # glorot | torch
     proprio: bool = False  # proprioception encoded beside the images and reconstructed (on for adroit-pen)
     kl_balance: float = 0.8
     free_nats: float = 1.0
@@ -158,6 +162,7 @@ class OfflineDV2Config:
             raise ConfigError(f"unimix must be in [0, 1), got {self.unimix}")
         if not 0.0 <= self.kl_balance <= 1.0:
             raise ConfigError(f"kl_balance must be in [0, 1], got {self.kl_balance}")
+        check_choice(self, "init", INITS)
 
 
 WORLD_MODEL_FIELDS = (
@@ -206,6 +211,8 @@ class WorldModel(nn.Module):
         self.reward_head = mlp(feat, 1, c.head_units, c.head_layers)
         self.discount_head = mlp(feat, 1, c.head_units, c.head_layers) if c.discount_head else None
         self.proprio_head = mlp(feat, proprio_dim, c.head_units, c.head_layers) if proprio_dim else None
+        if c.init == "glorot":
+            glorot_init(self)
 
     def reward(self, features: torch.Tensor) -> torch.Tensor:
         return self.reward_head(features).squeeze(-1)

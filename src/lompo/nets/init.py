@@ -18,6 +18,8 @@ from torch import nn
 
 from lompo.nets.mlp import EnsembleLinear
 
+INITS = ("glorot", "torch")  # the published (Keras) initialisation, or PyTorch's layer defaults
+
 
 def glorot_bound(fan_in: int, fan_out: int) -> float:
     """Half-width of the Glorot-uniform distribution (Glorot & Bengio 2010, eq. 16)."""

@@ -164,7 +164,7 @@ RENAMED_SETTINGS: dict[str, tuple[str, ...]] = {
 # directory (config.json, checkpoints) without the field behaves as it did when it was made.
 ADDED_SETTINGS: dict[str, Any] = {
     "validation_fraction": 0.0,  # older runs on data without a task trained on every episode
-    "init": "torch",  # older world models started from PyTorch's layer defaults (LOMPO)
+    "init": "torch",  # older world models started from PyTorch's layer defaults (LOMPO, Offline DV2)
 }
 
 

@@ -56,6 +56,7 @@ from lompo.runtime.evaluate import (
     has_task,
     write_png,
 )
+from lompo.runtime.memory import keep_freed_memory
 from lompo.runtime.rng import restore_rng, rng_state, seed_everything
 
 EVAL_SEED = 1_000_000  # evaluation episodes use env seeds EVAL_SEED + i for every run
@@ -458,6 +459,7 @@ class Run:
         s = self.settings
         if s.threads:
             torch.set_num_threads(s.threads)
+        keep_freed_memory()
         seed_everything(s.seed)
         store = self.open_store(progress, log)
         evaluated = has_task(store)

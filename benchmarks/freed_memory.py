@@ -41,8 +41,8 @@ def step_function(part: str, store):
         return OfflineDV2(OfflineDV2Config(**PRESETS["cpu"]), store, seed=0).model_step
     from lompo.algos.drq import PRESETS, DrQ, DrQConfig
 
-    algo = DrQ(DrQConfig(**PRESETS["cpu"]), store, seed=0)
-    return lambda: algo.train_step("agent", 1)
+    agent = DrQ(DrQConfig(**PRESETS["cpu"]), store, seed=0)
+    return lambda: agent.train_step("agent", 1)
 
 
 def measure(part: str, mode: str, steps: int, threads: int, data: str) -> dict:
@@ -80,7 +80,8 @@ def main() -> None:
     parser.add_argument("--one", nargs=2, metavar=("PART", "MODE"), help=argparse.SUPPRESS)  # a child process
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(*args.one, args.steps, args.threads, args.data)))
+        part, mode = args.one
+        print(json.dumps(measure(part, mode, args.steps, args.threads, args.data)))
         return
     bench_store(args.data)  # collect once, before the timed processes
     rows: dict[tuple[str, str], list[dict]] = {}

@@ -5,7 +5,7 @@
 # 3 seeds, each run evaluated undistracted and under the train and the unseen test distractions.
 # Rerunning continues every step; then: lompo results OUT; lompo report OUT.
 #   bash benchmarks/distraction_study.sh [DATA_ROOT=data/vd4rl] [OUT=runs/distraction-study]
-# (DISTRACTION=camera:medium ... studies another kind; WORKERS=2 runs two at a time.)
+# (DISTRACTION=all:medium, V-D4RL's kind, or camera:medium ... studies another; WORKERS=2 runs two at a time.)
 set -euo pipefail
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0; fi
 cd "$(dirname "$0")/.."

@@ -41,7 +41,7 @@ def _frame(distractions, episode=0, steps=0, task="cartpole-swingup"):
         env.close()
 
 
-@pytest.mark.parametrize("kind", ["colour", "camera", "background"])
+@pytest.mark.parametrize("kind", ["colour", "camera", "background", "all"])
 def test_a_distraction_is_deterministic_per_seed_and_differs_across_seeds(kind):
     plain = _frame(())
     first = _frame(distraction_set(kind, "hard", 1))
@@ -49,6 +49,38 @@ def test_a_distraction_is_deterministic_per_seed_and_differs_across_seeds(kind):
     assert not np.array_equal(first, plain)
     other = _frame([Distraction(kind, "hard", seed=1)])
     assert not np.array_equal(first, other)
+
+
+LOOK = ("mat_rgba", "geom_rgba", "cam_pos", "cam_quat", "cam_pos0", "cam_mat0", "tex_data")
+
+
+def _look(distractions):
+    """The model fields a distraction edits, after an episode start."""
+    env = make_env("walker-walk", 32, render_profile="fast", distractions=distractions)
+    try:
+        env.reset(seed=0)
+        env.render_image()
+        return {name: np.array(getattr(env._physics.model, name)) for name in LOOK}
+    finally:
+        env.close()
+
+
+def test_all_is_colour_camera_and_background_each_drawn_as_alone():
+    """``all`` (DCS's difficulty setting, V-D4RL's distracted datasets) changes exactly what the three
+    single distractions of the same seed change, to the same values."""
+    plain = _look(())
+    combined = _look([Distraction("all", "medium", seed=2)])
+    changed_by_some = {name: np.zeros(plain[name].shape, bool) for name in LOOK}
+    for part in ("colour", "camera", "background"):
+        alone = _look([Distraction(part, "medium", seed=2)])
+        changed = {name: alone[name] != plain[name] for name in LOOK}
+        assert any(c.any() for c in changed.values()), part
+        for name in LOOK:
+            assert np.array_equal(combined[name][changed[name]], alone[name][changed[name]]), (part, name)
+            changed_by_some[name] |= changed[name]
+    for name in LOOK:
+        assert np.array_equal(combined[name] != plain[name], changed_by_some[name]), name
+    assert parse_distraction("all:hard:dynamic") == ("all", "hard", True)
 
 
 def test_train_and_test_sets_share_no_distraction(tmp_path):
@@ -103,13 +135,14 @@ def test_camera_and_background_are_undone_exactly():
             env.close()
 
 
-def test_a_dynamic_distraction_moves_between_frames_a_static_one_does_not():
+@pytest.mark.parametrize("kind", ["camera", "all"])
+def test_a_dynamic_distraction_moves_between_frames_a_static_one_does_not(kind):
     for dynamic in (False, True):
         env = make_env(
             "cartpole-swingup",
             32,
             render_profile="fast",
-            distractions=distraction_set("camera", "hard", 1, dynamic=dynamic),
+            distractions=distraction_set(kind, "hard", 1, dynamic=dynamic),
         )
         try:
             env.reset(seed=0)

@@ -17,7 +17,9 @@ dm_control and MuJoCo), so lompo implements its semantics here:
   partly transparent (DCS's ground-plane alpha: 1.0 for walker and cheetah, 0.0 for reacher, 0.3
   otherwise); dynamic: the image plays (video frames) or moves (procedural). Sources are the image
   and video files of a folder (``backgrounds``; V-D4RL used DAVIS 2017 videos), or, without one,
-  procedural textured noise (smooth colour blobs plus fine grain) generated from seeds.
+  procedural textured noise (smooth colour blobs plus fine grain) generated from seeds;
+- **all**: the three together, each drawn exactly as it is alone for the same seed (DCS's
+  ``difficulty`` setting, with which V-D4RL rendered its distracted datasets).
 
 A :class:`Distraction` is one *fixed* distraction: ``kind``, ``severity``, ``seed`` (which draw),
 ``dynamic``, ``split``. Sets of them come from :func:`distraction_set`: the ``train`` split uses
@@ -40,7 +42,10 @@ from lompo.errors import ConfigError
 SEVERITY_SCALE = {"easy": 0.1, "medium": 0.2, "hard": 0.3}
 BACKGROUND_POOL = {"easy": 4, "medium": 8, "hard": None}  # sources per distraction; None: the whole split
 PROCEDURAL_POOL = 16  # "all" procedural sources of a split, for ``hard``
-KINDS = ("colour", "camera", "background")
+COMPONENTS = ("colour", "camera", "background")
+# ``all``: the three at once, each drawn as it would be alone (DCS's ``difficulty`` setting, with
+# which V-D4RL made its distracted datasets).
+KINDS = (*COMPONENTS, "all")
 SPLITS = ("train", "test")
 TEST_SEED_OFFSET = 1_000_000
 GROUND_ALPHA = {"walker": 1.0, "cheetah": 1.0, "reacher": 0.0}  # DCS; other domains 0.3
@@ -67,8 +72,8 @@ class Distraction:
             raise ConfigError(f"distraction severity must be one of {tuple(SEVERITY_SCALE)}, got {self.severity!r}")
         if self.split not in SPLITS:
             raise ConfigError(f"distraction split must be one of {SPLITS}, got {self.split!r}")
-        if self.backgrounds is not None and self.kind != "background":
-            raise ConfigError(f"a backgrounds folder goes with the background kind, not {self.kind!r}")
+        if self.backgrounds is not None and "background" not in components(self.kind):
+            raise ConfigError(f"a backgrounds folder goes with the background or all kinds, not {self.kind!r}")
 
     @property
     def scale(self) -> float:
@@ -87,6 +92,11 @@ class Distraction:
         if unknown:
             raise ConfigError(f"unknown distraction fields {sorted(unknown)}")
         return cls(**data)
+
+
+def components(kind: str) -> tuple[str, ...]:
+    """The single distractions ``kind`` is made of: itself, or all three for ``all``."""
+    return COMPONENTS if kind == "all" else (kind,)
 
 
 def parse_distraction(text: str) -> tuple[str, str, bool]:
@@ -227,27 +237,18 @@ class Distractor:
         self.active = distraction
         if distraction is None:
             return
-        fixed = np.random.default_rng([distraction.seed, KINDS.index(distraction.kind)])
-        self._drift = np.random.default_rng([distraction.seed, KINDS.index(distraction.kind), 1 + episode])
         self._frame = 0
-        s = distraction.scale
-        if distraction.kind == "colour":
-            self._colour_base = self._current_colours()
-            self._colour_delta = fixed.uniform(-s, s, self._colour_base.shape)
-            self._set_colours(self._colour_base + self._colour_delta)
-        elif distraction.kind == "camera":
-            half = math.pi / 2 * s
-            self._angles = np.array([fixed.uniform(-half, half) for _ in range(3)])  # azimuth, elevation, roll
-            self._zoom = fixed.uniform(1 - 0.5 * s, 1 + 1.5 * s)
-            self._velocity = np.zeros(3)
-            self._set_camera()
-        else:
-            pool = self._background_pool(distraction, fixed)
-            self._frames = pool[int(self._drift.integers(len(pool)))]
-            alpha = GROUND_ALPHA.get(self.domain, 0.3)
-            for material in self._floor_materials:
-                self.physics.model.mat_rgba[material, 3] = alpha
-            self._set_background(0)
+        self._drift = {}
+        for part in components(distraction.kind):  # each component drawn as it is alone
+            index = COMPONENTS.index(part)
+            fixed = np.random.default_rng([distraction.seed, index])
+            self._drift[part] = np.random.default_rng([distraction.seed, index, 1 + episode])
+            if part == "colour":
+                self._start_colour(distraction, fixed)
+            elif part == "camera":
+                self._start_camera(distraction, fixed)
+            else:
+                self._start_background(distraction, fixed)
 
     def advance(self) -> None:
         """One frame of a dynamic distraction (nothing for a static one)."""
@@ -255,25 +256,25 @@ class Distractor:
         if d is None or not d.dynamic:
             return
         self._frame += 1
-        s = d.scale
-        if d.kind == "colour":
-            step = self._drift.normal(0, 0.03 * s, self._colour_delta.shape)
-            self._colour_delta = np.clip(self._colour_delta + step, -s, s)
-            self._set_colours(self._colour_base + self._colour_delta)
-        elif d.kind == "camera":
-            std = np.array([0.1 * s, 0.1 * s, math.pi / 300 * s])
-            limit = np.array([0.4 * s, 0.4 * s, math.pi / 50 * s])
-            self._velocity = np.clip(self._velocity + self._drift.normal(0, std), -limit, limit)
-            half = math.pi / 2 * s
-            moved = self._angles + self._velocity
-            outside = np.abs(moved) > half
-            self._velocity[outside] *= -1  # bounce off the range's edge
-            self._angles = np.clip(moved, -half, half)
-            self._set_camera()
-        else:
-            self._set_background(self._frame)
+        for part in components(d.kind):
+            if part == "colour":
+                self._advance_colour(d.scale)
+            elif part == "camera":
+                self._advance_camera(d.scale)
+            else:
+                self._set_background(self._frame)
 
     # -------------------------------------------------------------- colour
+    def _start_colour(self, d: Distraction, fixed: np.random.Generator) -> None:
+        self._colour_base = self._current_colours()
+        self._colour_delta = fixed.uniform(-d.scale, d.scale, self._colour_base.shape)
+        self._set_colours(self._colour_base + self._colour_delta)
+
+    def _advance_colour(self, s: float) -> None:
+        step = self._drift["colour"].normal(0, 0.03 * s, self._colour_delta.shape)
+        self._colour_delta = np.clip(self._colour_delta + step, -s, s)
+        self._set_colours(self._colour_base + self._colour_delta)
+
     def _current_colours(self) -> np.ndarray:
         model = self.physics.model
         return np.concatenate(
@@ -288,6 +289,24 @@ class Distractor:
         model.geom_rgba[self._agent_geoms, :3] = rgb[n:]
 
     # -------------------------------------------------------------- camera
+    def _start_camera(self, d: Distraction, fixed: np.random.Generator) -> None:
+        half = math.pi / 2 * d.scale
+        self._angles = np.array([fixed.uniform(-half, half) for _ in range(3)])  # azimuth, elevation, roll
+        self._zoom = fixed.uniform(1 - 0.5 * d.scale, 1 + 1.5 * d.scale)
+        self._velocity = np.zeros(3)
+        self._set_camera()
+
+    def _advance_camera(self, s: float) -> None:
+        std = np.array([0.1 * s, 0.1 * s, math.pi / 300 * s])
+        limit = np.array([0.4 * s, 0.4 * s, math.pi / 50 * s])
+        self._velocity = np.clip(self._velocity + self._drift["camera"].normal(0, std), -limit, limit)
+        half = math.pi / 2 * s
+        moved = self._angles + self._velocity
+        outside = np.abs(moved) > half
+        self._velocity[outside] *= -1  # bounce off the range's edge
+        self._angles = np.clip(moved, -half, half)
+        self._set_camera()
+
     def _set_camera(self) -> None:
         mujoco, model, data = self._mujoco, self.physics.model, self.physics.data
         c = self.camera
@@ -334,6 +353,14 @@ class Distractor:
         mujoco.mj_camlight(model.ptr, data.ptr)
 
     # -------------------------------------------------------------- background
+    def _start_background(self, d: Distraction, fixed: np.random.Generator) -> None:
+        pool = self._background_pool(d, fixed)
+        self._frames = pool[int(self._drift["background"].integers(len(pool)))]
+        alpha = GROUND_ALPHA.get(self.domain, 0.3)
+        for material in self._floor_materials:
+            self.physics.model.mat_rgba[material, 3] = alpha
+        self._set_background(0)
+
     def _sky_pixels(self) -> np.ndarray:
         model = self.physics.model
         t = self._sky
@@ -390,6 +417,7 @@ class Distractor:
 
 
 __all__ = [
+    "COMPONENTS",
     "KINDS",
     "SEVERITY_SCALE",
     "SPLITS",

@@ -5,7 +5,8 @@
 # 3 seeds, each run evaluated undistracted and under the train and the unseen test distractions.
 # Rerunning continues every step; then: lompo results OUT; lompo report OUT.
 #   bash benchmarks/distraction_study.sh [DATA_ROOT=data/vd4rl] [OUT=runs/distraction-study]
-# (DISTRACTION=all:medium, V-D4RL's kind, or camera:medium ... studies another; WORKERS=2 runs two at a time.)
+# (DISTRACTION=all:medium, V-D4RL's kind, or camera:medium ... studies another; ALGOS=lompo,bc other
+# algorithms, with another OUT; WORKERS=2 runs two at a time.)
 set -euo pipefail
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0; fi
 cd "$(dirname "$0")/.."
@@ -23,5 +24,5 @@ derived="$data/derived/cartpole_swingup"
   --complement --out "$derived/mr-$name-half-b/64px"
 [ -d "$derived/mr-mixed-$name/64px" ] || "$lompo" merge "$derived/mr-half-a/64px" "$derived/mr-$name-half-b/64px" \
   --out "$derived/mr-mixed-$name/64px"
-"$lompo" bench --algos offline_dv2,bc --data "$derived/mr-mixed-$name/64px" --seeds 0,1,2 --preset cpu \
+"$lompo" bench --algos "${ALGOS:-offline_dv2,bc}" --data "$derived/mr-mixed-$name/64px" --seeds 0,1,2 --preset cpu \
   --workers "${WORKERS:-1}" --set threads=1 --eval-distractions "$distraction" --eval-distraction-count 4 --out "$out"

@@ -43,3 +43,25 @@ def test_training_keeps_freed_memory(tmp_path, tiny_dataset, monkeypatch):
     monkeypatch.setattr(memory, "_kept", False)
     Run.new(tmp_path / "run", "bc", tiny_dataset, preset="tiny", seed=0).train(log=lambda *a: None)
     assert memory._kept is sys.platform.startswith("linux")
+
+
+TRIM_PROBE = """
+import sys, torch
+from lompo.runtime.memory import keep_freed_memory, trim_freed_memory
+def anon_mib():
+    return int(open("/proc/self/status").read().split("RssAnon:")[1].split()[0]) / 1024
+assert keep_freed_memory()
+held = [torch.ones(16, 32, 3, 64, 64) for _ in range(16)]  # 16 x 25 MB, then freed: kept in the heap
+del held
+kept = anon_mib()
+trim_freed_memory()
+print(kept, anon_mib())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc (Linux) only")
+def test_trimming_hands_kept_memory_back():
+    """Between phases the trainer trims: the kept heap goes back to the kernel."""
+    out = subprocess.run([sys.executable, "-c", TRIM_PROBE], capture_output=True, text=True, check=True)
+    kept, trimmed = map(float, out.stdout.split())
+    assert kept - trimmed > 300, (kept, trimmed)

@@ -7,7 +7,9 @@ heap's top), so every step faults every page of them in again from the kernel, z
 60,000 minor page faults per step, about a sixth of the step's CPU time (BENCHMARKS.md, "Freed
 memory"). :func:`keep_freed_memory` sets glibc's thresholds so that blocks up to 32 MiB come from the
 heap and freed memory stays mapped for the next step. The cost: the process's resident memory stays
-at its peak instead of shrinking between steps. Elsewhere (macOS, musl) it does nothing.
+at its peak instead of shrinking between steps; :func:`trim_freed_memory` hands the free part back
+between training phases, whose allocations differ (a LOMPO run's world-model activations, then its
+replay buffers). Elsewhere (macOS, musl) both do nothing.
 """
 
 from __future__ import annotations
@@ -27,19 +29,34 @@ TOP_PAD = 64 << 20  # extra memory asked of the kernel whenever the heap grows
 _kept = False
 
 
+def _libc():
+    """glibc, or ``None`` (not Linux, or another C library)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+        libc.malloc_trim.argtypes, libc.malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+    except (OSError, AttributeError):  # not glibc
+        return None
+    return libc
+
+
 def keep_freed_memory() -> bool:
     """Make glibc's ``malloc`` keep freed memory for reuse (once per process); ``True`` when it does."""
     global _kept
     if _kept:
         return True
-    if not sys.platform.startswith("linux"):
+    libc = _libc()
+    if libc is None:
         return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     settings = ((M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX), (M_TRIM_THRESHOLD, TRIM_THRESHOLD), (M_TOP_PAD, TOP_PAD))
-    _kept = all(mallopt(param, value) == 1 for param, value in settings)
+    _kept = all(libc.mallopt(param, value) == 1 for param, value in settings)
     return _kept
+
+
+def trim_freed_memory() -> None:
+    """Hand the free memory of glibc's heap back to the kernel (``malloc_trim``): between phases."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)

@@ -56,7 +56,7 @@ from lompo.runtime.evaluate import (
     has_task,
     write_png,
 )
-from lompo.runtime.memory import keep_freed_memory
+from lompo.runtime.memory import keep_freed_memory, trim_freed_memory
 from lompo.runtime.rng import restore_rng, rng_state, seed_everything
 
 EVAL_SEED = 1_000_000  # evaluation episodes use env seeds EVAL_SEED + i for every run
@@ -533,6 +533,7 @@ class Run:
                         on_checkpoint(last_checkpoint, {"phase": phase, "step": step, **metrics})
             if bar is not None:
                 bar.close()
+            trim_freed_memory()  # the next phase allocates differently (lompo.runtime.memory)
             if phase == self.spec.world_model_phase and step == total:
                 warning = world_model_record(self.metrics_path).get("world_model_warning")
                 if warning:

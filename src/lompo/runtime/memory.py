@@ -4,7 +4,7 @@ A training step allocates and frees the same large activations every step (a `cp
 world-model step: 512 frames of 3 x 64 x 64 floats, 25 MB per tensor, dozens of them). glibc's
 ``malloc`` serves blocks of that size with ``mmap`` and returns them with ``munmap`` (or trims the
 heap's top), so every step faults every page of them in again from the kernel, zero-filled: about
-60,000 minor page faults per step, about a sixth of the step's CPU time (BENCHMARKS.md, "Freed
+60,000 minor page faults per step, about a fifth of the step's CPU time (BENCHMARKS.md, "Freed
 memory"). :func:`keep_freed_memory` sets glibc's thresholds so that blocks up to 32 MiB come from the
 heap and freed memory stays mapped for the next step. The cost: the process's resident memory stays
 at its peak instead of shrinking between steps; :func:`trim_freed_memory` hands the free part back

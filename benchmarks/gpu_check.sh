@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check, in at most 10 minutes on one GPU, for a session that is lent one: paper-preset
+# The GPU check, in at most 10 minutes on one GPU, for whoever has one to lend: paper-preset
 # throughput of LOMPO, Offline DV2 and DrQ+BC/CQL/BC on the GPU, then a 5-minute LOMPO learning check
 # (cartpole-swingup random data, the cpu preset's networks at the paper's batch, on the GPU). Installs
 # nothing: the machine needs this repository's dependencies importable (see BENCHMARKS.md, "GPU").

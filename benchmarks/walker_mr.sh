@@ -3,7 +3,7 @@
 # behaviour agent's replay up to its medium checkpoint), LOMPO with its ablation LMBRL (on LOMPO's
 # world model) and BC, 3 seeds, cpu preset with 3K world-model steps (a cartpole world model is still
 # uninformative after the preset's 1K, BENCHMARKS.md) and 20K agent
-# updates) — about one 2-core session. Two queues side by side (model-based, then BC), one torch
+# updates) — about three hours of 2 cores. Two queues side by side (model-based, then BC), one torch
 # thread each. Rerunning continues every step; then: lompo results OUT; lompo report OUT.
 #   bash benchmarks/walker_mr.sh [DATA_ROOT=data/vd4rl] [OUT=runs/walker-mr]
 set -uo pipefail

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 
 # mallopt(3) parameters of glibc's malloc.h.
@@ -29,8 +30,9 @@ TOP_PAD = 64 << 20  # extra memory asked of the kernel whenever the heap grows
 _kept = False
 
 
+@functools.cache
 def _libc():
-    """glibc, or ``None`` (not Linux, or another C library)."""
+    """glibc, or ``None`` (not Linux, or another C library); loaded once per process."""
     if not sys.platform.startswith("linux"):
         return None
     try:

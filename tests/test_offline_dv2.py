@@ -29,6 +29,8 @@ def test_tiny_offline_dv2_end_to_end_through_the_cli(tmp_path, tiny_dataset, cap
     assert [line["phase"] for line in lines] == ["model"] * 6 + ["agent"] * 6
     agent = [line for line in lines if line["phase"] == "agent"]
     assert all(line["agent/penalty"] > 0 for line in agent)  # the penalty is on by default
+    for name in ("std", "first_step", "last_step", "random_actions", "std_across_actions"):
+        assert all(np.isfinite(line[f"agent/penalty_{name}"]) for line in agent), name
     config = json.loads(run.config_path.read_text())["algo"]
     assert config["penalty_scale"] == 10.0 and config["stoch"] == 4 and config["ensemble"] == 3
     assert main(["evaluate", str(out), "--episodes", "1", "--json", "--no-progress"]) == 0

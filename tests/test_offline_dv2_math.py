@@ -17,6 +17,7 @@ from lompo.algos.offline_dv2 import (
     disagreement_penalized_reward,
     imagine,
     lambda_returns,
+    penalty_across_actions,
     probability_disagreement,
     trajectory_weights,
 )
@@ -187,6 +188,29 @@ def test_imagination_has_horizon_h_and_the_penalty_is_on_by_default(small_model)
     assert torch.equal(traj["features"][0], start.features)
     assert (traj["penalty"] > 0).all()  # random members disagree
     assert torch.allclose(traj["reward"], traj["raw_reward"] - config.penalty_scale * traj["penalty"])
+
+
+def test_penalty_across_actions_by_hand_and_blind_to_actions_when_the_dynamics_are(small_model):
+    model, config = small_model
+    start = LatentState(torch.randn(5, config.deter), model.rssm.initial(5).stoch)
+    rng = torch.get_rng_state()
+    mean, spread = penalty_across_actions(model, start, seed=7, states=4, actions=3)
+    assert torch.equal(torch.get_rng_state(), rng)  # measuring does not move training's random stream
+    action = torch.rand(12, 2, generator=torch.Generator().manual_seed(7)) * 2 - 1
+    u = torch.stack(
+        [
+            probability_disagreement(
+                model.rssm.prior_probs(
+                    model.rssm.deterministic_step(LatentState(start.deter[i : i + 1], start.stoch[i : i + 1]), a[None])
+                )
+            )[0]
+            for a, i in zip(action, [0, 1, 2, 3] * 3)
+        ]
+    ).view(3, 4)
+    assert torch.allclose(mean, u.mean(), atol=1e-6) and torch.allclose(spread, u.std(0, unbiased=False).mean())
+    assert spread > 0
+    model.rssm.gru_input[0].weight.data[:, -2:] = 0  # the GRU's input no longer sees the action
+    assert penalty_across_actions(model, start, seed=7)[1] == pytest.approx(0.0, abs=1e-7)
 
 
 def test_actor_learns_through_the_frozen_dynamics(small_model):

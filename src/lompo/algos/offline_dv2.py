@@ -100,6 +100,25 @@ def probability_disagreement(member_probs: torch.Tensor) -> torch.Tensor:
     return centred.pow(2).sum((-2, -1)).sqrt().mean(0)
 
 
+@torch.no_grad()
+def penalty_across_actions(
+    model: WorldModel, start: LatentState, seed: int, states: int = 32, actions: int = 8
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The penalty ``u`` of one step from each of the first ``states`` start states under ``actions`` uniform
+    random actions: its mean (to set beside the policy's), and its std across the actions of one state,
+    averaged over states (near 0: ``u`` cannot tell actions apart, so it cannot steer the actor). Draws the
+    actions from their own generator (``seed``), so measuring leaves training's random stream untouched."""
+    rssm = model.rssm
+    deter, stoch = start.deter[:states], start.stoch[:states]
+    m = deter.shape[0]
+    generator = torch.Generator(device=deter.device).manual_seed(seed)
+    action_dim = rssm.action_dim
+    action = torch.rand(actions * m, action_dim, generator=generator, device=deter.device) * 2 - 1
+    repeated = LatentState(deter.repeat(actions, 1), stoch.repeat(actions, 1))
+    u = probability_disagreement(rssm.prior_probs(rssm.deterministic_step(repeated, action))).view(actions, m)
+    return u.mean(), u.std(0, unbiased=False).mean()
+
+
 def disagreement_penalized_reward(reward: torch.Tensor, disagreement: torch.Tensor, scale: float) -> torch.Tensor:
     """V-D4RL eq. 1: ``r - lambda u`` (lambda 10 by default, docs/offline_dv2.md)."""
     return reward - scale * disagreement
@@ -396,6 +415,8 @@ class OfflineDV2(LatentModelAlgorithm):
         self.critic_opt.step()
         if (step + 1) % c.slow_target_every == 0:
             self.target_critic.load_state_dict(self.critic.state_dict())
+        random_penalty, spread = penalty_across_actions(self.model, start, seed=step)
+        penalty = traj["penalty"].detach()
         return {
             "agent/actor_loss": a_loss.detach(),
             "agent/critic_loss": c_loss.detach(),
@@ -404,7 +425,12 @@ class OfflineDV2(LatentModelAlgorithm):
             "agent/return": returns.mean().detach(),
             "agent/value": values.mean().detach(),
             "agent/reward": traj["raw_reward"].mean().detach(),
-            "agent/penalty": traj["penalty"].mean().detach(),
+            "agent/penalty": penalty.mean(),
+            "agent/penalty_std": penalty.std(unbiased=False),
+            "agent/penalty_first_step": penalty[0].mean(),
+            "agent/penalty_last_step": penalty[-1].mean(),
+            "agent/penalty_random_actions": random_penalty,
+            "agent/penalty_std_across_actions": spread,
             "agent/penalized_reward": traj["reward"].mean().detach(),
             "agent/entropy": traj["entropy"].mean().detach(),
         }

@@ -210,6 +210,24 @@ def test_agent_phase_logs_the_policy_rollouts(tmp_path, cartpole):
         assert line["latent/penalty_std_across_actions"] >= 0
 
 
+def test_the_official_codes_deterministic_agent_trains_with_noisy_rollouts(tmp_path, cartpole):
+    """``actor=deterministic``: the official LOMPO code's actor-critic; rollouts add ``rollout_noise`` to
+    its action, evaluation acts with the action itself."""
+    run = new_run(tmp_path / "run", cartpole[32], video="false", eval_every=0, actor="deterministic", rollout_noise=0.2)
+    result = run.train()
+    assert np.isfinite(result["return_mean"])
+    algo, _ = run.trained_algorithm(run.open_store())
+    assert "log_alpha" not in algo.sac.state_dict()
+    features = torch.randn(64, algo.model.rssm.feature_dim)
+    torch.manual_seed(0)
+    noisy = algo.rollout_action(features)
+    mean = algo.act(features, deterministic=True)
+    assert torch.equal(algo.act(features, deterministic=False), mean)
+    assert 0.05 < (noisy - mean).std() < 0.3 and noisy.abs().max() <= 1
+    lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
+    assert all("agent/alpha" not in line for line in lines if line["phase"] == "agent")
+
+
 # --------------------------------------------------------------------- lompo diagnose
 def _seen_and_unseen(rng, n=400, z=6, k=5, spread_of_unseen=1.0):
     """Members that agree on "seen" inputs (first half) and disagree on "unseen" ones (second half),

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from lompo.algos.sac import SAC, SACConfig, soft_update, tanh_gaussian_log_prob
+from lompo.errors import ConfigError
 
 
 def test_tanh_gaussian_log_prob_matches_torch_distributions():
@@ -100,3 +101,52 @@ def test_the_actor_update_leaves_the_critics_gradients_alone():
     for got, want in zip(agent.critic.parameters(), own):
         assert torch.equal(got.grad, want)
     assert all(p.requires_grad for p in agent.critic.parameters())
+
+
+# ---------------------------------------------------------------------------- the official LOMPO code's agent
+def test_deterministic_critic_target_by_hand():
+    torch.manual_seed(0)
+    agent = SAC(3, 2, SACConfig(hidden=8, gamma=0.9, actor="deterministic"))
+    next_obs = torch.randn(5, 3)
+    reward, discount = torch.rand(5), torch.tensor([1.0, 1.0, 0.0, 1.0, 0.0])
+    q1, q2 = agent.critic_target(next_obs, torch.tanh(agent.actor(next_obs)))
+    expected = reward + 0.9 * discount * torch.min(q1, q2)
+    torch.testing.assert_close(agent.critic_target_value(reward, discount, next_obs), expected.detach())
+    assert torch.equal(agent.sample_action(next_obs), agent.mean_action(next_obs))  # no noise of its own
+
+
+def test_deterministic_update_trains_actor_and_both_critics_without_a_temperature():
+    torch.manual_seed(0)
+    agent = SAC(5, 2, SACConfig(hidden=16, actor="deterministic"))
+    before = copy.deepcopy(agent)
+    metrics = agent.update(_random_batch(8, 5, 2))
+    assert set(metrics) == {"critic_loss", "actor_loss", "q"}
+    for name, module in (("actor", "actor"), ("q1", "critic.q1"), ("q2", "critic.q2")):
+        new, old = agent, before
+        for part in module.split("."):
+            new, old = getattr(new, part), getattr(old, part)
+        assert all(not torch.equal(a, b) for a, b in zip(new.parameters(), old.parameters())), name
+    assert "log_alpha" not in agent.state_dict() and not hasattr(agent, "log_alpha")
+    clone = SAC(5, 2, SACConfig(hidden=16, actor="deterministic"))
+    clone.load_state_dict(copy.deepcopy(agent.state_dict()))
+    batch = _random_batch(8, 5, 2)
+    assert agent.update(batch) == clone.update(batch)
+
+
+def test_deterministic_actor_learns_a_one_step_problem():
+    """The same problem as SAC's: the actor's action must approach 0.5."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    agent = SAC(2, 1, SACConfig(hidden=32, lr=3e-3, actor="deterministic"))
+    for _ in range(600):
+        obs = torch.as_tensor(rng.normal(size=(64, 2)), dtype=torch.float32)
+        action = torch.as_tensor(rng.uniform(-1, 1, (64, 1)), dtype=torch.float32)
+        reward = -((action[:, 0] - 0.5) ** 2)
+        agent.update({"obs": obs, "action": action, "reward": reward, "discount": torch.zeros(64), "next_obs": obs})
+    actions = [agent.act(rng.normal(size=2))[0] for _ in range(20)]
+    assert np.mean(actions) == pytest.approx(0.5, abs=0.15)
+
+
+def test_an_unknown_actor_is_refused():
+    with pytest.raises(ConfigError, match="actor must be one of"):
+        SAC(2, 1, SACConfig(actor="greedy"))

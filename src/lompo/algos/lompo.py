@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from lompo.algos.kl import masked_mean, split_kl
-from lompo.algos.sac import SAC, SACConfig
+from lompo.algos.sac import ACTORS, SAC, SACConfig
 from lompo.algos.spec import AlgorithmSpec, Metrics, check_choice, check_positive
 from lompo.algos.world_model import (
     LatentModelAlgorithm,
@@ -120,13 +120,16 @@ class LompoConfig:
     real_refresh_batches: int = 1  # "epoch real batch"
     latent_refresh_batches: int = 1  # "epoch latent batch"
     updates_per_epoch: int = 100  # "actor-critic steps" between refreshes
-    rollout_noise: float = 0.0  # Gaussian noise added to policy actions in rollouts
+    rollout_noise: float = 0.0  # Gaussian noise added to policy actions in rollouts (official code: 0.2)
     agent_steps: int = 100_000
     # Latent SAC (appendix C: actor and critic 3 x 256, Adam 3e-4).
     sac_hidden: int = 256
     sac_layers: int = 3
     sac_lr: float = 3e-4
     sac_batch_size: int = 256  # per source: each batch is 256 real + 256 latent
+    # stochastic: SAC (the paper: "any off-policy algorithm") | deterministic: the official code's actor-critic
+    # (tanh actor maximising min Q, no entropy term; set rollout_noise=0.2 with it, as that code does)
+    actor: str = "stochastic"
     gamma: float = 0.99
     tau: float = 0.005
 
@@ -134,6 +137,7 @@ class LompoConfig:
         check_precision(self.precision)
         check_choice(self, "conv_activation", CONV_ACTIVATIONS)
         check_choice(self, "init", INITS)
+        check_choice(self, "actor", ACTORS)
         if self.decode_from_frame and not self.reward_from_frame:
             raise ConfigError("decode_from_frame needs reward_from_frame (the frame-only posterior)")
         if self.penalty not in PENALTIES:
@@ -386,7 +390,9 @@ class Lompo(LatentModelAlgorithm):
         self.build_world_model(WorldModel(config, self.image_size, self.action_dim, proprio_dim), store, seed)
         feat = self.model.rssm.feature_dim
         c = config
-        sizes: dict[str, Any] = dict(hidden=c.sac_hidden, layers=c.sac_layers, lr=c.sac_lr, batch_size=c.sac_batch_size)
+        sizes: dict[str, Any] = dict(
+            hidden=c.sac_hidden, layers=c.sac_layers, lr=c.sac_lr, batch_size=c.sac_batch_size, actor=c.actor
+        )
         self.sac = SAC(feat, self.action_dim, SACConfig(**sizes, gamma=c.gamma, tau=c.tau), device=device)
         self.refresh_sampler = SequenceSampler(
             store, config.refresh_sequences, config.sequence_length, seed=seed + 1, keys=self.sequence_keys
@@ -440,6 +446,13 @@ class Lompo(LatentModelAlgorithm):
         reward = model_reward(member_rewards, sampled_reward, c.reward_source)
         return next_state, reward - c.penalty_scale * uncertainty, reward, uncertainty
 
+    def rollout_action(self, features: torch.Tensor) -> torch.Tensor:
+        """The policy's action in model rollouts: drawn from the actor, plus ``rollout_noise`` (clipped)."""
+        action = self.sac.sample_action(features)
+        if self.config.rollout_noise > 0:
+            action = (action + self.config.rollout_noise * torch.randn_like(action)).clamp(-1, 1)
+        return action
+
     @torch.no_grad()
     def latent_rollouts(self, start: LatentState, random_actions: bool) -> tuple[dict[str, torch.Tensor], dict]:
         """``H``-step rollouts in the penalised latent MDP from ``start`` (N states) -> N·H transitions,
@@ -453,9 +466,7 @@ class Lompo(LatentModelAlgorithm):
             if random_actions:
                 action = torch.rand(n, self.action_dim, device=self.device) * 2 - 1
             else:
-                action, _ = self.sac.actor.sample(obs)
-                if c.rollout_noise > 0:
-                    action = (action + c.rollout_noise * torch.randn_like(action)).clamp(-1, 1)
+                action = self.rollout_action(obs)
             next_state, reward, raw_reward, uncertainty = self.penalized_step(state, action)
             if self.model.discount_head is not None:
                 discount = torch.sigmoid(self.model.discount_head(next_state.features).squeeze(-1)).round()
@@ -568,8 +579,8 @@ class Lompo(LatentModelAlgorithm):
     # ------------------------------------------------------------ evaluation helpers
     def act(self, features: torch.Tensor, deterministic: bool) -> torch.Tensor:
         if deterministic:
-            return torch.tanh(self.sac.actor(features)[0])
-        return self.sac.actor.sample(features)[0]
+            return self.sac.mean_action(features)
+        return self.sac.sample_action(features)
 
     def act_modules(self) -> list[nn.Module]:
         return [self.sac.actor]

@@ -243,7 +243,7 @@ class Diagnosis:
         sources = {
             "dataset": (flat, dataset_actions),
             "random": (repeat, torch.rand(n * actions_per_state, self.algo.action_dim) * 2 - 1),
-            "policy": (repeat, self.algo.sac.actor.sample(repeat.features)[0]),
+            "policy": (repeat, self.algo.rollout_action(repeat.features)),
         }
         out = {}
         for source, (state, action) in sources.items():
@@ -367,7 +367,7 @@ def _policy_rollouts(algo: Lompo, start: LatentState, horizon: int) -> tuple[np.
     rollout of the actor in the latent MDP (as :meth:`Lompo.latent_rollouts` makes them)."""
     state, raw, u = start, [], []
     for _ in range(horizon):
-        action, _ = algo.sac.actor.sample(state.features)
+        action = algo.rollout_action(state.features)
         state, _, reward, uncertainty = algo.penalized_step(state, action)
         raw.append(reward)
         u.append(uncertainty)

@@ -30,6 +30,7 @@ PY
 part lompo 80 $python benchmarks/bench_lompo.py --presets paper --device "$device" --repeats 3 --data "$data"
 part offline_dv2 80 $python benchmarks/bench_offline_dv2.py --presets paper --device "$device" --repeats 3 --data "$data"
 part drq 60 $python benchmarks/bench_drq.py --data "$data/cartpole_swingup/random/84px" --device "$device" --seconds 10
+rm -rf "$out/lompo-learning"  # a fresh run each time: a run left by an earlier try would be refused
 part learning 270 $python -m lompo.cli train --algo lompo --data "$data/cartpole_swingup/random/64px" --preset cpu \
   --set device="$device" --set batch_size=64 --set sequence_length=50 --set model_steps=2000 --set agent_steps=10000 \
   --set eval_every=0 --out "$out/lompo-learning" --no-progress

@@ -3,7 +3,7 @@ and the transition sampler's cost per batch (sampling + augmentation are inside 
 
     python benchmarks/bench_drq.py --data DATASET_84PX [--seconds 20] [--batch 256]
     python benchmarks/bench_drq.py --data DATASET_84PX --preset cpu     # the cpu preset's networks and batch
-    python benchmarks/bench_drq.py --data DATASET_84PX --device cuda
+    python benchmarks/bench_drq.py --data DATASET_84PX --device cuda [--resident]   # frames in GPU memory
     python benchmarks/bench_drq.py --data DATASET_84PX --precision bf16   # conv networks in bfloat16
 
 Figures go to BENCHMARKS.md by hand, with the machine.
@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (each update then waits for the GPU)")
     parser.add_argument("--precision", default="fp32", help="fp32 or bf16 (lompo.nets.precision)")
+    parser.add_argument("--resident", action="store_true", help="frames copied into device memory (resident_frames)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     store = load_store(args.data)
@@ -42,6 +43,7 @@ def main() -> None:
     for algo in args.algos.split(","):
         sizes = dict(PRESETS[args.preset]) if args.preset else {"batch_size": args.batch, "hidden": args.hidden}
         sizes["precision"] = args.precision
+        sizes["resident_frames"] = args.resident
         agent = DrQ(DrQConfig(objective=algo, **sizes), store, seed=0, device=args.device)
         step = [0]
         sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
@@ -53,8 +55,9 @@ def main() -> None:
 
         results[algo] = {"updates_per_s": calls_per_second(update, args.seconds)}
         print(f"{algo}: {results[algo]['updates_per_s']:.2f} updates/s (batch {agent.config.batch_size})")
-    results["sampler_ms_per_batch"] = 1000 / calls_per_second(agent.sampler.sample, args.seconds / 2)
-    results["sample_and_augment_ms_per_batch"] = 1000 / calls_per_second(agent.batch, args.seconds / 2)
+    half = args.seconds / 2
+    results["sampler_ms_per_batch"] = 1000 / calls_per_second(lambda: (agent.sampler.sample(), sync()), half)
+    results["sample_and_augment_ms_per_batch"] = 1000 / calls_per_second(lambda: (agent.batch(), sync()), half)
     results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(results, indent=2))
 

@@ -2,8 +2,10 @@ from datetime import UTC
 
 import numpy as np
 import pytest
+import torch
 
 from lompo.data import EpisodeStore, SequenceSampler, TransitionSampler
+from lompo.data.samplers import DeviceFrames
 from lompo.errors import ConfigError
 from lompo.testing import synthetic_episode as make_episode
 
@@ -170,3 +172,26 @@ def test_proprioception_comes_from_the_transition_and_its_n_step_successor(tmp_p
     assert sequences["proprio"].shape == (4, 5, 2)
     with pytest.raises(ConfigError, match="proprioception"):
         TransitionSampler(EpisodeStore.from_episodes([make_episode(5)], tmp_path / "plain"), 4, proprio=True)
+
+
+@pytest.mark.parametrize("channels_first", [True, False])
+def test_frames_in_device_memory_give_the_same_batches(store, channels_first):
+    """resident_frames: the frames gathered from a copy in device memory (here the CPU's) are the store's,
+    for the same draws; only the frames become tensors."""
+    frames = DeviceFrames(store, "cpu", chunk=5)  # several chunks
+    assert torch.equal(frames.images, torch.from_numpy(np.array(store["image"])))
+    pairs = [
+        (SequenceSampler(store, 16, 6, seed=3), SequenceSampler(store, 16, 6, seed=3, frames=frames)),
+        (
+            TransitionSampler(store, 16, frame_stack=3, n_step=2, seed=3, channels_first=channels_first),
+            TransitionSampler(store, 16, frame_stack=3, n_step=2, seed=3, channels_first=channels_first, frames=frames),
+        ),
+    ]
+    for host, resident in pairs:
+        for _ in range(3):
+            expected, got = host.sample(), resident.sample()
+            assert expected.keys() == got.keys()
+            for key in expected:
+                value = got[key].numpy() if isinstance(got[key], torch.Tensor) else got[key]
+                assert isinstance(got[key], torch.Tensor) == (key in ("image", "obs", "next_obs")), key
+                np.testing.assert_array_equal(value, expected[key], err_msg=key)

@@ -33,7 +33,7 @@ from torch.nn import functional as F
 
 from lompo.algos.sac import soft_update
 from lompo.algos.spec import AlgorithmSpec, Metrics, check_positive
-from lompo.data.samplers import TransitionSampler
+from lompo.data.samplers import DeviceFrames, TransitionSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
 from lompo.nets.precision import check_precision, compute_in, use_precision
@@ -65,6 +65,9 @@ class DrQConfig:
     # bf16: the encoder's convolutions and the trunks' projections in bfloat16 (lompo.nets.precision;
     # BENCHMARKS.md, "bf16 convolutions"); fp32 everywhere else.
     precision: str = "fp32"
+    # Every frame of the dataset copied once into the device's memory, batches gathered there (a GPU:
+    # only indices cross; BENCHMARKS.md, "GPU"); the same batches as reading the store on the host.
+    resident_frames: bool = False
 
     def validate(self) -> None:
         if self.objective not in OBJECTIVES:
@@ -131,8 +134,13 @@ def random_shift(images: torch.Tensor, pad: int, generator: torch.Generator | No
     padded = torch.cat([top, images, bottom], 2)
     left, right = padded[..., :1].expand(-1, -1, -1, pad), padded[..., -1:].expand(-1, -1, -1, pad)
     padded = torch.cat([left, padded, right], 3)
-    offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator).tolist()
-    return torch.stack([padded[i, :, dy : dy + h, dx : dx + w] for i, (dy, dx) in enumerate(offsets)])
+    # The offsets come from a host generator; the crops are one gather on the images' device (a loop of
+    # per-image slices costs two kernel launches per image on a GPU).
+    offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator).to(images.device)
+    rows = offsets[:, :1] + torch.arange(h, device=images.device)  # (n, h)
+    cols = offsets[:, 1:] + torch.arange(w, device=images.device)  # (n, w)
+    picked = padded[torch.arange(n, device=images.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
+    return picked.permute(0, 3, 1, 2).contiguous()  # (n, h, w, C) -> (n, C, h, w)
 
 
 def std_schedule(step: int, config: DrQConfig) -> float:
@@ -304,8 +312,9 @@ class DrQ:
             )
         self.action_dim = int(store.action_dim)
         c = config
+        frames = DeviceFrames(store, self.device) if c.resident_frames else None
         self.sampler = TransitionSampler(
-            store, c.batch_size, c.frame_stack, c.n_step, c.gamma, seed=seed, proprio=c.proprio
+            store, c.batch_size, c.frame_stack, c.n_step, c.gamma, seed=seed, proprio=c.proprio, frames=frames
         )
         self.encoder = Encoder(3 * c.frame_stack, height, c.conv_channels, self.sampler.proprio_dim).to(self.device)
         self.actor = Actor(self.encoder.repr_dim, self.action_dim, c.feature_dim, c.hidden).to(self.device)

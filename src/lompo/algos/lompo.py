@@ -105,6 +105,9 @@ class LompoConfig:
     # bf16: the conv encoder and decoder compute in bfloat16 (lompo.nets.precision; BENCHMARKS.md,
     # "bf16 convolutions"); the RSSM, heads and losses stay fp32.
     precision: str = "fp32"
+    # Every frame of the dataset copied once into the device's memory, batches gathered there (a GPU:
+    # only indices cross; BENCHMARKS.md, "GPU"); the same batches as reading the store on the host.
+    resident_frames: bool = False
     # Uncertainty-penalised latent MDP (eq. 9).
     penalty: str = "logprob_std"  # logprob_var (paper) | logprob_std (official code) | mean_disagreement | max_std
     penalty_scale: float = 5.0  # lambda
@@ -395,7 +398,7 @@ class Lompo(LatentModelAlgorithm):
         )
         self.sac = SAC(feat, self.action_dim, SACConfig(**sizes, gamma=c.gamma, tau=c.tau), device=device)
         self.refresh_sampler = SequenceSampler(
-            store, config.refresh_sequences, config.sequence_length, seed=seed + 1, keys=self.sequence_keys
+            store, c.refresh_sequences, c.sequence_length, seed=seed + 1, keys=self.sequence_keys, frames=self.frames
         )
         self.rng = np.random.default_rng(seed + 2)  # replay sampling
         self.real = LatentReplay(config.real_capacity, feat, self.action_dim, self.device)

@@ -156,6 +156,9 @@ class OfflineDV2Config:
     # bf16: the conv encoder and decoder compute in bfloat16 (lompo.nets.precision; BENCHMARKS.md,
     # "bf16 convolutions"); the RSSM, heads and losses stay fp32.
     precision: str = "fp32"
+    # Every frame of the dataset copied once into the device's memory, batches gathered there (a GPU:
+    # only indices cross; BENCHMARKS.md, "GPU"); the same batches as reading the store on the host.
+    resident_frames: bool = False
     # Agent phase (world model frozen).
     horizon: int = 5  # H (V-D4RL C.1.1: 5 instead of DreamerV2's 15)
     imagine_batch_size: int = 64  # sequences whose posterior states start the imagination (DreamerV2: the batch)
@@ -370,7 +373,12 @@ class OfflineDV2(LatentModelAlgorithm):
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr, eps=config.adam_eps)
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=config.critic_lr, eps=config.adam_eps)
         self.start_sampler = SequenceSampler(
-            store, config.imagine_batch_size, config.sequence_length, seed=seed + 1, keys=self.sequence_keys
+            store,
+            config.imagine_batch_size,
+            config.sequence_length,
+            seed=seed + 1,
+            keys=self.sequence_keys,
+            frames=self.frames,
         )
 
     def phase_length(self, phase: str) -> int:

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from lompo.algos.spec import Metrics
-from lompo.data.samplers import SEQUENCE_KEYS, SequenceSampler
+from lompo.data.samplers import SEQUENCE_KEYS, DeviceFrames, SequenceSampler
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
 from lompo.nets import LatentState
@@ -25,6 +25,9 @@ def batch_to_torch(batch: dict[str, np.ndarray], device) -> dict[str, torch.Tens
     """A sampler batch as tensors on ``device``: images and flags keep their dtype, the rest is float32."""
     out = {}
     for key, value in batch.items():
+        if isinstance(value, torch.Tensor):  # frames gathered in device memory (resident_frames)
+            out[key] = value.to(device)
+            continue
         tensor = torch.as_tensor(value, device=device)
         out[key] = tensor if value.dtype in (np.uint8, np.bool_) else tensor.float()
     return out
@@ -187,6 +190,7 @@ class LatentModelAlgorithm:
     model: Any
     model_opt: torch.optim.Optimizer
     model_sampler: SequenceSampler
+    frames: DeviceFrames | None  # the training samplers' frames in device memory (resident_frames)
     device: torch.device
     action_dim: int
 
@@ -201,8 +205,14 @@ class LatentModelAlgorithm:
             use_channels_last(self.model)
         use_precision(self.model, self.config.precision)
         self.model_opt = torch.optim.Adam(self.model.parameters(), lr=self.config.model_lr, **adam)
+        self.frames = DeviceFrames(store, self.device) if self.config.resident_frames else None
         self.model_sampler = SequenceSampler(
-            store, self.config.batch_size, self.config.sequence_length, seed=seed, keys=self.sequence_keys
+            store,
+            self.config.batch_size,
+            self.config.sequence_length,
+            seed=seed,
+            keys=self.sequence_keys,
+            frames=self.frames,
         )
 
     def world_model_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Metrics]:

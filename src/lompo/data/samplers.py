@@ -8,10 +8,15 @@
   agents (DrQ-v2 convention). Frames are read from the store by index; nothing
   is duplicated per stack or per next observation.
 
-Both use their own ``numpy.random.Generator``: the same seed gives the same batches.
+Both use their own ``numpy.random.Generator``: the same seed gives the same batches. Both read
+frames through a frame source: the store itself (:class:`StoreFrames`, gathered on the host from
+the memory map) or every frame copied once into a device's memory (:class:`DeviceFrames`, the
+``resident_frames`` setting: gathered on the GPU, only the indices cross). The batches are the same.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +34,47 @@ def _gather(array: np.ndarray, index: np.ndarray) -> np.ndarray:
     out[order] = array[flat[order]]
     return out.reshape(*index.shape, *array.shape[1:])
 
+
+class StoreFrames:
+    """Frames read from the store (a memory map) on the host: numpy arrays."""
+
+    def __init__(self, store: EpisodeStore):
+        self.images = store["image"]
+
+    def gather(self, index: np.ndarray) -> np.ndarray:
+        """Frames ``(*index.shape, H, W, C)``."""
+        return _gather(self.images, index)
+
+    def stacked(self, index: np.ndarray) -> np.ndarray:
+        """Frames ``(B, k)`` stacked channels first: ``(B, k*C, H, W)``."""
+        frames = self.gather(index)
+        b, k, h, w, c = frames.shape
+        return np.ascontiguousarray(frames.transpose(0, 1, 4, 2, 3)).reshape(b, k * c, h, w)
+
+
+class DeviceFrames:
+    """Every frame of the store copied once into ``device`` memory (an H200 holds any V-D4RL dataset);
+    a batch is gathered there from indices drawn on the host: torch tensors on ``device``."""
+
+    def __init__(self, store: EpisodeStore, device: Any, chunk: int = 4096):
+        import torch
+
+        self.torch = torch
+        images = store["image"]
+        self.images = torch.empty(images.shape, dtype=torch.uint8, device=device)
+        for start in range(0, len(images), chunk):  # through host memory a chunk at a time
+            self.images[start : start + chunk] = torch.from_numpy(np.array(images[start : start + chunk]))
+
+    def gather(self, index: np.ndarray) -> Any:
+        return self.images[self.torch.from_numpy(np.ascontiguousarray(index)).to(self.images.device)]
+
+    def stacked(self, index: np.ndarray) -> Any:
+        frames = self.gather(index)
+        b, k, h, w, c = frames.shape
+        return frames.permute(0, 1, 4, 2, 3).reshape(b, k * c, h, w)
+
+
+Frames = StoreFrames | DeviceFrames
 
 PROPRIO_KEYS = ("proprio", "state")  # imports store "proprio", lompo collect "state": both are proprioception
 
@@ -53,11 +99,18 @@ class SequenceSampler:
     """Uniform ``(batch_size, length)`` windows inside episodes."""
 
     def __init__(
-        self, store: EpisodeStore, batch_size: int, length: int, seed: int = 0, keys: tuple[str, ...] = SEQUENCE_KEYS
+        self,
+        store: EpisodeStore,
+        batch_size: int,
+        length: int,
+        seed: int = 0,
+        keys: tuple[str, ...] = SEQUENCE_KEYS,
+        frames: Frames | None = None,
     ):
         if batch_size < 1 or length < 1:
             raise ConfigError(f"batch size and sequence length must be >= 1, got {batch_size}, {length}")
         self.store, self.batch_size, self.length = store, batch_size, length
+        self.frames = frames or StoreFrames(store)
         self.keys = tuple(k for k in keys if k in store or (k == "proprio" and proprio_key(store)))
         self.rng = np.random.default_rng(seed)
         # Valid window starts: every start with a full window inside its episode, and the
@@ -66,7 +119,7 @@ class SequenceSampler:
         self.window_starts = np.repeat(store.episode_starts, counts) + _ranges(counts)
         self.window_episode = np.repeat(np.arange(store.num_episodes), counts)
 
-    def sample(self) -> dict[str, np.ndarray]:
+    def sample(self) -> dict[str, Any]:
         pick = self.rng.integers(0, len(self.window_starts), self.batch_size)
         starts = self.window_starts[pick]
         episode = self.window_episode[pick]
@@ -75,7 +128,10 @@ class SequenceSampler:
         mask = index < ends[:, None]
         index = np.minimum(index, ends[:, None] - 1)  # padding repeats the episode's last step
         stored = {key: (proprio_key(self.store) or key) if key == "proprio" else key for key in self.keys}
-        batch = {key: _gather(self.store[stored[key]], index) for key in self.keys}
+        batch = {
+            key: self.frames.gather(index) if key == "image" else _gather(self.store[stored[key]], index)
+            for key in self.keys
+        }
         batch["mask"] = mask
         return batch
 
@@ -104,7 +160,8 @@ class TransitionSampler:
     """
 
     def __init__(self, store: EpisodeStore, batch_size: int, frame_stack: int = 3, n_step: int = 3,
-                 gamma: float = 0.99, seed: int = 0, channels_first: bool = True, proprio: bool = False):  # fmt: skip
+                 gamma: float = 0.99, seed: int = 0, channels_first: bool = True, proprio: bool = False,
+                 frames: Frames | None = None):  # fmt: skip
         if batch_size < 1 or frame_stack < 1 or n_step < 1:
             raise ConfigError(
                 f"batch size, frame stack and n-step must be >= 1, got {batch_size}, {frame_stack}, {n_step}"
@@ -112,6 +169,7 @@ class TransitionSampler:
         self.store, self.batch_size = store, batch_size
         self.frame_stack, self.n_step, self.gamma = frame_stack, n_step, gamma
         self.channels_first = channels_first
+        self.frames = frames or StoreFrames(store)
         self.rng = np.random.default_rng(seed)
         counts = store.episode_lengths - 1  # transitions per episode
         self.transition_starts = np.repeat(store.episode_starts, counts) + _ranges(counts)
@@ -139,14 +197,10 @@ class TransitionSampler:
             next_t = np.where(valid, step, next_t)
         return reward, discount, next_t
 
-    def _frames(self, index: np.ndarray) -> np.ndarray:
-        frames = _gather(self.store["image"], index)  # (B, k, H, W, 3)
-        if self.channels_first:
-            b, k, h, w, c = frames.shape
-            frames = np.ascontiguousarray(frames.transpose(0, 1, 4, 2, 3)).reshape(b, k * c, h, w)
-        return frames
+    def _frames(self, index: np.ndarray) -> Any:
+        return self.frames.stacked(index) if self.channels_first else self.frames.gather(index)
 
-    def sample(self) -> dict[str, np.ndarray]:
+    def sample(self) -> dict[str, Any]:
         pick = self.rng.integers(0, len(self.transition_starts), self.batch_size)
         t = self.transition_starts[pick]
         episode = self.transition_episode[pick]

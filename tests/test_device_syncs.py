@@ -13,6 +13,9 @@ from lompo.algos.spec import metric_values
 from helpers import new_run
 
 HOST_COPIES = ("item", "tolist", "cpu", "numpy")
+# Functions whose tensors live on the host by design: on a CPU, DrQ's shift crops read their offsets (drawn
+# by a host generator) as numbers; on a GPU it gathers the crops there instead (drq.crop_gathered).
+HOST_SIDE = {"crop_each"}
 
 
 @pytest.fixture
@@ -24,7 +27,7 @@ def count_host_copies(monkeypatch):
         def counted(self, *args, _name=name, _original=original, **kwargs):
             code = sys._getframe(1).f_code
             mine = "/lompo/" in code.co_filename and "/tests/" not in code.co_filename  # not torch's or the test's
-            if mine:
+            if mine and code.co_name not in HOST_SIDE:
                 calls[_name] += 1
             return _original(self, *args, **kwargs)
 

@@ -20,6 +20,8 @@ from lompo.algos.drq import (
     bc_loss,
     cql_regularizer,
     cql_weight_for,
+    crop_each,
+    crop_gathered,
     drqbc_actor_loss,
     random_shift,
     sample_clipped,
@@ -53,6 +55,16 @@ def test_random_shift_pads_by_replicating_the_border():
     shifted = random_shift(image, pad=2, generator=torch.Generator().manual_seed(1))
     # every output pixel is some input pixel (no zeros introduced at borders)
     assert set(shifted.unique().tolist()) <= set(range(25))
+
+
+def test_the_gpu_crops_equal_the_cpu_crops():
+    """random_shift slices each image on a CPU and gathers all crops at once elsewhere: the same pixels."""
+    padded = torch.randint(0, 256, (32, 9, 28, 28), dtype=torch.uint8)
+    offsets = torch.randint(0, 9, (32, 2), generator=torch.Generator().manual_seed(2))
+    each, gathered = crop_each(padded, offsets, 20, 20), crop_gathered(padded, offsets, 20, 20)
+    assert gathered.is_contiguous() and gathered.shape == (32, 9, 20, 20)
+    assert torch.equal(each, gathered)
+    assert torch.equal(each[3], padded[3, :, offsets[3, 0] : offsets[3, 0] + 20, offsets[3, 1] : offsets[3, 1] + 20])
 
 
 def test_drqbc_actor_loss_by_hand():

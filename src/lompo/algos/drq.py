@@ -134,12 +134,23 @@ def random_shift(images: torch.Tensor, pad: int, generator: torch.Generator | No
     padded = torch.cat([top, images, bottom], 2)
     left, right = padded[..., :1].expand(-1, -1, -1, pad), padded[..., -1:].expand(-1, -1, -1, pad)
     padded = torch.cat([left, padded, right], 3)
-    # The offsets come from a host generator; the crops are one gather on the images' device (a loop of
-    # per-image slices costs two kernel launches per image on a GPU).
-    offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator).to(images.device)
-    rows = offsets[:, :1] + torch.arange(h, device=images.device)  # (n, h)
-    cols = offsets[:, 1:] + torch.arange(w, device=images.device)  # (n, w)
-    picked = padded[torch.arange(n, device=images.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
+    offsets = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator)  # a host generator: same draws anywhere
+    if images.device.type == "cpu":
+        return crop_each(padded, offsets, h, w)
+    return crop_gathered(padded, offsets.to(images.device), h, w)
+
+
+def crop_each(padded: torch.Tensor, offsets: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """``h x w`` crops at ``offsets`` (n, 2) by one slice per image: the fastest way on a CPU (3-5x a gather)."""
+    return torch.stack([padded[i, :, dy : dy + h, dx : dx + w] for i, (dy, dx) in enumerate(offsets.tolist())])
+
+
+def crop_gathered(padded: torch.Tensor, offsets: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """The same crops as one gather: on a GPU a slice per image would cost two kernel launches each."""
+    n = padded.shape[0]
+    rows = offsets[:, :1] + torch.arange(h, device=padded.device)  # (n, h)
+    cols = offsets[:, 1:] + torch.arange(w, device=padded.device)  # (n, w)
+    picked = padded[torch.arange(n, device=padded.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
     return picked.permute(0, 3, 1, 2).contiguous()  # (n, h, w, C) -> (n, C, h, w)
 
 

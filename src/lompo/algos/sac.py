@@ -142,7 +142,7 @@ class SAC:
     def sample_action(self, obs: torch.Tensor) -> torch.Tensor:
         """An action drawn from the actor (the deterministic actor's action: it has no noise of its own)."""
         if self.deterministic:
-            return torch.tanh(self.actor(obs))
+            return self.mean_action(obs)
         return self.actor.sample(obs)[0]
 
     @torch.no_grad()

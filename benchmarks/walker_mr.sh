@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One V-D4RL task at CPU scale: walker-walk medium_replay at 64 px (built with lompo collect: the
 # behaviour agent's replay up to its medium checkpoint), LOMPO with its ablation LMBRL (on LOMPO's
-# world model) and BC, 3 seeds, cpu preset with 3K world-model steps (a cartpole world model is still
-# uninformative after the preset's 1K, BENCHMARKS.md) and 20K agent
+# world model) and BC, 3 seeds, cpu preset with 3K world-model steps (twice the preset's
+# 1,500, which were fitted to cartpole; walker's body has more to model) and 20K agent
 # updates) — about three hours of 2 cores. Two queues side by side (model-based, then BC), one torch
 # thread each. Rerunning continues every step; then: lompo results OUT; lompo report OUT.
 #   bash benchmarks/walker_mr.sh [DATA_ROOT=data/vd4rl] [OUT=runs/walker-mr]

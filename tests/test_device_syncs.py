@@ -1,5 +1,6 @@
 """A training step leaves its metrics on the device: lompo's code calls no ``.item()``, ``.tolist()``,
-``.cpu()`` or ``.numpy()`` inside any algorithm's step (each would stall a GPU until the step's work is
+``.cpu()`` or ``.numpy()`` and converts no tensor with ``float()``, ``int()``, ``bool()`` (an ``if`` on a
+tensor) or as an index inside any algorithm's step (each would stall a GPU until the step's work is
 done; torch's own optimizers read their CPU step counters, which costs no sync), and the trainer turns
 the metrics into numbers with one stacked copy (``metric_values``)."""
 
@@ -12,7 +13,7 @@ from lompo.algos.spec import metric_values
 
 from helpers import new_run
 
-HOST_COPIES = ("item", "tolist", "cpu", "numpy")
+HOST_COPIES = ("item", "tolist", "cpu", "numpy", "__float__", "__int__", "__bool__", "__index__")
 # Functions whose tensors live on the host by design: on a CPU, DrQ's shift crops read their offsets (drawn
 # by a host generator) as numbers; on a GPU it gathers the crops there instead (drq.crop_gathered).
 HOST_SIDE = {"crop_each"}

@@ -54,7 +54,7 @@ def world_model_step(
     member_norms = model.rssm.prior_net.member_grad_norms()
     grad_norm = nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     optimizer.step()
-    metrics.update({f"model/prior_grad_norm_member{k}": float(v) for k, v in enumerate(member_norms)})
+    metrics.update({f"model/prior_grad_norm_member{k}": v for k, v in enumerate(member_norms.unbind())})
     return {"model/loss": loss.detach(), "model/grad_norm": grad_norm.detach(), **metrics}
 
 

@@ -117,6 +117,52 @@ def test_nan_loss_stops_with_step_phase_and_loss(tmp_path, tiny_dataset, monkeyp
     load_checkpoint(good)  # the last good checkpoint is intact
 
 
+@pytest.mark.parametrize("nan_type", ["tensor", "float"])
+def test_a_nan_between_logged_steps_is_reported_at_its_own_step(tmp_path, tiny_dataset, monkeypatch, nan_type):
+    """Steps that are neither logged nor checkpointed keep their metrics on the device and are watched
+    there (FiniteWatch): a NaN at step 5 with logs every 4 and checkpoints every 3 steps is reported at
+    the next checkpoint step as step 5's, and that checkpoint is not written."""
+    original = Lompo.model_step
+    calls = {"n": 0}
+
+    def poisoned(self):
+        calls["n"] += 1
+        metrics = original(self)
+        if calls["n"] == 5:
+            metrics["model/loss"] = torch.tensor(float("nan")) if nan_type == "tensor" else float("nan")
+        return metrics
+
+    monkeypatch.setattr(Lompo, "model_step", poisoned)
+    run = new_run(tmp_path / "run", tiny_dataset, log_every=4, checkpoint_every=3, model_steps=8)
+    with pytest.raises(DivergenceError, match=r"model/loss = nan at step 5 of phase 'model'.*0-000000003"):
+        run.train()
+    assert calls["n"] == (6 if nan_type == "tensor" else 5)  # a tensor's verdict is read at step 6
+    assert latest_checkpoint(run.checkpoints).name == "0-000000003"
+    assert [line["step"] for line in metric_lines(run)] == [4]  # logged every 4 steps
+
+
+def test_metrics_are_read_on_the_host_only_at_logged_evaluated_and_checkpointed_steps(
+    tmp_path, tiny_dataset, monkeypatch
+):
+    from lompo.runtime import trainer
+
+    reads = []
+    original = trainer.metric_values
+
+    def counted(metrics):
+        reads.append(metrics)
+        return original(metrics)
+
+    monkeypatch.setattr(trainer, "metric_values", counted)
+    run = new_run(tmp_path / "run", tiny_dataset, log_every=4, checkpoint_every=100, eval_every=0, model_steps=6)
+    run.train()
+    lines = metric_lines(run)
+    assert [(line["phase"], line["step"]) for line in lines] == [
+        ("model", 4), ("model", 6), ("buffers", 1), ("agent", 4), ("agent", 8)
+    ]  # fmt: skip
+    assert len(reads) == len(lines)  # 19 training steps, 5 reads: the logged ones (checkpoints at phase ends)
+
+
 def test_checkpoint_round_trip_and_corruption(tmp_path):
     state = {
         "w": torch.arange(6.0).reshape(2, 3),

@@ -73,6 +73,47 @@ def check_finite(metrics: dict[str, float], phase: str, step: int, last_checkpoi
             )
 
 
+class FiniteWatch:
+    """The NaN/inf guard of the steps whose metrics are not read on the host (between log, evaluation
+    and checkpoint steps): each step's tensor metrics are checked where they are, the first bad step and
+    its values kept there, and the host reads the verdict only where it reads metrics anyway. So a step
+    costs no device-to-host copy, and on a GPU the next step is queued while this one runs; a divergence
+    is still reported at its own step, and no checkpoint is written after it (every checkpoint step
+    reads the verdict first)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.first_step: torch.Tensor | None = None  # -1 while every watched step was finite
+        self.first_values: torch.Tensor | None = None
+
+    def watch(self, metrics: dict, phase: str, step: int, last_checkpoint: Path | None) -> None:
+        check_finite(
+            {k: v for k, v in metrics.items() if not isinstance(v, torch.Tensor)}, phase, step, last_checkpoint
+        )
+        names = [k for k, v in metrics.items() if isinstance(v, torch.Tensor)]
+        if names != self.names:  # another set of metrics: settle the watch of the earlier one
+            self.check(phase, last_checkpoint)
+            self.names = names
+        if not names:
+            return
+        values = torch.stack([metrics[k].detach().float().reshape(()) for k in names])
+        if self.first_step is None or self.first_values is None:
+            self.first_step = torch.full((), -1, dtype=torch.long, device=values.device)
+            self.first_values = torch.zeros_like(values)
+        first = (~torch.isfinite(values)).any() & (self.first_step < 0)
+        self.first_step = torch.where(first, step, self.first_step)
+        self.first_values = torch.where(first, values, self.first_values)
+
+    def check(self, phase: str, last_checkpoint: Path | None) -> None:
+        """Raise :class:`DivergenceError` for the first non-finite watched step (one host copy)."""
+        if self.first_step is None or self.first_values is None:
+            return
+        first_step, values = int(self.first_step), self.first_values.tolist()
+        self.first_step = self.first_values = None
+        if first_step >= 0:
+            check_finite(dict(zip(self.names, values, strict=True)), phase, first_step, last_checkpoint)
+
+
 def validation_split(store: EpisodeStore, fraction: float, seed: int) -> tuple[EpisodeStore, EpisodeStore | None]:
     """``(training episodes, held-out episodes)``: ``fraction`` of the episodes (at least one, if there are
     two or more and fraction > 0) drawn with ``seed``, the same on every resume."""
@@ -494,16 +535,27 @@ class Run:
                 from tqdm import tqdm
 
                 bar = tqdm(total=total, initial=step, desc=f"{s.algo} {phase}", unit="step", leave=False)
+            watch = FiniteWatch()
             while step < total:
-                metrics = metric_values(algo.train_step(phase, step))  # one device-to-host copy per step
+                step_metrics = algo.train_step(phase, step)
                 step += 1
+                if bar is not None:
+                    bar.update(1)
+                logged = step % s.log_every == 0 or step == total
+                evaluating = (
+                    evaluated and phase == phases[-1] and s.eval_every and step % s.eval_every == 0 and step < total
+                )
+                saving = step % s.checkpoint_every == 0 or step == total
+                if not (logged or evaluating or saving):
+                    watch.watch(step_metrics, phase, step, last_checkpoint)  # no device-to-host copy
+                    continue
+                watch.check(phase, last_checkpoint)
+                metrics = metric_values(step_metrics)  # one device-to-host copy
                 if phase == self.spec.world_model_phase and step == total and hasattr(algo, "reward_fit"):
                     metrics.update(algo.reward_fit())  # logged with the phase's last line, before its checkpoint
                 check_finite(metrics, phase, step, last_checkpoint)
-                if bar is not None:
-                    bar.update(1)
                 wall = time.perf_counter() - started
-                if step % s.log_every == 0 or step == total:
+                if logged:
                     line = {
                         "phase": phase,
                         "step": step,
@@ -516,10 +568,10 @@ class Run:
                         for key, value in line.items():
                             if key not in ("phase", "step") and isinstance(value, (int, float)):
                                 board.add_scalar(key, value, offsets[phase] + step)
-                if evaluated and phase == phases[-1] and s.eval_every and step % s.eval_every == 0 and step < total:
+                if evaluating:
                     result = evaluate(self.policy(algo), store, s.eval_episodes, EVAL_SEED)
                     append_jsonl(self.eval_path, {"phase": phase, "step": step, "wall_time": round(wall, 3), **result})
-                if step % s.checkpoint_every == 0 or step == total:
+                if saving:
                     at_end = step == total
                     record = {
                         "phase_index": phase_index + 1 if at_end else phase_index,

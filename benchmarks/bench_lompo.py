@@ -2,6 +2,10 @@
 transitions/s, actor-critic updates/s, peak RSS — per preset.
 
     python benchmarks/bench_lompo.py --presets cpu,paper [--channels-last] [--compile] [--precision bf16] [--threads N]
+        [--flops]
+
+``--flops``: FLOPs of one world-model step and one actor-critic update (torch.utils.flop_counter), the
+achieved GFLOP/s and their fraction of this machine's float32 matmul peak (measured in the same process).
 
 Data: a random cartpole-swingup dataset of 64 px (built once under $LOMPO_BENCH_DATA or
 data/bench). Figures go to BENCHMARKS.md by hand, with the machine.
@@ -14,7 +18,7 @@ import json
 import resource
 
 import torch
-from common import BENCH_DATA, bench_store, seconds_per_call
+from common import BENCH_DATA, bench_store, flops_per_call, matmul_peak_gflops, seconds_per_call
 
 from lompo.algos.lompo import PRESETS, Lompo, LompoConfig
 from lompo.algos.world_model import batch_to_torch
@@ -31,6 +35,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", default="fp32", help="fp32 or bf16 (the conv networks; lompo.nets.precision)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--flops", action="store_true", help="count FLOPs; GFLOP/s against the matmul peak")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -67,12 +72,22 @@ def main() -> None:
             sync()
 
         t_update = seconds_per_call(update, args.repeats * 10)
+        flop_figures: dict[str, float] = {}
+        if args.flops:
+            peak = matmul_peak_gflops() if args.device == "cpu" else float("nan")
+            for name, fn, seconds in (("model_step", model_step, t_model), ("actor_critic_update", update, t_update)):
+                gflop = flops_per_call(fn) / 1e9
+                flop_figures[f"{name}_gflop"] = round(gflop, 3)
+                flop_figures[f"{name}_gflops"] = round(gflop / seconds, 1)
+                flop_figures[f"{name}_fraction_of_peak"] = round(gflop / seconds / peak, 3)
+            flop_figures["float32_matmul_peak_gflops"] = round(peak, 1)
         results[preset] = {
             "model_steps_per_s": round(1 / t_model, 3),
             "images_per_s": round(images / t_model, 1),
             "rollout_transitions_per_s": round(start.deter.shape[0] * config.horizon / t_rollout, 1),
             "actor_critic_updates_per_s": round(1 / t_update, 1),
             "batch": f"{config.batch_size}x{config.sequence_length}",
+            **flop_figures,
         }
         print(preset, json.dumps(results[preset]), flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -21,6 +21,7 @@ from common import calls_per_second, machine
 
 from lompo.algos.drq import PRESETS, DrQ, DrQConfig
 from lompo.data import load_store
+from lompo.runtime.memory import keep_freed_memory
 
 
 def main() -> None:
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--precision", default="fp32", help="fp32 or bf16 (lompo.nets.precision)")
     parser.add_argument("--resident", action="store_true", help="frames copied into device memory (resident_frames)")
     args = parser.parse_args()
+    keep_freed_memory()  # as every training run does (BENCHMARKS.md, "Freed memory")
     torch.set_num_threads(args.threads)
     store = load_store(args.data)
     print(machine(), f"torch {torch.__version__}, {args.threads} threads, images {store.image_shape}")

@@ -23,6 +23,7 @@ from common import BENCH_DATA, bench_store, flops_per_call, matmul_peak_gflops, 
 from lompo.algos.lompo import PRESETS, Lompo, LompoConfig
 from lompo.algos.world_model import batch_to_torch
 from lompo.nets import LatentState
+from lompo.runtime.memory import keep_freed_memory
 
 
 def main() -> None:
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--flops", action="store_true", help="count FLOPs; GFLOP/s against the matmul peak")
     args = parser.parse_args()
+    keep_freed_memory()  # as every training run does (BENCHMARKS.md, "Freed memory")
     if args.threads:
         torch.set_num_threads(args.threads)
     store = bench_store(args.data)

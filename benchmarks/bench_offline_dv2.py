@@ -17,6 +17,7 @@ import torch
 from common import BENCH_DATA, bench_store, seconds_per_call
 
 from lompo.algos.offline_dv2 import PRESETS, OfflineDV2, OfflineDV2Config
+from lompo.runtime.memory import keep_freed_memory
 
 
 def main() -> None:
@@ -28,6 +29,7 @@ def main() -> None:
     parser.add_argument("--precision", default="fp32", help="fp32 or bf16 (the conv networks; lompo.nets.precision)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     args = parser.parse_args()
+    keep_freed_memory()  # as every training run does (BENCHMARKS.md, "Freed memory")
     if args.threads:
         torch.set_num_threads(args.threads)
     store = bench_store(args.data)

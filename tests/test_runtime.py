@@ -97,7 +97,8 @@ def test_world_model_source_must_have_finished_its_model(tmp_path, tiny_dataset,
         run.train()
 
 
-def test_nan_loss_stops_with_step_phase_and_loss(tmp_path, tiny_dataset, monkeypatch):
+def poison_model_step(monkeypatch, nan) -> dict:
+    """LOMPO's 5th model step reports ``model/loss = nan``; returns the call counter."""
     original = Lompo.model_step
     calls = {"n": 0}
 
@@ -105,10 +106,15 @@ def test_nan_loss_stops_with_step_phase_and_loss(tmp_path, tiny_dataset, monkeyp
         calls["n"] += 1
         metrics = original(self)
         if calls["n"] == 5:
-            metrics["model/loss"] = float("nan")
+            metrics["model/loss"] = nan
         return metrics
 
     monkeypatch.setattr(Lompo, "model_step", poisoned)
+    return calls
+
+
+def test_nan_loss_stops_with_step_phase_and_loss(tmp_path, tiny_dataset, monkeypatch):
+    poison_model_step(monkeypatch, float("nan"))
     run = new_run(tmp_path / "run", tiny_dataset)
     with pytest.raises(DivergenceError, match=r"model/loss = nan at step 5 of phase 'model'.*000000003"):
         run.train()
@@ -122,17 +128,8 @@ def test_a_nan_between_logged_steps_is_reported_at_its_own_step(tmp_path, tiny_d
     """Steps that are neither logged nor checkpointed keep their metrics on the device and are watched
     there (FiniteWatch): a NaN at step 5 with logs every 4 and checkpoints every 3 steps is reported at
     the next checkpoint step as step 5's, and that checkpoint is not written."""
-    original = Lompo.model_step
-    calls = {"n": 0}
-
-    def poisoned(self):
-        calls["n"] += 1
-        metrics = original(self)
-        if calls["n"] == 5:
-            metrics["model/loss"] = torch.tensor(float("nan")) if nan_type == "tensor" else float("nan")
-        return metrics
-
-    monkeypatch.setattr(Lompo, "model_step", poisoned)
+    nan = torch.tensor(float("nan")) if nan_type == "tensor" else float("nan")
+    calls = poison_model_step(monkeypatch, nan)
     run = new_run(tmp_path / "run", tiny_dataset, log_every=4, checkpoint_every=3, model_steps=8)
     with pytest.raises(DivergenceError, match=r"model/loss = nan at step 5 of phase 'model'.*0-000000003"):
         run.train()

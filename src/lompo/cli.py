@@ -81,7 +81,9 @@ def cmd_collect(args) -> int:
         torch.set_num_threads(args.threads)
     spec = get_task(args.task, action_repeat=args.action_repeat, episode_length=args.episode_length)
     config = None
-    if args.recipe != "random" or args.sac_frames or args.behaviour:
+    if args.scripted and (args.sac_frames or args.behaviour):
+        raise LompoError("--scripted replaces the SAC behaviour agent: drop --sac-frames and --behaviour")
+    if not args.scripted and (args.recipe != "random" or args.sac_frames or args.behaviour):
         config = behaviour_config(spec, args.seed, args.sac_frames, parse_overrides(args.behaviour or []))
     start = time.perf_counter()
     written = collect(
@@ -98,6 +100,8 @@ def cmd_collect(args) -> int:
         action_repeat=args.action_repeat,
         episode_length=args.episode_length,
         protocol=args.protocol,
+        scripted=args.scripted,
+        expert_noise=args.expert_noise,
         progress=_progress(args),
     )
     folders = [folder for recipe_folders in written.values() for folder in recipe_folders]
@@ -584,6 +588,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="SAC budget in frames (default: the task's, e.g. 1M walker, 300K cartpole-swingup)",
+    )
+    p.add_argument(
+        "--scripted",
+        action="store_true",
+        help="behaviour from the task's scripted policy with action noise instead of a SAC agent "
+        "(door-open; docs/datasets.md)",
+    )
+    p.add_argument(
+        "--expert-noise",
+        type=float,
+        default=0.1,
+        help="with --scripted: the std of the Gaussian noise on the expert's actions (default 0.1)",
     )
     p.add_argument(
         "--medium-threshold",

@@ -454,6 +454,8 @@ def collect(
     action_repeat: int | None = None,
     episode_length: int | None = None,
     protocol: str = "vd4rl",
+    scripted: bool = False,
+    expert_noise: float = 0.1,
     progress: bool = True,
     log=print,
 ) -> dict[str, list[Path]]:
@@ -462,6 +464,8 @@ def collect(
 
     The SAC behaviour agent is trained once per (task, seed) under ``{out}/{domain_task}/behaviour/``
     and reused by every recipe that needs it; an interrupted training resumes from its checkpoint.
+    ``scripted``: the task's scripted policy with action noise instead (:mod:`lompo.collect.scripted`;
+    ``expert_noise`` is the expert's).
     """
     spec = get_task(task, action_repeat=action_repeat, episode_length=episode_length)
     if protocol not in PROTOCOLS:
@@ -481,6 +485,10 @@ def collect(
     agent: Path | None = None
     levels: dict[str, Any] = {}
     references = None
+    if scripted:
+        if behaviour is not None or medium_threshold is not None:
+            raise ConfigError("--scripted replaces the SAC behaviour agent: drop its settings")
+        return _collect_scripted(spec, out, recipes, protocol, expert_noise, size, episodes, common, log)
     if recipes != ("random",):
         config = behaviour or BehaviourConfig(frames=spec.behaviour_frames, seed=seed)
         fraction = LOMPO_MEDIUM_FRACTION if protocol == "lompo" and medium_threshold is None else None
@@ -524,5 +532,39 @@ def collect(
             written[name] = combine_medium_expert(
                 spec, out, image_sizes=image_sizes, render_profile=render_profile, seed=seed, references=references
             )
+        log(f"{name}: {time.perf_counter() - start:.0f} s")
+    return written
+
+
+def _collect_scripted(
+    spec: TaskSpec, out, recipes, protocol: str, expert_noise: float, size, episodes, common: dict, log
+) -> dict[str, list[Path]]:
+    """:func:`collect` with the task's scripted policy as the behaviour (:mod:`lompo.collect.scripted`)."""
+    from lompo.collect.scripted import collect_scripted, noise_levels, scripted_references
+
+    start = time.perf_counter()
+    levels = noise_levels(spec, expert_noise, seed=common["seed"])
+    log(
+        f"scripted behaviour {levels.policy}: expert noise {levels.expert_noise:g} (return "
+        f"{levels.expert_return:.1f}), medium noise {levels.medium_noise:g}, random return "
+        f"{levels.random_return:.1f}; {time.perf_counter() - start:.0f} s"
+    )
+    references = scripted_references(levels)
+    written: dict[str, list[Path]] = {}
+    for name in recipes:
+        start = time.perf_counter()
+        sized = dict(size=size, episodes=episodes, references=references, **common)
+        if name == "random":
+            written[name] = collect_random(spec, out, **sized)
+        elif name == "medium_expert" and protocol == "vd4rl":
+            for part in ("medium", "expert"):
+                if part not in written:
+                    written[part] = collect_scripted(spec, out, part, levels, protocol=protocol, **sized)
+            written[name] = combine_medium_expert(
+                spec, out, image_sizes=common["image_sizes"], render_profile=common["render_profile"],
+                seed=common["seed"], references=references,
+            )  # fmt: skip
+        else:
+            written[name] = collect_scripted(spec, out, name, levels, protocol=protocol, **sized)
         log(f"{name}: {time.perf_counter() - start:.0f} s")
     return written

@@ -195,3 +195,17 @@ def test_frames_in_device_memory_give_the_same_batches(store, channels_first):
                 value = got[key].numpy() if isinstance(got[key], torch.Tensor) else got[key]
                 assert isinstance(got[key], torch.Tensor) == (key in ("image", "obs", "next_obs")), key
                 np.testing.assert_array_equal(value, expected[key], err_msg=key)
+
+
+def test_host_arrays_reach_the_device_unchanged():
+    """``host_to_device`` (on a GPU: through pinned memory, queued without waiting) keeps values and dtypes,
+    also of reversed views and flags."""
+    import torch
+
+    from lompo.data.samplers import host_to_device
+
+    image = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)[:, ::-1]  # a negative-stride view
+    flags = np.array([True, False, True])
+    assert torch.equal(host_to_device(image, "cpu"), torch.from_numpy(image.copy()))
+    moved = host_to_device(flags, torch.device("cpu"))
+    assert moved.dtype == torch.bool and moved.tolist() == [True, False, True]

@@ -33,7 +33,7 @@ from torch.nn import functional as F
 
 from lompo.algos.sac import soft_update
 from lompo.algos.spec import AlgorithmSpec, Metrics, check_positive
-from lompo.data.samplers import DeviceFrames, TransitionSampler
+from lompo.data.samplers import DeviceFrames, TransitionSampler, host_to_device
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
 from lompo.nets.precision import check_precision, compute_in, use_precision
@@ -353,7 +353,7 @@ class DrQ:
     def batch(self) -> dict[str, torch.Tensor]:
         """A sampled batch on the device, observations augmented (independently for obs and next obs)."""
         raw = self.sampler.sample()
-        batch = {k: torch.as_tensor(v, device=self.device) for k, v in raw.items()}
+        batch = {k: host_to_device(v, self.device) for k, v in raw.items()}
         pad = self.config.shift_pad
         batch["obs"] = random_shift(batch["obs"], pad, self.augment_rng).float()
         batch["next_obs"] = random_shift(batch["next_obs"], pad, self.augment_rng).float()
@@ -448,7 +448,7 @@ class DrQ:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             for _ in range(batches):
-                batch = {k: torch.as_tensor(v, device=self.device) for k, v in sampler.sample().items()}
+                batch = {k: host_to_device(v, self.device) for k, v in sampler.sample().items()}
                 h = self.encoder(batch["obs"].float(), batch.get("proprio"))
                 metrics: dict = {}
                 if c.objective != "bc":

@@ -40,7 +40,7 @@ from lompo.algos.world_model import (
     reward_r2,
     sample_prior_members,
 )
-from lompo.data.samplers import SequenceSampler, proprio_size
+from lompo.data.samplers import SequenceSampler, host_to_device, proprio_size
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
 from lompo.nets import ConvDecoder, ConvEncoder, EnsembleRSSM, LatentState, mlp
@@ -365,7 +365,7 @@ class LatentReplay:
         self.size = int(min(self.size + n, self.capacity))
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
-        index = torch.from_numpy(rng.integers(0, self.size, batch_size)).to(self.device, non_blocking=True)
+        index = host_to_device(rng.integers(0, self.size, batch_size), self.device)
         return {k: v[index] for k, v in self.data.items()}
 
     def state_dict(self) -> dict:

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from lompo.algos.spec import Metrics
-from lompo.data.samplers import SEQUENCE_KEYS, DeviceFrames, SequenceSampler
+from lompo.data.samplers import SEQUENCE_KEYS, DeviceFrames, SequenceSampler, host_to_device
 from lompo.data.store import EpisodeStore
 from lompo.errors import ConfigError
 from lompo.nets import LatentState
@@ -28,7 +28,7 @@ def batch_to_torch(batch: dict[str, np.ndarray], device) -> dict[str, torch.Tens
         if isinstance(value, torch.Tensor):  # frames gathered in device memory (resident_frames)
             out[key] = value.to(device)
             continue
-        tensor = torch.as_tensor(value, device=device)
+        tensor = host_to_device(value, device)
         out[key] = tensor if value.dtype in (np.uint8, np.bool_) else tensor.float()
     return out
 

@@ -35,6 +35,19 @@ def _gather(array: np.ndarray, index: np.ndarray) -> np.ndarray:
     return out.reshape(*index.shape, *array.shape[1:])
 
 
+def host_to_device(array: np.ndarray, device: Any) -> Any:
+    """A host array as a tensor on ``device`` (sharing its memory on the CPU). To a GPU through pinned
+    memory and queued without waiting: a copy from pageable memory waits for every kernel queued before it
+    (CUDA's rule for pageable transfers), i.e. for the step still running there."""
+    import torch
+
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    device = torch.device(device)
+    if device.type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
 class StoreFrames:
     """Frames read from the store (a memory map) on the host: numpy arrays."""
 
@@ -66,7 +79,7 @@ class DeviceFrames:
             self.images[start : start + chunk] = torch.from_numpy(np.array(images[start : start + chunk]))
 
     def gather(self, index: np.ndarray) -> Any:
-        return self.images[self.torch.from_numpy(np.ascontiguousarray(index)).to(self.images.device)]
+        return self.images[host_to_device(index, self.images.device)]
 
     def stacked(self, index: np.ndarray) -> Any:
         frames = self.gather(index)

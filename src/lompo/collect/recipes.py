@@ -271,6 +271,23 @@ def _render_env(task: TaskSpec, image_sizes: tuple[int, ...], render_profile: st
     return make_env(task, image_sizes[0], extra_image_sizes=tuple(image_sizes[1:]), render_profile=render_profile)
 
 
+def _write_state_rollouts(
+    writer: DatasetWriter, render_profile: str, num_episodes: int, make_state_policy, progress: bool
+) -> dict:
+    """Roll out and render episodes ``0..num_episodes-1`` of a policy that acts on the state:
+    ``make_state_policy(index, action_seed, action_space)`` gives ``policy(state) -> action``."""
+    env = _render_env(writer.task, writer.image_sizes, render_profile)
+
+    def make_policy(index, action_seed):
+        act = make_state_policy(index, action_seed, env.action_space)
+        return lambda obs, info: act(info["proprio"])
+
+    try:
+        return _write_rollouts(writer, env, num_episodes, make_policy, progress)
+    finally:
+        env.close()
+
+
 def collect_random(task: str | TaskSpec, out: Path | str, *, size: int | None = None,
                    episodes: int | None = None, image_sizes: tuple[int, ...] = (64,),
                    render_profile: str = "standard", seed: int = 0, action_repeat: int | None = None,
@@ -314,16 +331,8 @@ def collect_policy(task: TaskSpec, out: Path | str, recipe: str, agent: Path, le
     source = f"{agent.name}/frame_{level.frame:08d}"
     writer.prepare(render_profile, source)
     actor = load_actor(agent, level.frame)
-    env = _render_env(task, writer.image_sizes, render_profile)
-
-    def make_policy(index, action_seed):
-        sample = SampledActions(actor, action_seed)
-        return lambda obs, info: sample(info["proprio"])
-
-    try:
-        collection = _write_rollouts(writer, env, num_episodes, make_policy, progress)
-    finally:
-        env.close()
+    make_state_policy = lambda index, action_seed, space: SampledActions(actor, action_seed)  # noqa: E731
+    collection = _write_state_rollouts(writer, render_profile, num_episodes, make_state_policy, progress)
     behaviour = {
         "source": source,
         "policy": f"SAC {recipe} checkpoint, actions sampled from the actor",

@@ -165,7 +165,7 @@ def collect_scripted(task: TaskSpec, out: Path | str, recipe: str, levels: Noise
                      render_profile: str = "standard", seed: int = 0, references: dict | None = None,
                      extra: dict | None = None, progress: bool = True) -> list[Path]:  # fmt: skip
     """One recipe's episodes of the noisy scripted policy (:meth:`NoiseLevels.schedule`), rendered."""
-    from lompo.collect.recipes import DatasetWriter, _num_episodes, _render_env, _write_rollouts
+    from lompo.collect.recipes import DatasetWriter, _num_episodes, _write_state_rollouts
 
     first, last = levels.schedule(recipe, protocol)
     count = _num_episodes(task, recipe, size, episodes)
@@ -173,17 +173,12 @@ def collect_scripted(task: TaskSpec, out: Path | str, recipe: str, levels: Noise
     source = f"scripted:{levels.policy}, noise {first:.4g} to {last:.4g}"
     writer.prepare(render_profile, source)
     policy = scripted_policy(task)
-    env = _render_env(task, writer.image_sizes, render_profile)
-    low, high = env.action_space.low, env.action_space.high
 
-    def make_policy(index, action_seed):
-        act = noisy(policy, episode_noise(first, last, index, count), low, high, np.random.default_rng(action_seed))
-        return lambda obs, info: act(info["proprio"])
+    def make_state_policy(index, action_seed, space):
+        noise = episode_noise(first, last, index, count)
+        return noisy(policy, noise, space.low, space.high, np.random.default_rng(action_seed))
 
-    try:
-        collection = _write_rollouts(writer, env, count, make_policy, progress)
-    finally:
-        env.close()
+    collection = _write_state_rollouts(writer, render_profile, count, make_state_policy, progress)
     behaviour = {
         "source": source,
         "policy": f"{levels.policy} (metaworld.policies) with Gaussian action noise, clipped; the noise falls "

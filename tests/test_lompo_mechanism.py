@@ -295,6 +295,9 @@ def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cart
     assert reality["episodes"] == 2 and len(reality["return"]) == len(reality["model_return"]) == 2
     assert all(len(reality["series"][k]) == 50 for k in ("real", "model", "imagined"))
     assert sum(reality["series"]["real"]) == pytest.approx(reality["return"][0])
+    # the run's own evaluation episodes: its first is the final evaluation's (one episode at `tiny`)
+    final = json.loads((run.path / "final.json").read_text())
+    assert reality["return"][0] == pytest.approx(final["returns"][0], abs=1e-3)
     assert sum(reality["series"]["model"]) == pytest.approx(reality["model_return"][0], rel=1e-5)
     assert "the policy in reality" in printed
     pngs = sorted(p.name.rsplit("-", 1)[1] for p in json_path.parent.glob("*.png"))

@@ -778,7 +778,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint", help="a checkpoint folder name under RUN/checkpoints (default: the latest)")
     p.add_argument(
-        "--policy-episodes", type=int, default=2, help="episodes the trained policy plays in the environment (0: none)"
+        "--policy-episodes",
+        type=int,
+        default=2,
+        help="episodes the policy plays in the environment, the first of its evaluation (0: none)",
     )
     p.set_defaults(func=cmd_diagnose)
 

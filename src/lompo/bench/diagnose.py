@@ -21,10 +21,11 @@ For a trained LOMPO world model (``lompo``, ``lmbrl``, ``offline_slac``) and seq
    change across states (:meth:`Diagnosis.action_sensitivity`).
 4. **Per-head training statistics** from the run's ``metrics.jsonl`` (gradient norms and KL per head).
 5. **The policy in reality** (:func:`policy_in_reality`; needs the dataset's environment): the trained
-   policy plays episodes; along its real frames, the real reward per step against the model's reward
-   on the posterior of the same frames (what the model believes happened) and against the reward of
-   the ``H``-step policy rollouts the agent phase would start from those states (what the critic is
-   trained on), with the penalty there. A model reward far above the real one is the exploitation the
+   policy plays the first episodes of the run's own evaluation (same environment seeds and latent
+   draws, so their returns are the first of ``final.json``'s); along its real frames, the real reward
+   per step against the model's reward on the posterior of the same frames (what the model believes
+   happened) and against the reward of the ``H``-step policy rollouts the agent phase would start from
+   those states (what the critic is trained on), with the penalty there. A model reward far above the real one is the exploitation the
    penalty was meant to prevent; the penalty beside it says whether it saw it.
 
 Writes ``RUN/diagnostics/<dataset>.json`` and PNG plots beside it; ``lompo report`` shows them.
@@ -50,6 +51,7 @@ from lompo.nets import LatentState
 from lompo.nets.conv import preprocess
 from lompo.nets.rssm import gaussian_kl
 from lompo.runtime.evaluate import has_task, make_eval_env, run_episodes
+from lompo.runtime.trainer import EVAL_SEED
 
 BINS = 10
 
@@ -312,9 +314,9 @@ def head_statistics(metrics_path: Path) -> dict:
 
 @torch.no_grad()
 def policy_in_reality(algo: Lompo, store: EpisodeStore, episodes: int, seed: int) -> dict:
-    """Section 5 of the module docstring. The policy plays the episodes ``lompo evaluate --seed SEED``
-    plays (environment seeds ``seed + i``, latents sampled from a torch RNG seeded with ``seed``, mean
-    actions), so the returns are the evaluation's; then the agent phase's rollouts
+    """Section 5 of the module docstring. The policy plays as :func:`lompo.runtime.evaluate.evaluate` with
+    ``seed`` (environment seeds ``seed + i``, latents sampled from a torch RNG seeded with ``seed``, mean
+    actions), so the returns are that evaluation's; then the agent phase's rollouts
     (:meth:`Lompo.penalized_step`, actions sampled from the actor) start from every state it passed.
     Per-step means over all episodes; ``series`` holds the first episode step by step (for the plot)."""
     horizon = algo.config.horizon
@@ -425,7 +427,8 @@ def diagnose(
         fit = diagnosis.fit()
         reality = None
         if policy_episodes > 0 and has_task(own_store):  # the policy plays in its dataset's environment
-            reality = policy_in_reality(algo, own_store, policy_episodes, seed)
+            # the run's own evaluation episodes, so the returns are the first ones of its final.json
+            reality = policy_in_reality(algo, own_store, policy_episodes, EVAL_SEED)
     result = {
         "run": str(run.path),
         "algo": run.settings.algo,

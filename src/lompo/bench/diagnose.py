@@ -25,8 +25,9 @@ For a trained LOMPO world model (``lompo``, ``lmbrl``, ``offline_slac``) and seq
    draws, so their returns are the first of ``final.json``'s); along its real frames, the real reward
    per step against the model's reward on the posterior of the same frames (what the model believes
    happened) and against the reward of the ``H``-step policy rollouts the agent phase would start from
-   those states (what the critic is trained on), with the penalty there. A model reward far above the real one is the exploitation the
-   penalty was meant to prevent; the penalty beside it says whether it saw it.
+   those states (what the critic is trained on), with the penalty there. A model reward far above the
+   real one is the exploitation the penalty was meant to prevent; the penalty beside it says whether it
+   saw it.
 
 Writes ``RUN/diagnostics/<dataset>.json`` and PNG plots beside it; ``lompo report`` shows them.
 """

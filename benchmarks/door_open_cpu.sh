@@ -5,7 +5,7 @@
 # seeds each, cpu preset, two runs side by side with one torch thread each. Evaluations report the
 # success rate beside the return (LOMPO Table 1 reports success). Rerunning continues every step;
 # then: lompo results OUT; lompo report OUT.
-#   bash benchmarks/door_open_cpu.sh [DATA_ROOT=data/lompo] [OUT=runs/door-open]
+#   [WORKERS=2] bash benchmarks/door_open_cpu.sh [DATA_ROOT=data/lompo] [OUT=runs/door-open]
 set -uo pipefail
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,/^set -uo/p' "$0" | grep '^#' | cut -c3-; exit 0; fi
 cd "$(dirname "$0")/.."
@@ -21,5 +21,5 @@ for recipe in medium_expert expert; do
   folders+=("$folder")
 done
 data_list=$(IFS=,; echo "${folders[*]}")
-"$lompo" bench --algos lompo,bc --data "$data_list" --seeds 0,1,2 --preset cpu --workers 2 --set threads=1 \
+"$lompo" bench --algos lompo,bc --data "$data_list" --seeds 0,1,2 --preset cpu --workers "${WORKERS:-2}" --set threads=1 \
   --set lompo:eval_every=2500 --set bc:eval_every=2500 --out "$out"

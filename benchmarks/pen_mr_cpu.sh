@@ -6,7 +6,7 @@
 # and BC, 3 seeds each, cpu preset, two runs side by side with one torch thread each. Evaluations report
 # the success rate beside the return (LOMPO Table 1 reports success). Rerunning continues every step;
 # then: lompo results OUT; lompo report OUT.
-#   bash benchmarks/pen_mr_cpu.sh [DATA_ROOT=data/lompo] [OUT=runs/pen-mr]    (SAC_FRAMES=400000)
+#   [WORKERS=2] bash benchmarks/pen_mr_cpu.sh [DATA_ROOT=data/lompo] [OUT=runs/pen-mr]    (SAC_FRAMES=400000)
 set -uo pipefail
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,/^set -uo/p' "$0" | grep '^#' | cut -c3-; exit 0; fi
 cd "$(dirname "$0")/.."
@@ -17,5 +17,5 @@ folder="$data/adroit_AdroitHandPen-v1/medium_replay/64px"
 [ -f "$folder/dataset.json" ] || { /usr/bin/time -f "medium_replay collection: %e s" "$lompo" collect --task adroit-pen \
   --protocol lompo --recipe medium_replay --size 20000 --image-size 64 --render fast --sac-frames "${SAC_FRAMES:-400000}" \
   --threads 1 --out "$data" --no-progress || exit 1; }
-"$lompo" bench --algos lompo,bc --data "$folder" --seeds 0,1,2 --preset cpu --workers 2 --set threads=1 \
+"$lompo" bench --algos lompo,bc --data "$folder" --seeds 0,1,2 --preset cpu --workers "${WORKERS:-2}" --set threads=1 \
   --set lompo:eval_every=2500 --set bc:eval_every=2500 --out "$out"

@@ -77,6 +77,21 @@ def test_the_pen_goal_is_fixed():
         env.close()
 
 
+def test_door_open_starts_every_episode_in_the_same_state():
+    """Meta-World fixes the door and hand positions when the env is built (docs/robots.md): evaluation
+    seeds do not vary the start, so a deterministic policy plays one episode ten times."""
+    env = make_env("door-open", 16, render_profile="fast", observation="state")
+    try:
+        starts = []
+        for seed in (0, 1, 1_000_000):
+            env.reset(seed=seed)
+            starts.append(env.physics_state())
+        np.testing.assert_array_equal(starts[0], starts[1])
+        np.testing.assert_array_equal(starts[0], starts[2])
+    finally:
+        env.close()
+
+
 def test_episodes_last_the_task_length_and_robots_refuse_what_they_cannot_do():
     spec = replace(get_task("adroit-pen"), episode_length=12)
     env = make_env(spec, 16, render_profile="fast")

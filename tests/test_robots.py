@@ -77,10 +77,11 @@ def test_the_pen_goal_is_fixed():
         env.close()
 
 
-def test_door_open_starts_every_episode_in_the_same_state():
-    """Meta-World fixes the door and hand positions when the env is built (docs/robots.md): evaluation
-    seeds do not vary the start, so a deterministic policy plays one episode ten times."""
-    env = make_env("door-open", 16, render_profile="fast", observation="state")
+@pytest.mark.parametrize("task", ["door-open", "adroit-pen", "dclaw-screw"])
+def test_every_robot_episode_starts_in_the_same_state(task):
+    """The start does not depend on the reset seed (docs/robots.md): a deterministic policy plays one
+    episode at every evaluation."""
+    env = make_env(task, 16, render_profile="fast", observation="state")
     try:
         starts = []
         for seed in (0, 1, 1_000_000):

@@ -300,6 +300,8 @@ def test_diagnose_writes_json_and_plots_and_the_report_shows_them(tmp_path, cart
     assert reality["return"][0] == pytest.approx(final["returns"][0], abs=1e-3)
     assert sum(reality["series"]["model"]) == pytest.approx(reality["model_return"][0], rel=1e-5)
     assert "the policy in reality" in printed
+    assert 0 < reality["image_mse"] < 1 and 0 < reality["image_mse_dataset"] < 1  # pixels in [-0.5, 0.5]
+    assert "pixel error on the policy's frames" in printed
     pngs = sorted(p.name.rsplit("-", 1)[1] for p in json_path.parent.glob("*.png"))
     assert pngs == ["actions.png", "open_loop.png", "penalty.png", "policy.png"]
     page = write_report(tmp_path / "run").read_text()
@@ -337,6 +339,27 @@ def test_policy_in_reality_compares_real_believed_and_imagined_reward(cartpole):
     played = evaluate(algo.policy(), store, 2, seed=11)
     assert reality["return"] == pytest.approx(played["returns"], abs=1e-3)
     assert reality["real_reward"] == pytest.approx(np.mean(played["returns"]) / 50, abs=1e-4)
+
+
+def test_policy_in_reality_measures_the_pixel_error_on_every_frame_the_policy_saw(cartpole):
+    """Known answer: a decoder that draws grey (0 after preprocessing) everywhere has, on each frame,
+    the mean of the frame's preprocessed pixels squared; over both episodes' 2 × 50 frames."""
+    from lompo.bench.diagnose import policy_in_reality
+    from lompo.runtime.evaluate import make_eval_env, run_episodes
+
+    store = load_store(cartpole[32])
+    torch.manual_seed(0)
+    algo = Lompo(LompoConfig(**PRESETS["tiny"]), store)
+    algo.model.decode = lambda features: torch.zeros((*features.shape[:-1], 3, 32, 32))
+    reality = policy_in_reality(algo, store, episodes=2, seed=11)
+    env = make_eval_env(store, seed=11)
+    try:
+        frames = run_episodes(algo.policy(), env, 2, 11, record_episodes=2).frames
+    finally:
+        env.close()
+    assert len(frames) == 100
+    expected = np.mean([((np.asarray(f, np.float64) / 255.0 - 0.5) ** 2).mean() for f in frames])
+    assert reality["image_mse"] == pytest.approx(expected, rel=1e-5)
 
 
 def test_eval_latent_setting_chooses_the_inference_and_rejects_nonsense(tmp_path, cartpole):

@@ -449,6 +449,11 @@ def cmd_diagnose(args) -> int:
             f"{reality['imagined_reward']:.3f} (real {reality['real_reward_ahead']:.3f}), penalty u "
             f"{reality['penalty']:.3f} -> penalised {reality['penalized_imagined_reward']:.3f}"
         )
+        reference = reality.get("image_mse_dataset")
+        print(
+            f"decoded frames' pixel error on the policy's frames {reality['image_mse']:.4f}"
+            + (f", on the dataset's {reference:.4f}" if reference is not None else "")
+        )
     print(f"wrote {path} and its plots")
     return 0
 

@@ -27,7 +27,10 @@ For a trained LOMPO world model (``lompo``, ``lmbrl``, ``offline_slac``) and seq
    happened) and against the reward of the ``H``-step policy rollouts the agent phase would start from
    those states (what the critic is trained on), with the penalty there. A model reward far above the
    real one is the exploitation the penalty was meant to prevent; the penalty beside it says whether it
-   saw it.
+   saw it. The decoded posterior's pixel error on the policy's frames against the same error on the
+   dataset's windows says whether the policy went where the encoder has never been: there a wrong
+   model reward can come with a penalty as low as on the data (the encoder maps the frame onto a seen
+   latent, where the heads agree).
 
 Writes ``RUN/diagnostics/<dataset>.json`` and PNG plots beside it; ``lompo report`` shows them.
 """
@@ -157,6 +160,13 @@ class Diagnosis:
                 reward_r2(torch.stack(predictions, 1), reward[:, 1:], step_valid)
             )
         return out
+
+    def reconstruction_error(self) -> float:
+        """Mean squared error per pixel of the posterior's decoded frames on the dataset's windows: the
+        reference for the same error on the policy's frames (:func:`policy_in_reality`)."""
+        features = torch.cat([self.post["deter"], self.post["stoch"]], -1)
+        error = (self.model.decode(features) - preprocess(self.batch["image"])).pow(2).mean((-3, -2, -1))
+        return float(error[self.batch["mask"]].mean())
 
     def open_loop(self) -> dict[str, dict[str, list[float]]]:
         """Errors per horizon step for each head (its mean at every step) and the ensemble (random head
@@ -331,14 +341,20 @@ def policy_in_reality(algo: Lompo, store: EpisodeStore, episodes: int, seed: int
         paths.append(LatentState(torch.cat([s.deter for s in visited]), torch.cat([s.stoch for s in visited])))
 
     try:
-        episodes_played = run_episodes(policy, env, episodes, seed, on_episode_end=keep_path)
+        episodes_played = run_episodes(policy, env, episodes, seed, record_episodes=episodes, on_episode_end=keep_path)
     finally:
         env.close()
     played = list(zip(episodes_played.step_rewards, paths))
-    real, believed, imagined, penalty, real_ahead = [], [], [], [], []
+    real, believed, imagined, penalty, real_ahead, image_error = [], [], [], [], [], []
     series: dict[str, list[float]] = {}
+    start = 0
     for i, (rewards, visited) in enumerate(played):
         model_reward = algo.model.reward(visited.features)[1:].cpu().numpy()  # r̂ of s_{t+1}: reward of step t
+        frames = np.stack(episodes_played.frames[start : start + len(rewards)])  # x_0..x_{T-1}: seen before acting
+        start += len(rewards)
+        decoded = algo.model.decode(visited.features[: len(rewards)])  # s_t was inferred from x_t
+        image = preprocess(torch.as_tensor(frames, device=decoded.device))
+        image_error.append((decoded - image).pow(2).mean((-3, -2, -1)).cpu().numpy())
         raw, u = _policy_rollouts(algo, LatentState(visited.deter[:-1], visited.stoch[:-1]), horizon)
         full = len(rewards) - horizon + 1  # starts whose next H real rewards all exist
         real.append(np.asarray(rewards))
@@ -361,6 +377,7 @@ def policy_in_reality(algo: Lompo, store: EpisodeStore, episodes: int, seed: int
         "real_reward_ahead": float(np.concatenate(real_ahead).mean()),
         "penalty": penalty_mean,
         "penalized_imagined_reward": imagined_mean - algo.config.penalty_scale * penalty_mean,
+        "image_mse": float(np.concatenate(image_error).mean()),
         "series": series,
     }
 
@@ -430,6 +447,7 @@ def diagnose(
         if policy_episodes > 0 and has_task(own_store):  # the policy plays in its dataset's environment
             # the run's own evaluation episodes, so the returns are the first ones of its final.json
             reality = policy_in_reality(algo, own_store, policy_episodes, EVAL_SEED)
+            reality["image_mse_dataset"] = diagnosis.reconstruction_error() if data is None else None
     result = {
         "run": str(run.path),
         "algo": run.settings.algo,

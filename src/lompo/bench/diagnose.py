@@ -593,8 +593,8 @@ def write_plots(result: dict, prefix: Path) -> list[Path]:
         ax.set_xlabel("environment step of the policy's first episode")
         ax.set_ylabel("reward per step")
         ax.legend(fontsize=7)
-        pixels = f"; pixel error on its frames {reality['image_mse']:.4f}" if "image_mse" in reality else ""
-        if pixels and reality.get("image_mse_dataset") is not None:
+        pixels = f"; pixel error on its frames {reality['image_mse']:.4f}"
+        if reality.get("image_mse_dataset") is not None:
             pixels += f" (dataset {reality['image_mse_dataset']:.4f})"
         ax.set_title(
             f"the policy in reality: return {reality['return'][0]:.0f}, "

@@ -293,3 +293,54 @@ def test_tables_give_the_iqm_with_a_bootstrap_interval_from_five_seeds(tmp_path)
     assert low <= iqm <= high and low >= 10.0 and high <= 500.0
     assert iqm_interval(scores) == (iqm, low, high)  # seeded bootstrap: the same interval every time
     assert "30.0 [" in table
+
+
+def test_robot_tables_give_success_rate_and_normalized_return_next_to_lompo_table1(tmp_path):
+    """Runs that report a success flag get a success-rate table and a normalized-return table (the LOMPO
+    paper's unit, with the dataset's own normalized mean); the report puts them next to LOMPO Table 1.
+    A sweep without success flags gets neither."""
+    from lompo.bench.report import write_report
+    from lompo.bench.results import write_results
+
+    def sweep(root, task, outcomes):
+        data = tmp_path / f"data-{task}"
+        data.mkdir(exist_ok=True)
+        (data / "dataset.json").write_text(
+            json.dumps({"task": task, "recipe": "medium_expert", "statistics": {"mean": 50.0}})
+        )
+        for (algo, seed), (ret, success) in outcomes.items():
+            run = root / "door_open-medium_expert-64px" / algo / f"seed{seed}"
+            run.mkdir(parents=True)
+            (run / "config.json").write_text(json.dumps({"run": {"algo": algo, "data": str(data), "seed": seed}}))
+            final = {"return_mean": ret, "return_std": 0.0, "score_vd4rl": ret / 10, "episodes": 10,
+                     "steps": {"train": 10}, "wall_time": 1.0, "score_d4rl": 100 * ret / 200,
+                     "reference_random": 0.0, "reference_expert": 200.0}  # fmt: skip
+            if success is not None:
+                final["success_rate"] = success
+            (run / "final.json").write_text(json.dumps(final))
+
+    robots = tmp_path / "robots"
+    sweep(robots, "door-open", {("lompo", 0): (0.0, 0.0), ("lompo", 1): (100.0, 0.5), ("bc", 0): (180.0, 1.0)})
+    rows, table = write_results(robots)
+    success = {(r["algo"], r["seed"]): r["success_rate"] for r in rows}
+    assert success == {("lompo", 0): 0.0, ("lompo", 1): 0.5, ("bc", 0): 1.0}
+    rates, normalized = table[: table.index("Final normalized return")], table[table.index("Final normalized return") :]
+    assert (
+        "Final success rate (%)" in rates
+        and "| lompo | 25.0 ± 25.0 (2/2) |" in rates
+        and "| bc | 100.0 (1/1) |" in rates
+    )
+    assert "| lompo | 25.0 ± 25.0 (2/2) |" in normalized and "| bc | 90.0 (1/1) |" in normalized
+    assert "| dataset mean | 25.0 |" in normalized  # 100 (50 - 0) / (200 - 0)
+    page = write_report(robots, videos=False).read_text()
+    lompo_section = page[page.index("Compared with LOMPO Table 1") :]
+    assert "<td>lompo</td><td>95.7</td><td>25.0 ± 25.0</td><td>25.0 ± 25.0</td>" in lompo_section
+    assert "<td>bc</td><td>72.2</td><td>90.0</td><td>100.0</td>" in lompo_section
+    assert "<td>cql</td><td>0.0</td><td>not run</td>" in lompo_section
+    assert "success 50 %" in page
+
+    dmc = tmp_path / "dmc"
+    sweep(dmc, "cartpole-swingup", {("lompo", 0): (120.0, None)})
+    _, table = write_results(dmc)
+    assert "success rate" not in table and "normalized return" not in table
+    assert "LOMPO Table 1" not in write_report(dmc, videos=False).read_text()

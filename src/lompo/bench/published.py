@@ -1,7 +1,11 @@
-"""Published results to compare against: V-D4RL Table 1 (Lu et al. 2022).
+"""Published results to compare against: V-D4RL Table 1 (Lu et al. 2022) and LOMPO Table 1
+(Rafailov et al. 2021).
 
-Final score = return / 10, mean and std over seeds; "Data Mean" is the dataset's mean score.
+V-D4RL: final score = return / 10, mean and std over seeds; "Data Mean" is the dataset's mean score.
 V-D4RL's "mixed" datasets are our ``medium_replay``, its "medexp" our ``medium_expert``.
+LOMPO: "undiscounted average returns normalized to roughly lie between 0 and 100, where a score of 0
+corresponds to a random policy, and 100 corresponds to an expert" (its Table 1 caption), one number
+per cell (no seeds or spread given), on the authors' own datasets (LOMPO appendix A).
 """
 
 from __future__ import annotations
@@ -34,3 +38,27 @@ def vd4rl_table1(task: str, recipe: str) -> dict | None:
     if row is None:
         return None
     return {"scores": dict(zip(ALGOS, row[:-1])), "data_mean": row[-1]}
+
+
+LOMPO_ALGOS = ("lompo", "lmbrl", "offline_slac", "cql", "bc")
+
+# (task, recipe) -> (LOMPO, LMBRL, Offline SLAC, CQL, BC), normalized returns.
+_LOMPO_TABLE1 = {
+    ("walker-walk", "medium_replay"): (74.9, 44.7, -0.1, 14.7, 5.3),
+    ("walker-walk", "medium_expert"): (91.7, 76.3, 32.8, 45.1, 15.6),
+    ("walker-walk", "expert"): (75.8, 24.5, 11.3, 40.3, 11.8),
+    ("dclaw-screw", "medium_replay"): (71.8, 72.4, 65.9, 26.3, 11.7),
+    ("dclaw-screw", "medium_expert"): (100.4, 96.2, 76.3, 30.3, 27.6),
+    ("dclaw-screw", "expert"): (99.2, 90.8, 63.4, 24.2, 25.2),
+    ("adroit-pen", "medium_replay"): (82.8, 5.2, 5.4, 25.8, 46.7),
+    ("adroit-pen", "medium_expert"): (94.6, 0.0, -1.7, 43.5, 41.8),
+    ("adroit-pen", "expert"): (96.1, 0.2, -0.4, 51.4, 45.4),
+    ("door-open", "medium_expert"): (95.7, 0.0, 0.0, 0.0, 72.2),
+    ("door-open", "expert"): (0.0, 0.0, 0.0, 0.0, 97.4),
+}
+
+
+def lompo_table1(task: str, recipe: str) -> dict[str, float] | None:
+    """``{algo: normalized return}`` of LOMPO Table 1 for one of its task/dataset pairs, else None."""
+    row = _LOMPO_TABLE1.get((task, recipe))
+    return None if row is None else dict(zip(LOMPO_ALGOS, row))

@@ -1,7 +1,8 @@
 """``lompo report RUN_OR_SWEEP``: one self-contained HTML page (no network needed to view it).
 
-The page holds the results table (score mean ± std over seeds), the learning curves, for
-V-D4RL's own datasets the published Table 1 scores next to ours, and per run: its scores,
+The page holds the results table (score mean ± std over seeds; for robot tasks also the success
+rate and the normalized return), the learning curves, for V-D4RL's and LOMPO's task/dataset pairs
+the published Table 1 scores next to ours, and per run: its scores,
 policy video (GIF), model-sample strip (PNG) and resolved config. Images are embedded as
 ``data:`` URIs; there is no script and no external resource. The policy GIFs are most of the page's
 weight (about 1.3 MB per run, base64), so ``videos=False`` (``lompo report --no-videos``) leaves them out for
@@ -17,13 +18,15 @@ import time
 from pathlib import Path
 
 from lompo.bench.published import ALGOS as PUBLISHED_ALGOS
-from lompo.bench.published import vd4rl_table1
+from lompo.bench.published import LOMPO_ALGOS, lompo_table1, vd4rl_table1
 from lompo.bench.results import (
     data_mean_label,
     dataset_meta,
+    finished_values,
     generalization_grid,
     iqm_grid,
     mean_std,
+    outcome_grids,
     plot_curves,
     score_grid,
     write_results,
@@ -61,36 +64,61 @@ def scores_table(rows: list[dict]) -> str:
     header, body = score_grid(rows)
     iqm = iqm_grid(rows)
     generalization = generalization_grid(rows)
+    outcomes = "".join(f"<h3>Final {html.escape(title)}</h3>" + _table(*grid) for title, grid in outcome_grids(rows))
     return (
         _table(header, body)
+        + outcomes
         + ("" if iqm is None else _table(*iqm))
         + ("" if generalization is None else "<h3>Generalization</h3>" + _table(*generalization))
     )
 
 
 def published_section(rows: list[dict]) -> str:
-    """Ours next to V-D4RL Table 1 for every dataset of the sweep that is one of V-D4RL's."""
-    parts = []
+    """Ours next to V-D4RL Table 1 and LOMPO Table 1 for every dataset of the sweep that is one of
+    theirs (by the task and recipe in its ``dataset.json``)."""
+    vd4rl, lompo = [], []
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         mine = [r for r in rows if r["dataset"] == dataset]
         meta = dataset_meta(Path(mine[0]["run"]))
-        published = vd4rl_table1(meta.get("task", ""), meta.get("recipe", ""))
-        if published is None:
-            continue
-        body = []
-        for algo in PUBLISHED_ALGOS:
-            ours = [float(r["score"]) for r in mine if r["algo"] == algo and r["status"] == "finished"]
-            mean, std = published["scores"][algo]
-            body.append([algo, f"{mean:.1f} ± {std:.1f}", mean_std(ours) if ours else "not run"])
-        body.append(["dataset mean", f"{published['data_mean']:.1f}", data_mean_label(mine, scale=0.1)])
-        parts.append(f"<h3>{html.escape(dataset)}</h3>" + _table(["algorithm", "V-D4RL Table 1", "ours"], body))
-    if not parts:
-        return ""
-    return (
-        "<h2>Compared with V-D4RL Table 1</h2><p class=muted>Final score = return / 10, mean ± std over "
-        "seeds. Published: Lu et al. 2022, Table 1 (their own datasets; ours are rebuilt with lompo "
-        "collect, so the data can differ).</p>" + "".join(parts)
-    )
+        task, recipe = meta.get("task", ""), meta.get("recipe", "")
+
+        published = vd4rl_table1(task, recipe)
+        if published is not None:
+            body = []
+            for algo in PUBLISHED_ALGOS:
+                ours = finished_values(mine, algo)
+                mean, std = published["scores"][algo]
+                body.append([algo, f"{mean:.1f} ± {std:.1f}", mean_std(ours) if ours else "not run"])
+            body.append(["dataset mean", f"{published['data_mean']:.1f}", data_mean_label(mine, scale=0.1)])
+            vd4rl.append(f"<h3>{html.escape(dataset)}</h3>" + _table(["algorithm", "V-D4RL Table 1", "ours"], body))
+        published = lompo_table1(task, recipe)
+        if published is not None:
+            body = []
+            for algo in LOMPO_ALGOS:
+                ours = finished_values(mine, algo, "score_d4rl")
+                success = finished_values(mine, algo, "success_rate", 100.0)
+                body.append(
+                    [algo, f"{published[algo]:.1f}", mean_std(ours) if ours else "not run", mean_std(success) or "-"]
+                )
+            lompo.append(
+                f"<h3>{html.escape(dataset)}</h3>"
+                + _table(["algorithm", "LOMPO Table 1", "ours (normalized)", "ours: success %"], body)
+            )
+    parts = []
+    if vd4rl:
+        parts.append(
+            "<h2>Compared with V-D4RL Table 1</h2><p class=muted>Final score = return / 10, mean ± std over "
+            "seeds. Published: Lu et al. 2022, Table 1 (their own datasets; ours are rebuilt with lompo "
+            "collect, so the data can differ).</p>" + "".join(vd4rl)
+        )
+    if lompo:
+        parts.append(
+            "<h2>Compared with LOMPO Table 1</h2><p class=muted>Normalized return = 100 (R − R_random) / "
+            "(R_expert − R_random) with the reference returns in the dataset's dataset.json, mean ± std over "
+            "seeds. Published: Rafailov et al. 2021, Table 1 (one number per cell, on their own datasets "
+            "and budget).</p>" + "".join(lompo)
+        )
+    return "".join(parts)
 
 
 def diagnostics_section(run: Path) -> list[str]:
@@ -136,9 +164,12 @@ def run_card(row: dict, *, videos: bool = True) -> str:
     ]
     if row["status"] == "finished":
         d4rl = f", D4RL-normalized {float(row['score_d4rl']):.1f}" if row.get("score_d4rl") not in (None, "") else ""
+        success = (
+            f", success {100 * float(row['success_rate']):.0f} %" if row.get("success_rate") not in (None, "") else ""
+        )
         lines.append(
             f"score {float(row['score']):.1f} (return {float(row['return_mean']):.1f} ± "
-            f"{float(row['return_std']):.1f}{d4rl}), {float(row['wall_time']):.0f} s<br>"
+            f"{float(row['return_std']):.1f}{d4rl}{success}), {float(row['wall_time']):.0f} s<br>"
         )
     elif row["status"] == "finished, not evaluated":
         lines.append("<i>finished; not evaluated (its dataset names no task)</i><br>")

@@ -1,7 +1,9 @@
 """Results of runs and sweeps: one row per run, mean +- std tables, learning curves.
 
 Scores: ``score`` is V-D4RL's ``return / 10`` (0-100 on DMC); ``score_d4rl`` is
-``100 (R - R_random) / (R_expert - R_random)`` where the dataset records reference returns.
+``100 (R - R_random) / (R_expert - R_random)`` where the dataset records reference returns (the
+unit of LOMPO's Table 1); ``success_rate`` the fraction of evaluation episodes in which the task
+succeeded at some step (robot tasks).
 Learning curves put evaluations on "offline epochs" normalised to [0, 1] (the step within the
 last phase over its length, V-D4RL Appendix C.6), the final evaluation at 1.
 """
@@ -25,6 +27,7 @@ COLUMNS = (
     "status",
     "score",
     "score_d4rl",
+    "success_rate",
     "best_score",
     "return_mean",
     "return_std",
@@ -33,6 +36,8 @@ COLUMNS = (
     "steps",
     "wall_time",
     "data_mean",
+    "reference_random",
+    "reference_expert",
     "model_reward_r2",
     "model_reward_r2_other_actions",
     "data_fingerprint",
@@ -72,6 +77,7 @@ def run_row(run: Path) -> dict:
         "status": ("finished" if scored(final) else "finished, not evaluated") if final else "unfinished",
         "score": last.get("score_vd4rl"),
         "score_d4rl": last.get("score_d4rl"),
+        "success_rate": last.get("success_rate"),
         "best_score": max(scores) if scores else None,
         "return_mean": last.get("return_mean"),
         "return_std": last.get("return_std"),
@@ -86,6 +92,9 @@ def run_row(run: Path) -> dict:
         "model_reward_r2": (final or {}).get("world_model_reward_r2"),
         # the same with other sequences' actions: low while the above is high, the reward is read from actions
         "model_reward_r2_other_actions": (final or {}).get("world_model_reward_r2_other_actions"),
+        # the returns score_d4rl is normalized by (the dataset's reference_returns, else the registry's)
+        "reference_random": last.get("reference_random"),
+        "reference_expert": last.get("reference_expert"),
         "data_fingerprint": (final or {}).get("data_fingerprint", ""),
         "lompo": versions.get("lompo", ""),
         "torch": versions.get("torch", ""),
@@ -166,10 +175,19 @@ def data_mean_label(rows: list[dict], scale: float = 1.0) -> str:
     return " / ".join(f"{m * scale:.1f}" for m in means) if means else "?"
 
 
-def score_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
+def finished_values(rows: list[dict], algo: str, key: str = "score", scale: float = 1.0) -> list[float]:
+    """``scale * row[key]`` of the finished runs of ``algo`` in ``rows`` that have it."""
+    return [
+        scale * float(r[key])
+        for r in rows
+        if r["algo"] == algo and r["status"] == "finished" and r.get(key) is not None
+    ]
+
+
+def score_grid(rows: list[dict], key: str = "score", scale: float = 1.0) -> tuple[list[str], list[list[str]]]:
     """The scores table as cells: header ``[algorithm, datasets...]``, one row per algorithm with the
-    final score mean ± std over finished seeds (finished/all), then the datasets' mean episode return
-    / 10 (V-D4RL Table 1's "data mean")."""
+    final ``key`` (times ``scale``) mean ± std over the finished seeds that have it (finished/all); for
+    ``score``, then the datasets' mean episode return / 10 (V-D4RL Table 1's "data mean")."""
     algos = list(dict.fromkeys(r["algo"] for r in rows))
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     body = []
@@ -177,15 +195,37 @@ def score_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
         cells = [algo]
         for dataset in datasets:
             mine = [r for r in rows if r["algo"] == algo and r["dataset"] == dataset]
-            done = [float(r["score"]) for r in mine if r["status"] == "finished"]
+            done = finished_values(mine, algo, key, scale)
             cells.append(f"{mean_std(done)} ({len(done)}/{len(mine)})" if mine else "")
         body.append(cells)
-    data_means = ["dataset mean"]
-    for dataset in datasets:
-        data_means.append(data_mean_label([r for r in rows if r["dataset"] == dataset], scale=0.1))
-    if rows:
+    if key == "score" and rows:
+        data_means = ["dataset mean"]
+        for dataset in datasets:
+            data_means.append(data_mean_label([r for r in rows if r["dataset"] == dataset], scale=0.1))
         body.append(data_means)
+    if key == "score_d4rl" and rows:
+        body.append(["dataset mean", *(normalized_data_mean([r for r in rows if r["dataset"] == d]) for d in datasets)])
     return ["algorithm", *datasets], body
+
+
+def normalized_data_mean(rows: list[dict]) -> str:
+    """The dataset's mean return normalized by the references its runs were scored with ("?" if unknown)."""
+    for r in rows:
+        random, expert = r.get("reference_random"), r.get("reference_expert")
+        if r.get("data_mean") is not None and random is not None and expert is not None and expert != random:
+            return f"{100 * (r['data_mean'] - random) / (expert - random):.1f}"
+    return "?"
+
+
+def outcome_grids(rows: list[dict]) -> list[tuple[str, tuple[list[str], list[list[str]]]]]:
+    """For sweeps with success flags (robot tasks): ``[(title, grid)]`` of the success rate in % and the
+    normalized return (LOMPO Table 1's unit); [] when no finished run reports a success rate."""
+    if not any(r.get("success_rate") is not None and r["status"] == "finished" for r in rows):
+        return []
+    return [
+        ("success rate (%)", score_grid(rows, "success_rate", 100.0)),
+        ("normalized return (100 (R − R_random) / (R_expert − R_random))", score_grid(rows, "score_d4rl")),
+    ]
 
 
 IQM_MIN_SEEDS = 5
@@ -220,11 +260,7 @@ def iqm_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]] | None:
     for algo in algos:
         cells = [algo]
         for dataset in datasets:
-            done = [
-                float(r["score"])
-                for r in rows
-                if r["algo"] == algo and r["dataset"] == dataset and r["status"] == "finished"
-            ]
+            done = finished_values([r for r in rows if r["dataset"] == dataset], algo)
             if len(done) >= IQM_MIN_SEEDS:
                 iqm, low, high = iqm_interval(done)
                 cells.append(f"{iqm:.1f} [{low:.1f}, {high:.1f}] ({len(done)})")
@@ -291,6 +327,8 @@ def results_table(rows: list[dict]) -> str:
     """Algorithms as rows, datasets as columns (:func:`score_grid`), in Markdown; below it the
     interquartile means (:func:`iqm_grid`) where a cell has at least five finished seeds."""
     lines = _markdown(*score_grid(rows))
+    for title, grid in outcome_grids(rows):
+        lines += ["", f"Final {title}, mean ± std over finished seeds (finished/all):", "", *_markdown(*grid)]
     iqm = iqm_grid(rows)
     if iqm is not None:
         lines += [

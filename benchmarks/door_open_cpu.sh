@@ -3,7 +3,7 @@
 # 64 px (160 episodes each; the paper's are 50K at 128 px) from the scripted policy with action noise
 # (lompo collect --scripted; state SAC does not reach an expert on 2 cores), then LOMPO and BC, 3
 # seeds each, cpu preset, two runs side by side with one torch thread each. Evaluations report the
-# success rate beside the return (LOMPO Table 1 reports success). Rerunning continues every step;
+# success rate beside the return and the normalized return (the unit of LOMPO Table 1). Rerunning continues every step;
 # then: lompo results OUT; lompo report OUT.
 #   [WORKERS=2] bash benchmarks/door_open_cpu.sh [DATA_ROOT=data/lompo] [OUT=runs/door-open]
 set -uo pipefail

@@ -4,7 +4,7 @@
 # replay buffer up to its medium checkpoint (half-way from random actions to the agent's best) as a
 # 20K-transition dataset at 64 px with proprioception (the paper: 1M transitions at 128 px), then LOMPO
 # and BC, 3 seeds each, cpu preset, two runs side by side with one torch thread each. Evaluations report
-# the success rate beside the return (LOMPO Table 1 reports success). Rerunning continues every step;
+# the success rate beside the return and the normalized return (the unit of LOMPO Table 1). Rerunning continues every step;
 # then: lompo results OUT; lompo report OUT.
 #   [WORKERS=2] bash benchmarks/pen_mr_cpu.sh [DATA_ROOT=data/lompo] [OUT=runs/pen-mr]    (SAC_FRAMES=400000)
 set -uo pipefail

@@ -118,7 +118,7 @@ def test_an_exported_policy_reads_proprioception_as_evaluation_does(tmp_path, pe
     run = new_run(tmp_path / "run", pen_dataset, algo=algo, eval_every=0, video=False, eval_episodes=1)
     run.train()
     assert main(["export", str(run.path), "--out", str(tmp_path / "exported")]) == 0
-    assert json.loads((tmp_path / "exported" / "policy.json").read_text())["proprio_dim"] == 45
+    assert json.loads((tmp_path / "exported" / "policy.json").read_text())["proprio_dim"] == 48  # the hand's
     exported = torch.jit.load(str(tmp_path / "exported" / "policy.pt"))
     trained = run.trained_algorithm(run.open_store())[0]
     policy = run.policy(trained, latent="mean") if algo == "lompo" else run.policy(trained)
@@ -126,15 +126,38 @@ def test_an_exported_policy_reads_proprioception_as_evaluation_does(tmp_path, pe
     for _ in range(2):
         exported.reset()
         policy.reset()
-        for image, state in zip(episode["image"][:5], episode["state"][:5], strict=True):
-            action = exported.act(torch.from_numpy(image), torch.from_numpy(state)).numpy()
-            np.testing.assert_allclose(action, policy.act({"image": image, "proprio": state}), atol=1e-5)
+        for image, proprio in zip(episode["image"][:5], episode["proprio"][:5], strict=True):
+            action = exported.act(torch.from_numpy(image), torch.from_numpy(proprio)).numpy()
+            np.testing.assert_allclose(action, policy.act({"image": image, "proprio": proprio}), atol=1e-5)
     # the proprioception matters, and a call without it is refused
     exported.reset()
-    moved = exported.act(torch.from_numpy(episode["image"][0]), torch.from_numpy(episode["state"][0]) + 1.0)
+    moved = exported.act(torch.from_numpy(episode["image"][0]), torch.from_numpy(episode["proprio"][0]) + 1.0)
     exported.reset()
     assert not torch.allclose(
-        moved, exported.act(torch.from_numpy(episode["image"][0]), torch.from_numpy(episode["state"][0]))
+        moved, exported.act(torch.from_numpy(episode["image"][0]), torch.from_numpy(episode["proprio"][0]))
     )
     with pytest.raises(Exception, match="reads proprioception"):
         exported.act(torch.from_numpy(episode["image"][0]))
+
+
+def test_a_robot_dataset_stores_the_robots_proprioception_and_refuses_without_it(tmp_path, pen_dataset):
+    """A collected pen dataset holds ``proprio`` (the hand's 48 joint values) beside ``state`` (the suite's
+    45, the pen's pose included); the models read ``proprio``. A robot dataset with ``state`` alone (as
+    collected before the two were apart) is refused by name instead of read as proprioception."""
+    from lompo.data import read_episode
+    from lompo.data.dataset import episode_files, read_metadata
+
+    episode = read_episode(episode_files(pen_dataset)[0])
+    assert episode["proprio"].shape[1:] == (48,) and episode["state"].shape[1:] == (45,)
+    np.testing.assert_allclose(episode["proprio"][:, :24], episode["physics_state"][:, :24], atol=1e-6)  # hand qpos
+    run = new_run(tmp_path / "run", pen_dataset)
+    algo = run.spec.build(run.config, run.open_store(), seed=0)
+    assert algo.model_sampler.sample()["proprio"].shape[-1] == 48
+    legacy = tmp_path / "legacy"
+    for path in episode_files(pen_dataset):
+        stored = read_episode(path)
+        del stored["proprio"]
+        write_episode(legacy, stored, name=path.name)
+    write_metadata(legacy, {k: v for k, v in read_metadata(pen_dataset).items() if k != "files"})  # no checksums
+    with pytest.raises(ConfigError, match="not the robot's proprioception; collect it again"):
+        new_run(tmp_path / "legacy-run", legacy).train()

@@ -16,6 +16,35 @@ from lompo.errors import ConfigError
 from helpers import new_run
 
 
+@pytest.mark.parametrize(
+    ("task", "robot_joints", "object_joint"), [("door-open", 9, "doorjoint"), ("adroit-pen", 24, "OBJRx"),
+                                               ("dclaw-screw", 9, "valve_OBJRx")]
+)  # fmt: skip
+def test_proprioception_is_the_robots_own_and_the_object_comes_from_images(task, robot_joints, object_joint):
+    """``proprio`` holds the robot's joint positions and velocities only: moving the object (door, pen,
+    valve) changes the suite's ``state`` and the image, never ``proprio``; the robot's joints change it."""
+    env = make_env(task, 32, render_profile="fast", observation="dict")
+    try:
+        obs, info = env.reset(seed=0)
+        assert obs["proprio"].shape == (2 * robot_joints,) and env.observation_space["proprio"].shape == (
+            2 * robot_joints,
+        )
+        np.testing.assert_array_equal(obs["proprio"], info["proprio"])
+        assert info["state"].shape != obs["proprio"].shape or not np.array_equal(info["state"], obs["proprio"])
+        state = env.physics_state()
+        moved = state.copy()
+        moved[env.model.joint(object_joint).qposadr[0]] += 0.5  # the object alone
+        env.set_physics_state(moved)
+        np.testing.assert_array_equal(env.proprioception(), obs["proprio"])
+        assert not np.array_equal(env.render_image(), obs["image"])
+        arm = state.copy()
+        arm[env._robot_qpos[0]] += 0.3  # a robot joint
+        env.set_physics_state(arm)
+        assert env.proprioception()[0] == pytest.approx(obs["proprio"][0] + 0.3)
+    finally:
+        env.close()
+
+
 @pytest.mark.parametrize(("task", "actions"), [("door-open", 4), ("adroit-pen", 24), ("dclaw-screw", 9)])
 def test_a_stored_state_re_renders_exactly_in_another_env(task, actions):
     env = make_env(task, 32, render_profile="fast", observation="dict")
@@ -142,3 +171,23 @@ def test_the_door_behaviour_agent_learns_from_the_shaped_reward_and_stores_the_s
     stored = np.concatenate([read_replay_episode(replay_path(folder, i))["reward"][1:] for i in (0, 1)])
     assert set(np.unique(stored)) <= {0.0, 1.0}  # the task's sparse reward in the files
     assert len(learned) == 20 and len(set(learned)) > 2 and not np.array_equal(learned, stored)
+
+
+def test_a_replayed_robot_episode_gets_the_proprioception_it_was_collected_with():
+    """The LOMPO protocol renders stored behaviour episodes (state, action, physics state) afterwards:
+    their proprioception is read back from the stored states, equal to what the live env gave."""
+    from lompo.collect import render_stored_episode, rollout
+
+    spec = replace(get_task("adroit-pen"), episode_length=24)  # 6 agent steps
+    env = make_env(spec, 32, render_profile="fast")
+    rng = np.random.default_rng(0)
+    collected = rollout(env, lambda obs, info: rng.uniform(-1, 1, 24).astype(np.float32), env_seed=0)[32]
+    env.close()
+    assert collected["proprio"].shape == (7, 48) and collected["state"].shape == (7, 45)
+    stored = {k: v for k, v in collected.items() if k not in ("image", "proprio")}
+    fresh = make_env(spec, 32, render_profile="fast")
+    replayed = render_stored_episode(fresh, stored)[32]
+    fresh.close()
+    np.testing.assert_array_equal(replayed["proprio"], collected["proprio"])
+    np.testing.assert_array_equal(replayed["image"], collected["image"])
+    assert not np.array_equal(collected["proprio"][1], collected["proprio"][-1])

@@ -197,27 +197,34 @@ def rollout(env: DMCEnv, policy, env_seed: int) -> dict[int, dict[str, np.ndarra
     def images(obs, info):
         return {size: (obs if size == env.image_size else info[f"image_{size}"]) for size in env.image_sizes}
 
+    def extras(info):  # the robot tasks' proprioception is apart from their state (lompo.envs.robots)
+        return {"state": info["state"], **({} if env.proprio_is_state else {"proprio": info["proprio"]}),
+                "physics_state": info["physics_state"]}  # fmt: skip
+
     for size, image in images(obs, info).items():
-        builders[size].add_first(image, state=info["proprio"], physics_state=info["physics_state"])
+        builders[size].add_first(image, **extras(info))
     terminated = truncated = False
     while not (terminated or truncated):
         action = policy(obs, info)
         obs, reward, terminated, truncated, info = env.step(action)
         for size, image in images(obs, info).items():
-            builders[size].add_step(
-                action, reward, image, info["discount"], state=info["proprio"], physics_state=info["physics_state"]
-            )
+            builders[size].add_step(action, reward, image, info["discount"], **extras(info))
     return {size: b.finish(terminated) for size, b in builders.items()}
 
 
 def render_stored_episode(env: DMCEnv, stored: dict[str, np.ndarray]) -> dict[int, dict[str, np.ndarray]]:
-    """Images for a stored behaviour episode, rendered from its physics states; one episode per size."""
+    """Images for a stored behaviour episode, rendered from its physics states; one episode per size
+    (robot tasks: with the robot's proprioception read from the same states)."""
     frames: dict[int, list[np.ndarray]] = {size: [] for size in env.image_sizes}
+    proprio = []
     for physics_state in stored["physics_state"]:
         env.set_physics_state(physics_state)
         for size in env.image_sizes:
             frames[size].append(env.render_image(size))
-    return {size: {**stored, "image": np.stack(images)} for size, images in frames.items()}
+        if not env.proprio_is_state:
+            proprio.append(env.proprioception())
+    extra = {} if env.proprio_is_state else {"proprio": np.stack(proprio)}
+    return {size: {**stored, **extra, "image": np.stack(images)} for size, images in frames.items()}
 
 
 def _bar(iterable, progress: bool, desc: str, total: int | None = None):
@@ -280,7 +287,7 @@ def _write_state_rollouts(
 
     def make_policy(index, action_seed):
         act = make_state_policy(index, action_seed, env.action_space)
-        return lambda obs, info: act(info["proprio"])
+        return lambda obs, info: act(info["state"])
 
     try:
         return _write_rollouts(writer, env, num_episodes, make_policy, progress)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from lompo.data.store import EpisodeStore
+from lompo.envs.registry import get_task
 from lompo.errors import ConfigError
 
 SEQUENCE_KEYS = ("image", "action", "reward", "discount", "is_first", "is_last", "is_terminal")
@@ -89,18 +90,38 @@ class DeviceFrames:
 
 Frames = StoreFrames | DeviceFrames
 
-PROPRIO_KEYS = ("proprio", "state")  # imports store "proprio", lompo collect "state": both are proprioception
+PROPRIO_KEYS = ("proprio", "state")  # imports and robot tasks store "proprio"; DMC's "state" is proprioceptive
+ROBOT_SUITES = ("metaworld", "adroit", "dclaw")  # their "state" holds the object too (lompo.envs.robots)
+
+
+def _robot_task(store: EpisodeStore) -> str | None:
+    """The name of the robot task the store was recorded in, else None."""
+    name = store.info.get("task") or (store.info.get("metadata") or {}).get("task")
+    try:
+        return name if name and get_task(name).domain in ROBOT_SUITES else None
+    except ConfigError:  # imported data may name a task of its own
+        return None
 
 
 def proprio_key(store: EpisodeStore) -> str | None:
-    """The store's proprioception key (``proprio`` or ``state``), or None."""
-    return next((key for key in PROPRIO_KEYS if key in store), None)
+    """The store's proprioception key, or None: ``proprio``, else (DeepMind Control) ``state``; a robot
+    task's ``state`` is not proprioception (it holds the object's pose)."""
+    if "proprio" in store:
+        return "proprio"
+    return "state" if "state" in store and _robot_task(store) is None else None
 
 
 def proprio_size(store: EpisodeStore) -> int:
     """Dimensions of the dataset's proprioception; a clear error when it has none."""
     key = proprio_key(store)
     if key is None:
+        task = _robot_task(store) if "state" in store else None
+        if task is not None:
+            raise ConfigError(
+                f"{store.info.get('source')}: this {task} dataset stores the suite's full state (object "
+                "included) but not the robot's proprioception; collect it again with lompo collect (a "
+                "behaviour agent already trained is reused), or train with --set proprio=false"
+            )
         raise ConfigError(
             f"{store.info.get('source')}: proprio=true needs proprioception in the episodes (key 'proprio' or "
             "'state'); this dataset has none (--set proprio=false)"

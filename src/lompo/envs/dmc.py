@@ -156,9 +156,15 @@ class DMCEnv(gym.Env):
         return self.render_image()
 
     # ---------------------------------------------------------------- gym API
+    proprio_is_state = True  # the suite's observation describes the body itself (robot tasks: not so)
+
+    def proprioception(self) -> np.ndarray:
+        """The flattened observation of the state now held (the same as ``info["proprio"]``)."""
+        return _flatten_observation(self._env.task.get_observation(self._physics))
+
     def _observe(self, time_step) -> tuple[Any, dict[str, Any]]:
         proprio = _flatten_observation(time_step.observation)
-        info = {"proprio": proprio, "physics_state": self._physics.get_state().copy()}
+        info = {"state": proprio, "proprio": proprio, "physics_state": self._physics.get_state().copy()}
         if self.observation_mode == "state":
             return proprio, info
         image = self.render_image()

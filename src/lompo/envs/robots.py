@@ -2,7 +2,14 @@
 ``'lompo[adroit]'``, or ``'lompo[robots]'`` for both):
 Sawyer door-open (Meta-World) and the Adroit pen (gymnasium-robotics), behind the same interface as
 :class:`lompo.envs.dmc.DMCEnv` (``reset``/``step``/``render_image``/``set_physics_state``; ``info`` carries
-``proprio``, ``physics_state`` and ``success``), so datasets, training and evaluation treat them alike.
+``state``, ``proprio``, ``physics_state`` and ``success``), so datasets, training and evaluation treat them alike.
+
+- **Proprioception is the robot's own**: ``proprio`` (what ``observation="dict"`` gives the models) holds
+  the robot's joint positions and velocities only: the pen's hand (24 joints, 48 values), the claw (9
+  joints, 18), the Sawyer arm and gripper (9 joints, 18). The object's pose (pen, valve, door) must come
+  from the images, as the paper's "robot proprioception and raw images" says. ``state`` (what
+  ``observation="state"`` gives) is the suite's full observation, object and goal included; only the
+  state-based behaviour agents and scripted policies act on it.
 
 - **Rendering**: our own ``mujoco.Renderer`` per image size and the task's named camera; the ``fast``
   profile turns off shadows, reflections and multisampling (37-68 steps/s at 64 px instead of 3-6 with
@@ -39,6 +46,21 @@ SUITES = ("metaworld", "adroit", "dclaw")
 WELD_ROW = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 5.0]  # Meta-World's weld data, 11 values
 FLIPPED_CAMERAS = ("corner", "corner2", "corner3")
 FIXED_PEN_GOAL = np.array([1.0, 0.0, 0.0, 0.0])  # quaternion of Euler angles (0, 0, 0)
+
+
+def robot_joints(domain: str, names: list[str]) -> list[int]:
+    """Indices of the robot's own joints among the model's joint ``names`` (its proprioception)."""
+    if domain == "metaworld":
+        chosen = [i for i, n in enumerate(names) if n.startswith("right_j") or n in ("r_close", "l_close")]
+    elif domain == "adroit":
+        chosen = [i for i, n in enumerate(names) if not n.startswith("OBJ")]  # the pen's joints are OBJ*
+    else:
+        from lompo.envs.dclaw import CLAW_JOINTS
+
+        chosen = [names.index(n) for n in CLAW_JOINTS]
+    if not chosen:
+        raise ConfigError(f"no robot joints found among {names}")
+    return chosen
 
 
 def _needs(package: str, extra: str):
@@ -132,12 +154,16 @@ class RobotEnv(gym.Env):
         self._renderers: dict[int, Any] = {}
         low, high = self._env.action_space.low, self._env.action_space.high
         self.action_space = gym.spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
-        proprio_dim = int(np.prod(self._env.observation_space.shape))
+        joints = robot_joints(task.domain, [mujoco.mj_id2name(self.model, mujoco.mjtObj.mjOBJ_JOINT, i) or ""
+                                            for i in range(self.model.njnt)])  # fmt: skip
+        self._robot_qpos = self.model.jnt_qposadr[joints].copy()
+        self._robot_qvel = self.model.jnt_dofadr[joints].copy()
         image_space = gym.spaces.Box(0, 255, (self.image_size, self.image_size, 3), np.uint8)
-        proprio_space = gym.spaces.Box(-np.inf, np.inf, (proprio_dim,), np.float32)
+        state_space = gym.spaces.Box(-np.inf, np.inf, self._env.observation_space.shape, np.float32)
+        proprio_space = gym.spaces.Box(-np.inf, np.inf, (2 * len(joints),), np.float32)
         spaces: dict[str, gym.Space] = {
             "image": image_space,
-            "state": proprio_space,
+            "state": state_space,
             "dict": gym.spaces.Dict({"image": image_space, "proprio": proprio_space}),
         }
         self.observation_space = spaces[observation]
@@ -218,12 +244,19 @@ class RobotEnv(gym.Env):
             self._env.best_turns = int(parts[2][0])
         self._mujoco.mj_forward(m, d)  # or the image lags one step behind the state
 
+    proprio_is_state = False  # the suite's observation holds the object too (module docstring)
+
+    def proprioception(self) -> np.ndarray:
+        """The robot's joint positions and velocities in the state now held (module docstring)."""
+        return np.concatenate([self.data.qpos[self._robot_qpos], self.data.qvel[self._robot_qvel]]).astype(np.float32)
+
     # ----------------------------------------------------------------- gym API
-    def _observe(self, proprio: np.ndarray) -> tuple[Any, dict[str, Any]]:
-        proprio = np.asarray(proprio, np.float32).ravel()
-        info = {"proprio": proprio, "physics_state": self.physics_state(), "success": self._success}
+    def _observe(self, state: np.ndarray) -> tuple[Any, dict[str, Any]]:
+        state = np.asarray(state, np.float32).ravel()
+        proprio = self.proprioception()
+        info = {"state": state, "proprio": proprio, "physics_state": self.physics_state(), "success": self._success}
         if self.observation_mode == "state":
-            return proprio, info
+            return state, info
         image = self.render_image()
         for size in self.image_sizes[1:]:
             info[f"image_{size}"] = self.render_image(size)
@@ -231,19 +264,19 @@ class RobotEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        proprio, _ = self._env.reset(seed=seed)
+        state, _ = self._env.reset(seed=seed)
         if self.spec_task.domain == "adroit":  # the fixed goal, in the state and in the observation
             self._env.set_env_state({**self._env.get_env_state(), "desired_orien": FIXED_PEN_GOAL})
             self._mujoco.mj_forward(self.model, self.data)
-            proprio = self._env._get_obs()
+            state = self._env._get_obs()
         self._control_steps, self._success = 0, False
-        return self._observe(proprio)
+        return self._observe(state)
 
     def step(self, action):
         action = checked_action(action, self.action_space)
-        reward, proprio, success = 0.0, None, False
+        reward, state, success = 0.0, None, False
         for _ in range(self.spec_task.action_repeat):
-            proprio, base_reward, _, _, info = self._env.step(action)
+            state, base_reward, _, _, info = self._env.step(action)
             self._control_steps += 1
             success = bool(info.get("success", False))
             self._success = self._success or success
@@ -252,7 +285,7 @@ class RobotEnv(gym.Env):
         if self.spec_task.domain == "metaworld":
             reward = float(success)  # the paper's sparse reward: the door is open at the end of the step
         truncated = self._control_steps >= self.spec_task.episode_length
-        obs, info = self._observe(proprio)
+        obs, info = self._observe(state)
         info["discount"] = 1.0
         if self.shaped_reward:
             info["shaped_reward"] = shaped

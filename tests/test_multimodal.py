@@ -161,3 +161,16 @@ def test_a_robot_dataset_stores_the_robots_proprioception_and_refuses_without_it
     write_metadata(legacy, {k: v for k, v in read_metadata(pen_dataset).items() if k != "files"})  # no checksums
     with pytest.raises(ConfigError, match="not the robot's proprioception; collect it again"):
         new_run(tmp_path / "legacy-run", legacy).train()
+
+
+def test_diagnose_feeds_a_multimodal_world_model_both(tmp_path, pen_dataset):
+    """``lompo diagnose`` on a run with proprioception: its windows and the policy's episodes in the
+    environment give the encoder both, as training and evaluation do."""
+    from lompo.bench.diagnose import diagnose
+
+    run = new_run(tmp_path / "run", pen_dataset, eval_episodes=1, video=False)
+    run.train()
+    result = json.loads(diagnose(run.path, sequences=4, horizon=3, policy_episodes=1, plots=False).read_text())
+    assert result["policy"]["episodes"] == 1 and np.isfinite(result["policy"]["image_mse"])
+    final = json.loads((run.path / "final.json").read_text())
+    assert result["policy"]["return"][0] == pytest.approx(final["returns"][0], abs=1e-3)

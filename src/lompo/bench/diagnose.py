@@ -331,8 +331,8 @@ def policy_in_reality(algo: Lompo, store: EpisodeStore, episodes: int, seed: int
     (:meth:`Lompo.penalized_step`, actions sampled from the actor) start from every state it passed.
     Per-step means over all episodes; ``series`` holds the first episode step by step (for the plot)."""
     horizon = algo.config.horizon
-    env = make_eval_env(store, seed=seed)
     policy = algo.policy()
+    env = make_eval_env(store, seed=seed, observation=getattr(policy, "observation", "image"))  # as evaluate()
     policy.keep_states = True
     paths: list[LatentState] = []
 

@@ -344,3 +344,20 @@ def test_robot_tables_give_success_rate_and_normalized_return_next_to_lompo_tabl
     _, table = write_results(dmc)
     assert "success rate" not in table and "normalized return" not in table
     assert "LOMPO Table 1" not in write_report(dmc, videos=False).read_text()
+
+
+def test_subsamples_of_one_dataset_get_their_own_names_in_a_sweep(tmp_path, tiny_dataset):
+    """A subsampled dataset keeps its source's task and recipe; its folder's name tells it apart, so
+    a sweep over the x5 and x25 subsamples of one dataset plans both (the source keeps its own name)."""
+    from lompo.bench.sweep import dataset_label
+    from lompo.data.derive import subsample_dataset
+
+    folders = []
+    for name, fraction in (("random-x2", 0.5), ("random-x4", 0.25)):
+        folders.append(subsample_dataset(tiny_dataset, tmp_path / name / "32px", fraction=fraction))
+    labels = [dataset_label(str(f)) for f in folders]
+    source = dataset_label(str(tiny_dataset))
+    assert labels[0] != labels[1] and source not in labels
+    assert labels[0].endswith("-random-x2-32px") and labels[1].endswith("-random-x4-32px")
+    spec = SweepSpec(algos=["bc"], datasets=[str(tiny_dataset), *map(str, folders)], seeds=[0])
+    assert len({job.path.parent.parent for job in plan(spec, tmp_path / "sweep")}) == 3

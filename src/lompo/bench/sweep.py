@@ -79,12 +79,20 @@ class Job:
     after: Path | None = None  # a run whose world model this one starts from (and waits for)
 
 
+DERIVED_KEYS = ("derived_from", "rerendered_from")  # dataset.json of lompo subsample / merge / collect --from
+
+
 def dataset_label(folder: str) -> str:
-    """``task-recipe-SIZEpx`` from ``dataset.json``, else the last three folder names."""
+    """``task-recipe-SIZEpx`` from ``dataset.json``, else the last three folder names. A dataset made from
+    another (subsampled, merged, re-rendered) keeps its source's task and recipe, so its own folder's
+    name stands in the recipe's place (``.../random-x5/64px`` -> ``cartpole_swingup-random-x5-64px``)."""
     meta_path = Path(folder) / "dataset.json"
     try:
         meta = json.loads(meta_path.read_text())
-        return f"{meta['task'].replace('-', '_')}-{meta['recipe']}-{meta['image_size']}px"
+        variant = meta["recipe"]
+        if any(key in meta for key in DERIVED_KEYS):
+            variant = Path(folder).resolve().parent.name if Path(folder).name.endswith("px") else Path(folder).name
+        return f"{meta['task'].replace('-', '_')}-{variant}-{meta['image_size']}px"
     except (OSError, ValueError, KeyError, AttributeError):
         return "-".join(Path(folder).resolve().parts[-3:])
 

@@ -71,6 +71,10 @@ def test_dict_observation_and_physics_state_rerender():
     env.reset(seed=2)
     env.set_physics_state(state)
     np.testing.assert_array_equal(env.render(), image)  # any stored step can be re-rendered
+    # DeepMind Control's observation is the body's own: proprioception and state are one, and it is read
+    # back from a restored physics state as the step gave it
+    np.testing.assert_array_equal(info["state"], info["proprio"])
+    np.testing.assert_allclose(env.proprioception(), obs["proprio"], atol=1e-6)
     env.close()
 
 

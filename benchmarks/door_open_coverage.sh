@@ -15,14 +15,4 @@ folder="$data/metaworld_door-open-v3/medium_replay/64px"
 [ -f "$folder/dataset.json" ] || { /usr/bin/time -f "medium_replay collection: %e s" "$lompo" collect --task door-open \
   --protocol lompo --recipe medium_replay --scripted --size 20000 --render fast --threads 1 --out "$data" --no-progress \
   || exit 1; }
-for seed in ${SEEDS:-0}; do
-  run="$out/lompo-s$seed"
-  [ -f "$run/final.json" ] && continue
-  if [ -f "$run/config.json" ]; then
-    "$lompo" train --resume "$run" --no-progress
-  else
-    "$lompo" train --algo lompo --data "$folder" --seed "$seed" --preset cpu --set threads=1 --set eval_every=2500 \
-      --out "$run" --no-progress
-  fi
-  "$lompo" diagnose "$run" --horizon 15 --sequences 32 --policy-episodes 2
-done
+bash benchmarks/train_and_diagnose.sh "$folder" "$out/lompo" "${SEEDS:-0}"

@@ -10,18 +10,7 @@ if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,/^set -uo/p' "$0" 
 cd "$(dirname "$0")/.."
 data=${1:-data/lompo}
 out=${2:-runs/door-open-model-steps}
-lompo=${LOMPO:-.venv/bin/lompo}
 steps=${MODEL_STEPS:-6000}
 folder="$data/metaworld_door-open-v3/medium_expert/64px"
 [ -f "$folder/dataset.json" ] || { echo "no dataset at $folder: run benchmarks/door_open_cpu.sh first" >&2; exit 1; }
-for seed in ${SEEDS:-0}; do
-  run="$out/lompo-steps$steps-s$seed"
-  [ -f "$run/final.json" ] && continue
-  if [ -f "$run/config.json" ]; then
-    "$lompo" train --resume "$run" --no-progress
-  else
-    "$lompo" train --algo lompo --data "$folder" --seed "$seed" --preset cpu --set threads=1 --set eval_every=2500 \
-      --set model_steps="$steps" --out "$run" --no-progress
-  fi
-  "$lompo" diagnose "$run" --horizon 15 --sequences 32 --policy-episodes 2
-done
+bash benchmarks/train_and_diagnose.sh "$folder" "$out/lompo-steps$steps" "${SEEDS:-0}" --set model_steps="$steps"

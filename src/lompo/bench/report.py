@@ -97,9 +97,7 @@ def published_section(rows: list[dict]) -> str:
             for algo in LOMPO_ALGOS:
                 ours = finished_values(mine, algo, "score_d4rl")
                 success = finished_values(mine, algo, "success_rate", 100.0)
-                body.append(
-                    [algo, f"{published[algo]:.1f}", mean_std(ours) if ours else "not run", mean_std(success) or "-"]
-                )
+                body.append([algo, f"{published[algo]:.1f}", mean_std(ours) if ours else "not run", mean_std(success)])
             lompo.append(
                 f"<h3>{html.escape(dataset)}</h3>"
                 + _table(["algorithm", "LOMPO Table 1", "ours (normalized)", "ours: success %"], body)

@@ -17,7 +17,7 @@ for letter in B C F G; do
   "$lompo" collect --task "cheetah-run@$letter" --recipe random --episodes 25 --render fast --out "$data" --no-progress
   folders+=("$data/cheetah_run-torso${scale[$letter]}/random/64px")
 done
-mixed="$data/cheetah_run-multitask-BCFG/random/64px"
+mixed="$data/derived/cheetah_run/multitask-BCFG/64px"  # a sweep names it by its folder
 [ -d "$mixed" ] || "$lompo" merge "${folders[@]}" --task cheetah-run --out "$mixed"
 tasks=$(printf 'cheetah-run@%s,' A B C D E F G H); tasks=${tasks%,}
 "$lompo" bench --algos offline_dv2,bc --data "$mixed" --seeds 0,1,2 --preset cpu --workers "${WORKERS:-1}" --set threads=1 \

@@ -361,3 +361,29 @@ def test_subsamples_of_one_dataset_get_their_own_names_in_a_sweep(tmp_path, tiny
     assert labels[0].endswith("-random-x2-32px") and labels[1].endswith("-random-x4-32px")
     spec = SweepSpec(algos=["bc"], datasets=[str(tiny_dataset), *map(str, folders)], seeds=[0])
     assert len({job.path.parent.parent for job in plan(spec, tmp_path / "sweep")}) == 3
+
+
+def test_variant_evaluations_are_averaged_by_split_as_vd4rl_table3():
+    from lompo.bench.results import COLUMNS, results_table, variant_setting, variant_split_grid
+    from lompo.envs.variants import SETTINGS
+    from lompo.runtime.evaluate import Condition
+
+    for task in ("cheetah-run", "walker-walk"):
+        for letter in SETTINGS:
+            assert variant_setting(Condition(task=f"{task}@{letter}").label) == letter
+    assert variant_setting("colour-medium-test-x4") is None and variant_setting("none") is None
+
+    def row(seed, scores):  # scores by setting letter
+        labels = {Condition(task=f"cheetah-run@{k}").label: v for k, v in scores.items()}
+        return {"algo": "bc", "dataset": "multi", "seed": seed, "evaluations": {"none": 99.0, **labels}}
+
+    rows = [
+        row(0, dict(A=1, B=10, C=20, D=30, E=10, F=30, G=40, H=5)),  # train 25, interpolation 20, extrapolation 3
+        row(1, dict(A=4, B=20, C=20, D=40, E=40, F=20, G=20, H=8)),  # train 20, interpolation 40, extrapolation 6
+    ]
+    header, body = variant_split_grid(rows)
+    assert header[2:5] == ["train (B, C, F, G)", "interpolation (D, E)", "extrapolation (A, H)"]
+    assert body == [["bc", "multi", "22.5 ± 2.5", "30.0 ± 10.0", "4.5 ± 1.5", "140.0 ± 60.0", "21.0 ± 9.0", "2"]]
+    full = [{**dict.fromkeys(COLUMNS), **r, "status": "finished", "score": 1.0} for r in rows]
+    assert "V-D4RL Table 3" in results_table(full)
+    assert variant_split_grid([{**rows[0], "evaluations": {"none": 1.0}}]) is None

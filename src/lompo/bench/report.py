@@ -29,6 +29,7 @@ from lompo.bench.results import (
     outcome_grids,
     plot_curves,
     score_grid,
+    variant_split_grid,
     write_results,
 )
 
@@ -64,12 +65,14 @@ def scores_table(rows: list[dict]) -> str:
     header, body = score_grid(rows)
     iqm = iqm_grid(rows)
     generalization = generalization_grid(rows)
+    splits = variant_split_grid(rows)
     outcomes = "".join(f"<h3>Final {html.escape(title)}</h3>" + _table(*grid) for title, grid in outcome_grids(rows))
     return (
         _table(header, body)
         + outcomes
         + ("" if iqm is None else _table(*iqm))
         + ("" if generalization is None else "<h3>Generalization</h3>" + _table(*generalization))
+        + ("" if splits is None else "<h3>Body variants by split (V-D4RL Table 3)</h3>" + _table(*splits))
     )
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import statistics
 from pathlib import Path
 
 from lompo.bench.sweep import dataset_label
+from lompo.envs.variants import PARAMETERS, SETTINGS, SPLITS
 from lompo.errors import ConfigError
 from lompo.files import read_jsonl
 from lompo.runtime.trainer import UNINFORMED_R2
@@ -300,6 +302,56 @@ def generalization_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]] |
     return header, body
 
 
+VARIANT_PARAMETERS = sorted({name for domain in PARAMETERS.values() for name in domain})
+VARIANT_LABEL = re.compile(r"-(?:" + "|".join(VARIANT_PARAMETERS) + r")(\d+(?:\.\d+)?)$")
+
+
+def variant_setting(label: str) -> str | None:
+    """The setting letter (``A``..``H``) of a body variant's evaluation label (``cheetah-run-torso0.6``
+    -> ``A``), ``None`` for other labels."""
+    match = VARIANT_LABEL.search(label)
+    if match is None:
+        return None
+    scale = float(match.group(1))
+    return next((letter for letter, value in SETTINGS.items() if abs(value - scale) < 1e-9), None)
+
+
+def variant_split_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]] | None:
+    """V-D4RL Table 3's shape: per algorithm and dataset, the score averaged over the body variants of
+    each split (train B, C, F, G; interpolation D, E; extrapolation A, H), mean ± std over seeds; the
+    test splits also in % of each seed's train-split score. ``None`` when no run was evaluated on
+    setting variants."""
+    pairs = list(dict.fromkeys((r["algo"], r["dataset"]) for r in rows if r["evaluations"]))
+    body = []
+    for algo, dataset in pairs:
+        per_seed: list[dict[str, float]] = []
+        for r in rows:
+            if (r["algo"], r["dataset"]) != (algo, dataset):
+                continue
+            by_split: dict[str, list[float]] = {split: [] for split in SPLITS}
+            for label, score in r["evaluations"].items():
+                letter = variant_setting(label)
+                for split, letters in SPLITS.items():
+                    if letter in letters:
+                        by_split[split].append(score)
+            if any(by_split.values()):
+                per_seed.append({split: statistics.mean(v) for split, v in by_split.items() if v})
+        if not per_seed:
+            continue
+        cells = [algo, dataset]
+        for split in SPLITS:
+            cells.append(mean_std([s[split] for s in per_seed if split in s]))
+        for split in list(SPLITS)[1:]:
+            ratios = [100 * s[split] / s["train"] for s in per_seed if split in s and s.get("train")]
+            cells.append(mean_std(ratios))
+        body.append(cells + [str(len(per_seed))])
+    if not body:
+        return None
+    split_names = [f"{split} ({', '.join(SPLITS[split])})" for split in SPLITS]
+    ratio_names = [f"{split} (% of train)" for split in list(SPLITS)[1:]]
+    return ["algorithm", "dataset", *split_names, *ratio_names, "seeds"], body
+
+
 def _markdown(header: list[str], body: list[list[str]]) -> list[str]:
     return [
         "| " + " | ".join(header) + " |",
@@ -368,6 +420,14 @@ def results_table(rows: list[dict]) -> str:
             "other columns in % of each seed's undistracted score), mean ± std (seeds):",
             "",
             *_markdown(*generalization),
+        ]
+    splits = variant_split_grid(rows)
+    if splits is not None:
+        lines += [
+            "",
+            "Scores averaged over the body variants of each split (V-D4RL Table 3), mean ± std over seeds:",
+            "",
+            *_markdown(*splits),
         ]
     return "\n".join(lines)
 

@@ -118,6 +118,7 @@ def main() -> int:
     parser.add_argument("--sampler-seconds", type=float, default=10.0)
     parser.add_argument("--tmp", default=None, help="where to pack the temporary stores")
     parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument("--sampler-only", action="store_true", help="skip the env steps/s part")
     args = parser.parse_args()
 
     from lompo.envs import choose_gl_backend
@@ -125,14 +126,15 @@ def main() -> int:
     choose_gl_backend()
     results: dict = {"machine": machine(), "env_steps_per_s": {}, "sampler": {}}
     print(f"machine: {results['machine']}")
-    print("\n## Env steps/s (agent steps, action repeat 2: one render per agent step)")
-    print("| task | size | standard | fast | speed-up |\n|---|---|---|---|---|")
-    for task in ("walker-walk", "cartpole-swingup"):
-        for size in (64, 84):
-            std = bench_env(task, size, "standard", args.env_steps_standard)
-            fast = bench_env(task, size, "fast", args.env_steps_fast)
-            results["env_steps_per_s"][f"{task}/{size}"] = {"standard": std, "fast": fast}
-            print(f"| {task} | {size} | {std:.0f} | {fast:.0f} | {fast / std:.1f}x |", flush=True)
+    if not args.sampler_only:
+        print("\n## Env steps/s (agent steps, action repeat 2: one render per agent step)")
+        print("| task | size | standard | fast | speed-up |\n|---|---|---|---|---|")
+        for task in ("walker-walk", "cartpole-swingup"):
+            for size in (64, 84):
+                std = bench_env(task, size, "standard", args.env_steps_standard)
+                fast = bench_env(task, size, "fast", args.env_steps_fast)
+                results["env_steps_per_s"][f"{task}/{size}"] = {"standard": std, "fast": fast}
+                print(f"| {task} | {size} | {std:.0f} | {fast:.0f} | {fast / std:.1f}x |", flush=True)
 
     tmp = Path(tempfile.mkdtemp(prefix="lompo-bench-", dir=args.tmp))
     try:

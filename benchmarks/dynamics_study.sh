@@ -6,7 +6,7 @@
 #   default: cheetah-run random data (50K transitions), Offline DV2 (V-D4RL's model-based baseline
 #   on random data) and LOMPO;
 #   TASK=walker-walk RECIPE=medium ALGOS=bc: walker-walk data of each body's own medium SAC policy
-#   (trained SAC_FRAMES=120000 frames per body), BC (V-D4RL Table 3's BC rows).
+#   (trained SAC_FRAMES=200000 frames per body), BC (V-D4RL Table 3's BC rows).
 # WORKERS=2 runs two at a time. Rerunning continues every step; then: lompo results OUT; lompo report OUT.
 #   bash benchmarks/dynamics_study.sh [DATA_ROOT=data/variants] [OUT=runs/dynamics-study]
 set -euo pipefail
@@ -20,7 +20,7 @@ recipe=${RECIPE:-random}
 declare -A parameter=([cheetah-run]=torso [walker-walk]=legs)  # lompo.envs.variants.PARAMETERS
 declare -A scale=([B]=0.7 [C]=0.8 [F]=1.2 [G]=1.3)               # lompo.envs.variants.SETTINGS
 agent=()
-[ "$recipe" = random ] || agent=(--sac-frames "${SAC_FRAMES:-120000}" --threads 1)
+[ "$recipe" = random ] || agent=(--sac-frames "${SAC_FRAMES:-200000}" --threads 1)
 folders=()
 for letter in B C F G; do
   "$lompo" collect --task "$task@$letter" --recipe "$recipe" --episodes 25 --render fast --out "$data" \

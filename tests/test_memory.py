@@ -19,10 +19,13 @@ def step():  # allocate and free a world-model batch of frames (16 x 32 x 3 x 64
 torch.set_num_threads(1)
 for _ in range(20):  # the heap settles
     step()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(10):
-    step()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+faults = []
+for _ in range(3):  # the fewest over three windows: one late growth of the heap does not decide the result
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(10):
+        step()
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(min(faults))
 """
 
 
@@ -34,7 +37,7 @@ def _page_faults(mode: str) -> int:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc (Linux) only")
 def test_kept_memory_is_reused_without_page_faults():
     """Served by mmap, every 25 MB tensor comes from fresh pages (6,144 page faults each); kept, once the heap has
-    settled, ten steps of them fault almost nothing in."""
+    settled, ten steps of them fault almost nothing in (in the quietest of three windows of ten steps)."""
     mapped, kept = _page_faults("mmap"), _page_faults("keep")
     assert mapped > 6000, mapped  # the probe sees the faults it is meant to remove
     assert kept < 1000, kept

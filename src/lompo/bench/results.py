@@ -304,6 +304,7 @@ def generalization_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]] |
 
 VARIANT_PARAMETERS = sorted({name for domain in PARAMETERS.values() for name in domain})
 VARIANT_LABEL = re.compile(r"-(?:" + "|".join(VARIANT_PARAMETERS) + r")(\d+(?:\.\d+)?)$")
+SPLIT_OF_SETTING = {letter: split for split, letters in SPLITS.items() for letter in letters}
 
 
 def variant_setting(label: str) -> str | None:
@@ -330,10 +331,9 @@ def variant_split_grid(rows: list[dict]) -> tuple[list[str], list[list[str]]] | 
                 continue
             by_split: dict[str, list[float]] = {split: [] for split in SPLITS}
             for label, score in r["evaluations"].items():
-                letter = variant_setting(label)
-                for split, letters in SPLITS.items():
-                    if letter in letters:
-                        by_split[split].append(score)
+                split = SPLIT_OF_SETTING.get(variant_setting(label) or "")
+                if split is not None:
+                    by_split[split].append(score)
             if any(by_split.values()):
                 per_seed.append({split: statistics.mean(v) for split, v in by_split.items() if v})
         if not per_seed:

@@ -5,6 +5,8 @@
 #   bash benchmarks/penalty_scale_probe.sh [SWEEP=runs/quality-lompo] [OUT=runs/penalty-probe]
 #   LAMBDAS="1 0.2" RECIPES="random medium_replay" SEEDS="0 1 2"
 #   SETS="agent_steps=30000 penalty=max_std" (more settings for every run) TAG=name (appended to run names)
+#   DATASETS="cartpole_swingup-random-x5-64px ..." takes the models of a plain `lompo bench` sweep
+#   (SWEEP/DATASET/lompo/seedS, e.g. benchmarks/size_study.sh's) instead of the quality sweep's layout
 # Then: lompo results OUT
 set -uo pipefail
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then sed -n '2,/^set -uo/p' "$0" | grep '^#' | cut -c3-; exit 0; fi
@@ -12,9 +14,10 @@ cd "$(dirname "$0")/.."
 sweep=${1:-runs/quality-lompo}
 out=${2:-runs/penalty-probe}
 lompo=${LOMPO:-.venv/bin/lompo}
-for recipe in ${RECIPES:-random medium_replay}; do
+for recipe in ${DATASETS:-${RECIPES:-random medium_replay}}; do
   for seed in ${SEEDS:-0 1 2}; do
     model="$sweep/$recipe-model_based/cartpole_swingup-$recipe-64px/lompo/seed$seed"
+    [ -z "${DATASETS:-}" ] || model="$sweep/$recipe/lompo/seed$seed"
     [ -f "$model/final.json" ] || { echo "skip $recipe seed $seed: $model has not finished"; continue; }
     data=$(python3 -c "import json,sys; print(json.load(open('$model/config.json'))['run']['data'])")
     for lam in ${LAMBDAS:-1 0.2}; do

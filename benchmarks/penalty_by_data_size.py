@@ -1,0 +1,73 @@
+"""Does LOMPO's penalty grow where a world model has seen less data? For every ``lompo`` run of a
+sweep over a dataset and its subsamples (``benchmarks/size_study.sh``), ``lompo diagnose`` (no policy
+episodes) on each dataset given: the penalty ``u`` of eq. 9 at the dataset's actions from the
+posterior states of its windows (every penalty type), the one-step model error it should track (mean
+over heads of ``KL(q(z_{t+1}|x) ‖ p_k)``), their rank correlation, and the reward head's R²
+(teacher-forced). A model trained on a ×25 subsample sees 4 % of the full random dataset's episodes,
+and none of another recipe's.
+
+    python benchmarks/penalty_by_data_size.py SWEEP --data DATASET [DATASET ...] [--sequences 128]
+        [--json OUT]
+
+Prints one markdown row per run and dataset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from lompo.bench.diagnose import diagnose
+
+
+def measure(run: Path, data: str, sequences: int, seed: int) -> dict:
+    trained_on = json.loads((run / "config.json").read_text())["run"]["data"]
+    own = Path(data).resolve() == Path(trained_on).resolve()
+    path = diagnose(run, None if own else data, sequences=sequences, seed=seed, plots=False, policy_episodes=0)
+    result = json.loads(path.read_text())
+    dataset_actions = result["penalty_by_action_source"]["dataset"]
+    return {
+        "run": str(run),
+        "data": result["dataset"],
+        "own_data": result["own_data"],
+        "transitions": result["one_step"]["transitions"],
+        "one_step_error": result["one_step"]["error"]["mean"],
+        "penalty": {name: stats["mean"] for name, stats in dataset_actions.items()},
+        "spearman": {name: v["spearman"] for name, v in result["one_step"]["penalties"].items()},
+        "reward_r2": result["fit"]["reward_r2"],
+        "preset_penalty": result["config"]["penalty"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sweep", type=Path)
+    parser.add_argument("--data", nargs="+", required=True)
+    parser.add_argument("--sequences", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    runs = sorted(p.parent for p in args.sweep.glob("*/lompo/seed*/final.json"))
+    if not runs:
+        raise SystemExit(f"{args.sweep}: no finished lompo run (DATASET/lompo/seedS/final.json)")
+    rows = []
+    print("| world model | seed | measured on | own data | one-step KL | u (preset) | ρ(u, KL) | mean_disagreement | reward R² |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for run in runs:
+        for data in args.data:
+            row = measure(run, data, args.sequences, args.seed)
+            rows.append(row)
+            preset = row["preset_penalty"]
+            print(
+                f"| {run.parent.parent.name} | {run.name[4:]} | {row['data']} | {'yes' if row['own_data'] else 'no'} "
+                f"| {row['one_step_error']:.2f} | {row['penalty'][preset]:.3f} | {row['spearman'][preset]:.2f} "
+                f"| {row['penalty']['mean_disagreement']:.3f} | {row['reward_r2']:.2f} |",
+                flush=True,
+            )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

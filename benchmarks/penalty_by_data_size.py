@@ -3,10 +3,11 @@ sweep over a dataset and its subsamples (``benchmarks/size_study.sh``), ``lompo 
 episodes) on each dataset given: the penalty ``u`` of eq. 9 at the dataset's actions from the
 posterior states of its windows (every penalty type), the one-step model error it should track (mean
 over heads of ``KL(q(z_{t+1}|x) ‖ p_k)``), their rank correlation, and the reward head's R²
-(teacher-forced). A model trained on a ×25 subsample sees 4 % of the full random dataset's episodes,
-and none of another recipe's.
+(teacher-forced). Each run is measured on its own dataset first, then on the others (a model
+trained on a ×25 subsample saw 4 % of the full dataset's episodes, none of another recipe's or of a
+`lompo subsample --complement` of its own subsample).
 
-    python benchmarks/penalty_by_data_size.py SWEEP --data DATASET [DATASET ...] [--sequences 128]
+    python benchmarks/penalty_by_data_size.py SWEEP [--data DATASET ...] [--sequences 128]
         [--json OUT]
 
 Prints one markdown row per run and dataset.
@@ -43,7 +44,7 @@ def measure(run: Path, data: str, sequences: int, seed: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("sweep", type=Path)
-    parser.add_argument("--data", nargs="+", required=True)
+    parser.add_argument("--data", nargs="*", default=[])
     parser.add_argument("--sequences", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path)
@@ -52,10 +53,12 @@ def main() -> None:
     if not runs:
         raise SystemExit(f"{args.sweep}: no finished lompo run (DATASET/lompo/seedS/final.json)")
     rows = []
-    print("| world model | seed | measured on | own data | one-step KL | u (preset) | ρ(u, KL) | mean_disagreement | reward R² |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    columns = ["world model", "seed", "measured on", "own data", "one-step KL", "u (preset)", "ρ(u, KL)"]
+    columns += ["mean_disagreement", "reward R²"]
+    print("| " + " | ".join(columns) + " |\n|" + "---|" * len(columns))
     for run in runs:
-        for data in args.data:
+        own = json.loads((run / "config.json").read_text())["run"]["data"]
+        for data in [own] + [d for d in args.data if Path(d).resolve() != Path(own).resolve()]:
             row = measure(run, data, args.sequences, args.seed)
             rows.append(row)
             preset = row["preset_penalty"]

@@ -50,8 +50,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     runs = sorted(p.parent for p in args.sweep.glob("*/lompo/seed*/final.json"))
+    for run in [run for run in runs if not (run / "checkpoints" / "latest").exists()]:
+        print(f"skipped {run}: no checkpoint to load")
+        runs.remove(run)
     if not runs:
-        raise SystemExit(f"{args.sweep}: no finished lompo run (DATASET/lompo/seedS/final.json)")
+        raise SystemExit(f"{args.sweep}: no finished lompo run with a checkpoint (DATASET/lompo/seedS)")
     rows = []
     columns = ["world model", "seed", "measured on", "own data", "one-step KL", "u (preset)", "ρ(u, KL)"]
     columns += ["mean_disagreement", "reward R²"]

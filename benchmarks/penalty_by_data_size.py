@@ -20,12 +20,12 @@ import json
 from pathlib import Path
 
 from lompo.bench.diagnose import diagnose
+from lompo.runtime import Run, latest_checkpoint
 
 
-def measure(run: Path, data: str, sequences: int, seed: int) -> dict:
-    trained_on = json.loads((run / "config.json").read_text())["run"]["data"]
-    own = Path(data).resolve() == Path(trained_on).resolve()
-    path = diagnose(run, None if own else data, sequences=sequences, seed=seed, plots=False, policy_episodes=0)
+def measure(run: Path, data: str | None, sequences: int, seed: int) -> dict:
+    """``lompo diagnose`` of ``run`` on ``data`` (``None``: the run's own dataset), the figures of one row."""
+    path = diagnose(run, data, sequences=sequences, seed=seed, plots=False, policy_episodes=0)
     result = json.loads(path.read_text())
     dataset_actions = result["penalty_by_action_source"]["dataset"]
     return {
@@ -49,9 +49,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    runs = sorted(p.parent for p in args.sweep.glob("*/lompo/seed*/final.json"))
-    for run in [run for run in runs if not (run / "checkpoints" / "latest").exists()]:
-        print(f"skipped {run}: no checkpoint to load")
+    runs = [Run(p.parent) for p in sorted(args.sweep.glob("*/lompo/seed*/final.json"))]
+    for run in [run for run in runs if latest_checkpoint(run.checkpoints) is None]:
+        print(f"skipped {run.path}: no checkpoint to load")
         runs.remove(run)
     if not runs:
         raise SystemExit(f"{args.sweep}: no finished lompo run with a checkpoint (DATASET/lompo/seedS)")
@@ -60,13 +60,14 @@ def main() -> None:
     columns += ["mean_disagreement", "reward R²"]
     print("| " + " | ".join(columns) + " |\n|" + "---|" * len(columns))
     for run in runs:
-        own = json.loads((run / "config.json").read_text())["run"]["data"]
-        for data in [own] + [d for d in args.data if Path(d).resolve() != Path(own).resolve()]:
-            row = measure(run, data, args.sequences, args.seed)
+        others = [d for d in args.data if Path(d).resolve() != Path(run.settings.data).resolve()]
+        for data in [None, *others]:
+            row = measure(run.path, data, args.sequences, args.seed)
             rows.append(row)
             preset = row["preset_penalty"]
             print(
-                f"| {run.parent.parent.name} | {run.name[4:]} | {row['data']} | {'yes' if row['own_data'] else 'no'} "
+                f"| {run.path.parent.parent.name} | {run.path.name[4:]} | {row['data']} "
+                f"| {'yes' if row['own_data'] else 'no'} "
                 f"| {row['one_step_error']:.2f} | {row['penalty'][preset]:.3f} | {row['spearman'][preset]:.2f} "
                 f"| {row['penalty']['mean_disagreement']:.3f} | {row['reward_r2']:.2f} |",
                 flush=True,

@@ -133,7 +133,6 @@ def summary(pairs: list[tuple[tuple, dict, dict]]) -> tuple[list[str], dict]:
     return lines, out
 
 
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fp32", nargs="+", type=Path, required=True, help="sweep folders of the fp32 runs")

@@ -1,8 +1,13 @@
 """LOMPO throughput on this machine: world-model steps/s and images/s, latent rollout
 transitions/s, actor-critic updates/s, peak RSS — per preset.
 
-    python benchmarks/bench_lompo.py --presets cpu,paper [--channels-last] [--compile] [--precision bf16] [--threads N]
-        [--flops]
+    python benchmarks/bench_lompo.py --presets cpu,paper [--channels-last] [--compile] [--compile-filter MODE]
+        [--precision bf16] [--threads N] [--flops]
+
+``--compile-filter MODE``: ``torch.compile`` (that mode: default, reduce-overhead for CUDA graphs,
+max-autotune-no-cudagraphs, ...) of the RSSM's per-time-step filter (GRU + posterior), the loop that
+holds a GPU world-model step (BENCHMARKS.md, "GPU"). Its noise then comes from the compiled graph's own
+generator: a throughput figure, not a run to compare with eager numerics.
 
 ``--flops``: FLOPs of one world-model step and one actor-critic update (torch.utils.flop_counter), the
 achieved GFLOP/s and their fraction of this machine's float32 matmul peak (measured in the same process).
@@ -33,6 +38,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--compile", action="store_true", help="torch.compile the encoder and decoder")
+    parser.add_argument("--compile-filter", default="", metavar="MODE", help="torch.compile the RSSM's filter step")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--precision", default="fp32", help="fp32 or bf16 (the conv networks; lompo.nets.precision)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -50,6 +56,8 @@ def main() -> None:
         if args.compile:
             model.encoder = torch.compile(model.encoder)
             model.decoder = torch.compile(model.decoder)
+        if args.compile_filter:
+            model.rssm.observe_step = torch.compile(model.rssm.observe_step, mode=args.compile_filter, dynamic=False)
         sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
 
         def model_step(algo=algo, sync=sync):
@@ -98,6 +106,7 @@ def main() -> None:
             {
                 "channels_last": args.channels_last,
                 "compile": args.compile,
+                "compile_filter": args.compile_filter,
                 "threads": torch.get_num_threads(),
                 "peak_rss_mib": round(peak, 1),
                 "results": results,

@@ -71,3 +71,21 @@ def test_every_algorithm_sets_the_precision_of_its_conv_networks(tiny_dataset):
 def test_an_unknown_precision_is_refused(config):
     with pytest.raises(ConfigError, match="precision must be one of fp32, bf16"):
         config(precision="fp16").validate()
+
+
+@pytest.mark.parametrize("algo_class, config_class, presets", [(Lompo, LompoConfig, LOMPO_PRESETS),
+                                                               (OfflineDV2, OfflineDV2Config, DV2_PRESETS)])  # fmt: skip
+def test_channels_last_world_model_steps_equal_the_contiguous_ones(tiny_dataset, algo_class, config_class, presets):
+    """The default memory format of the conv networks (``channels_last``) is a speed choice only: the same
+    seed gives the same losses and weights as contiguous tensors, within float rounding, step after step."""
+    store = load_store(tiny_dataset)
+    runs = []
+    for channels_last in (False, True):
+        torch.manual_seed(0)
+        algo = algo_class(config_class(**{**presets["tiny"], "channels_last": channels_last}), store, seed=0)
+        losses = [float(algo.train_step("model", step)["model/loss"]) for step in range(3)]
+        runs.append((losses, {k: v.detach().clone() for k, v in algo.model.state_dict().items()}))
+    (plain_losses, plain_weights), (fast_losses, fast_weights) = runs
+    assert fast_losses == pytest.approx(plain_losses, rel=1e-5)
+    for name, weight in plain_weights.items():
+        torch.testing.assert_close(fast_weights[name], weight, rtol=1e-4, atol=1e-6, msg=name)

@@ -73,8 +73,10 @@ def test_an_unknown_precision_is_refused(config):
         config(precision="fp16").validate()
 
 
-@pytest.mark.parametrize("algo_class, config_class, presets", [(Lompo, LompoConfig, LOMPO_PRESETS),
-                                                               (OfflineDV2, OfflineDV2Config, DV2_PRESETS)])  # fmt: skip
+WORLD_MODEL_ALGORITHMS = [(Lompo, LompoConfig, LOMPO_PRESETS), (OfflineDV2, OfflineDV2Config, DV2_PRESETS)]
+
+
+@pytest.mark.parametrize("algo_class, config_class, presets", WORLD_MODEL_ALGORITHMS)
 def test_channels_last_world_model_steps_equal_the_contiguous_ones(tiny_dataset, algo_class, config_class, presets):
     """The default memory format of the conv networks (``channels_last``) is a speed choice only: the same
     seed gives the same losses and weights as contiguous tensors, within float rounding, step after step."""

@@ -46,7 +46,7 @@ def world_model_record(run: Path, early: int) -> dict | None:
 
 def runs_by_key(folders: list[Path], precision: str, early: int) -> dict[tuple[str, str, int], dict]:
     """``(algo, dataset, seed) -> record`` of the runs under ``folders`` trained at ``precision``."""
-    found = {}
+    found: dict[tuple[str, str, int], dict] = {}
     for folder in folders:
         for run in run_directories(folder):
             config = json.loads((run / "config.json").read_text())
@@ -108,12 +108,12 @@ def policy_table(pairs: list[tuple[tuple, dict, dict]]) -> list[str]:
 def summary(pairs: list[tuple[tuple, dict, dict]]) -> tuple[list[str], dict]:
     """Per algorithm and dataset: scores of the finished pairs, mean ± std, paired differences, IQM."""
     groups: dict[tuple[str, str], list[tuple[int, float, float]]] = {}
-    for (algo, dataset, seed), fp32, bf16 in pairs:
-        if fp32["status"] == "finished" and bf16["status"] == "finished":
-            groups.setdefault((algo, dataset), []).append((seed, fp32["score"], bf16["score"]))
+    for (algo, dataset, seed), fp32_run, bf16_run in pairs:
+        if fp32_run["status"] == "finished" and bf16_run["status"] == "finished":
+            groups.setdefault((algo, dataset), []).append((seed, fp32_run["score"], bf16_run["score"]))
     lines = ["| algorithm, dataset | seeds | fp32 score | bf16 score | bf16 - fp32 per seed | IQM fp32 / bf16 |",
              "|---|---|---|---|---|---|"]  # fmt: skip
-    out = {}
+    out: dict[str, dict] = {}
     for (algo, dataset), items in sorted(groups.items()):
         seeds = [s for s, _, _ in items]
         fp32, bf16 = [a for _, a, _ in items], [b for _, _, b in items]

@@ -5,7 +5,7 @@
 # nothing: the machine needs this repository's dependencies importable (see BENCHMARKS.md, "GPU").
 # Writes one log per part and gpu_check.json (all of them) into OUT.
 # PARTS chooses the parts (default: collect lompo offline_dv2 drq learning). Not in the default, for a
-# second GPU session (about 5 minutes): PARTS="collect filter", LOMPO's paper-preset world-model step
+# second time on a GPU (about 5 minutes): PARTS="collect filter", LOMPO's paper-preset world-model step
 # eager and with its per-time-step filter compiled (torch.compile default and reduce-overhead, i.e.
 # CUDA graphs), the candidates for the loop that holds the step on a GPU (BENCHMARKS.md, "GPU").
 #   bash benchmarks/gpu_check.sh [OUT=${OUT:-runs/gpu-check}]

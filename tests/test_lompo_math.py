@@ -283,6 +283,32 @@ def test_decoder_first_layer_as_matmul_equals_the_transposed_convolution(channel
         torch.testing.assert_close(fast_grads[name], grad, rtol=1e-4, atol=1e-6, msg=name)
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("kernel,side", [(6, 30), (5, 13), (6, 13)])
+def test_decoder_last_layer_by_parity_equals_the_transposed_convolution(kernel, side, channels_last):
+    """The decoder's last layer computed per output parity (one convolution + pixel shuffle) gives the
+    transposed convolution's output within float rounding and exactly its gradients (same backward)."""
+    from lompo.nets.conv import LastLayerByParity
+
+    torch.manual_seed(0)
+    layer = torch.nn.ConvTranspose2d(8, 3, kernel, stride=2)
+    x = torch.randn(4, 8, side, side)
+    if channels_last:
+        layer, x = layer.to(memory_format=torch.channels_last), x.to(memory_format=torch.channels_last)
+    grads = []
+    for run in (layer, lambda t: LastLayerByParity.apply(t, layer.weight, layer.bias)):
+        layer.zero_grad()
+        inputs = x.clone().requires_grad_()
+        out = run(inputs)
+        out.backward(torch.linspace(-1, 1, out.numel()).reshape(out.shape))
+        grads.append((out.detach(), inputs.grad, layer.weight.grad.clone(), layer.bias.grad.clone()))
+    (plain, *plain_grads), (parity, *parity_grads) = grads
+    assert parity.shape == plain.shape == (4, 3, (side - 1) * 2 + kernel, (side - 1) * 2 + kernel)
+    torch.testing.assert_close(parity, plain, rtol=0, atol=1e-5)
+    for a, b in zip(parity_grads, plain_grads):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
 def test_paper_encoder_channels_for_64px():
     from lompo.nets import ConvEncoder
 

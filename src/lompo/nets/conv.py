@@ -99,10 +99,15 @@ class ConvDecoder(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         batch = features.shape[:-1]
+        last = cast(nn.ConvTranspose2d, self.net[-1])
         with compute_in(self.precision, features.device):
             x = self.linear(features.reshape(-1, features.shape[-1]))
-            x = self.net[1:](first_layer_as_matmul(cast(nn.ConvTranspose2d, self.net[0]), x)).float()
-        return x.reshape(*batch, 3, self.image_size, self.image_size)
+            x = self.net[1:-1](first_layer_as_matmul(cast(nn.ConvTranspose2d, self.net[0]), x))
+            if self.precision == "fp32" and x.device.type == "cpu":  # measured faster there; elsewhere the layer
+                x = LastLayerByParity.apply(x, last.weight, last.bias)
+            else:
+                x = last(x)
+        return x.float().reshape(*batch, 3, self.image_size, self.image_size)
 
 
 def first_layer_as_matmul(layer: nn.ConvTranspose2d, x: torch.Tensor) -> torch.Tensor:
@@ -117,3 +122,47 @@ def first_layer_as_matmul(layer: nn.ConvTranspose2d, x: torch.Tensor) -> torch.T
     y = x @ weight.reshape(channels, out_channels * kh * kw)
     y = y.reshape(-1, out_channels, kh, kw)
     return y if layer.bias is None else y + layer.bias.reshape(1, out_channels, 1, 1)
+
+
+class LastLayerByParity(torch.autograd.Function):
+    """The decoder's last transposed convolution (stride 2, 3 output channels): forward as one
+    convolution whose ``4 x 3`` output channels are the four output-pixel parities, put in place by
+    ``pixel_shuffle``; backward the layer's own (``convolution_backward``, transposed).
+
+    Output pixel ``(2m + p, 2n + q)`` of a stride-2 transposed convolution sums input pixels
+    ``(m - a, n - b)`` times kernel taps ``(p + 2a, q + 2b)``: a plain ``ceil(k/2)``-tap convolution
+    of the input per parity ``(p, q)``, with the taps flipped. The same sums, so the output equals
+    the layer's within float rounding (``tests/test_lompo_math.py``); on CPU oneDNN runs the
+    transposed form at half its usual rate with 3 output channels, the parity form faster
+    (BENCHMARKS.md, "Decoder: the last transposed convolution by output parity")."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, weight)
+        channels, out_channels, k, _ = weight.shape
+        taps = (k + 1) // 2
+        padded = nn.functional.pad(weight, (0, 2 * taps - k, 0, 2 * taps - k))  # odd k: a zero tap
+        parity_weight = (
+            padded.reshape(channels, out_channels, taps, 2, taps, 2)
+            .permute(1, 3, 5, 0, 2, 4)  # (out, p, q, in, a, b)
+            .flip(-1, -2)
+            .reshape(4 * out_channels, channels, taps, taps)
+            .contiguous(memory_format=torch.channels_last if _channels_last(x) else torch.contiguous_format)
+        )
+        y = nn.functional.pixel_shuffle(nn.functional.conv2d(x, parity_weight, padding=taps - 1), 2)
+        side = (x.shape[-1] - 1) * 2 + k
+        if y.shape[-1] != side:
+            y = y[..., :side, :side]
+        return y + bias.view(1, out_channels, 1, 1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, weight = ctx.saved_tensors
+        needs = list(ctx.needs_input_grad)
+        return torch.ops.aten.convolution_backward(
+            grad, x, weight, [weight.shape[1]], [2, 2], [0, 0], [1, 1], True, [0, 0], 1, needs
+        )
+
+
+def _channels_last(x: torch.Tensor) -> bool:
+    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from lompo.nets.conv import LastLayerByParity
+from lompo.nets.conv import LastLayerByParity, transposed_conv_by_parity
 
 # (in channels, out channels, kernel, input side, images): LOMPO cpu (depth 16) and Offline DV2 paper (depth 48)
 SIZES = [(64, 32, 5, 5, 512), (32, 16, 6, 13, 512), (16, 3, 6, 30, 512),
@@ -38,13 +38,8 @@ def as_fold(layer: nn.ConvTranspose2d, x: torch.Tensor) -> torch.Tensor:
 
 
 def as_subpixel(layer: nn.ConvTranspose2d, x: torch.Tensor) -> torch.Tensor:
-    channels, out, k, _ = layer.weight.shape
-    s = (k + 1) // 2  # taps per output parity
-    w = F.pad(layer.weight, (0, 2 * s - k, 0, 2 * s - k)).view(channels, out, s, 2, s, 2)
-    w = w.permute(1, 3, 5, 0, 2, 4).flip(-1, -2).reshape(4 * out, channels, s, s)
-    y = F.pixel_shuffle(F.conv2d(x, w, padding=s - 1), 2)
-    side = (x.shape[-1] - 1) * 2 + k
-    return y[..., :side, :side] + cast(torch.Tensor, layer.bias).view(1, out, 1, 1)
+    """The sub-pixel form with autograd through it (forward and backward)."""
+    return transposed_conv_by_parity(x, layer.weight, cast(torch.Tensor, layer.bias))
 
 
 def by_parity(layer: nn.ConvTranspose2d, x: torch.Tensor) -> torch.Tensor:

@@ -139,21 +139,7 @@ class LastLayerByParity(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
-        channels, out_channels, k, _ = weight.shape
-        taps = (k + 1) // 2
-        padded = nn.functional.pad(weight, (0, 2 * taps - k, 0, 2 * taps - k))  # odd k: a zero tap
-        parity_weight = (
-            padded.reshape(channels, out_channels, taps, 2, taps, 2)
-            .permute(1, 3, 5, 0, 2, 4)  # (out, p, q, in, a, b)
-            .flip(-1, -2)
-            .reshape(4 * out_channels, channels, taps, taps)
-            .contiguous(memory_format=torch.channels_last if _channels_last(x) else torch.contiguous_format)
-        )
-        y = nn.functional.pixel_shuffle(nn.functional.conv2d(x, parity_weight, padding=taps - 1), 2)
-        side = (x.shape[-1] - 1) * 2 + k
-        if y.shape[-1] != side:
-            y = y[..., :side, :side]
-        return y + bias.view(1, out_channels, 1, 1)
+        return transposed_conv_by_parity(x, weight, bias)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
@@ -164,5 +150,22 @@ class LastLayerByParity(torch.autograd.Function):
         )
 
 
-def _channels_last(x: torch.Tensor) -> bool:
-    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+def transposed_conv_by_parity(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """A stride-2, unpadded transposed convolution (``weight`` ``(in, out, k, k)``) as one convolution
+    over the four output parities + ``pixel_shuffle`` (:class:`LastLayerByParity`'s forward)."""
+    channels, out_channels, k, _ = weight.shape
+    taps = (k + 1) // 2
+    padded = nn.functional.pad(weight, (0, 2 * taps - k, 0, 2 * taps - k))  # odd k: a zero tap
+    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    parity_weight = (
+        padded.reshape(channels, out_channels, taps, 2, taps, 2)
+        .permute(1, 3, 5, 0, 2, 4)  # (out, p, q, in, a, b)
+        .flip(-1, -2)
+        .reshape(4 * out_channels, channels, taps, taps)
+        .contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    )
+    y = nn.functional.pixel_shuffle(nn.functional.conv2d(x, parity_weight, padding=taps - 1), 2)
+    side = (x.shape[-1] - 1) * 2 + k
+    if y.shape[-1] != side:
+        y = y[..., :side, :side]
+    return y + bias.view(1, out_channels, 1, 1)
